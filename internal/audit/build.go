@@ -1,0 +1,145 @@
+package audit
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/bannin/bannin/internal/awserr"
+	"github.com/bannin/bannin/internal/call"
+	"github.com/bannin/bannin/internal/model"
+	"github.com/bannin/bannin/internal/store"
+)
+
+// Outcome is what the gateway knows of a finished call.
+type Outcome struct {
+	Service *model.Service
+	Op      *model.Operation
+	In, Out map[string]any
+	Err     error
+	TLS     *TLSDetails
+}
+
+// Build makes the CloudTrail record of a call and its event-history entry.
+func Build(c *call.Call, o Outcome) (*store.Event, error) {
+	op := c.Operation
+	ro := ReadOnly(o.Service.Name, op)
+	cat := Category(o.Service, o.Op)
+	rec := &Record{
+		EventVersion:       EventVersion,
+		UserIdentity:       Identity(c.Caller),
+		EventTime:          FormatTime(c.Time),
+		EventSource:        EventSource(o.Service),
+		EventName:          op,
+		AWSRegion:          c.Region,
+		SourceIPAddress:    c.SourceIP,
+		UserAgent:          c.UserAgent,
+		RequestID:          c.RequestID,
+		EventID:            uuid.NewString(),
+		ReadOnly:           ro,
+		EventType:          "AwsApiCall",
+		ManagementEvent:    cat == "Management",
+		RecipientAccountID: c.Account,
+		EventCategory:      cat,
+		TLSDetails:         o.TLS,
+	}
+	if c.Caller.InvokedBy != "" {
+		rec.SourceIPAddress = c.Caller.InvokedBy
+		rec.UserAgent = c.Caller.InvokedBy
+	}
+	if o.Op != nil {
+		if p := Params(o.Op.Input, o.In); p != nil {
+			rec.RequestParameters = p
+		}
+		if o.Err == nil && !ro {
+			if p := Params(o.Op.Output, o.Out); p != nil {
+				rec.ResponseElements = p
+			}
+		}
+	}
+	if o.Err != nil {
+		if ce, ok := awserr.As(o.Err); ok {
+			rec.ErrorCode, rec.ErrorMessage = ce.AWSErrorCode(), ce.AWSMessage()
+		} else {
+			rec.ErrorCode, rec.ErrorMessage = "InternalFailure", "An internal error occurred."
+		}
+	}
+	ev := &store.Event{
+		EventID:     rec.EventID,
+		Time:        c.Time,
+		Account:     c.Account,
+		Region:      c.Region,
+		EventName:   op,
+		EventSource: rec.EventSource,
+		Username:    rec.UserIdentity.Username(),
+		AccessKeyID: c.Caller.AccessKeyID,
+		ReadOnly:    ro,
+		Category:    cat,
+	}
+	for _, r := range c.Resources {
+		rec.Resources = append(rec.Resources, RecordResource{ARN: r.ARN, AccountID: c.Account, Type: r.Type})
+		ev.Resources = append(ev.Resources, store.EventResource{Type: r.Type, Name: r.Name})
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	ev.Record = b
+	return ev, nil
+}
+
+// Identity is the userIdentity element for a principal.
+func Identity(p call.Principal) UserIdentity {
+	u := UserIdentity{Type: p.Type, PrincipalID: p.PrincipalID, ARN: p.ARN, AccountID: p.Account,
+		AccessKeyID: p.AccessKeyID, InvokedBy: p.InvokedBy}
+	switch p.Type {
+	case "IAMUser":
+		u.UserName = p.UserName
+	case "AssumedRole":
+		u.SessionContext = &SessionContext{
+			SessionIssuer: &SessionIssuer{Type: "Role", PrincipalID: strings.SplitN(p.PrincipalID, ":", 2)[0],
+				ARN: p.IssuerARN, AccountID: p.Account, UserName: p.IssuerName},
+			Attributes: SessionAttribute{MFAAuthenticated: "false"},
+		}
+	}
+	return u
+}
+
+// EventSource is the record's eventSource for a service: cloudtrail.amazonaws.com.
+func EventSource(svc *model.Service) string {
+	return svc.Metadata.EndpointPrefix + ".amazonaws.com"
+}
+
+var readPrefixes = []string{"Get", "Describe", "List", "Lookup", "Head", "Search", "Select", "BatchGet", "Filter", "Test", "Query", "Scan"}
+
+// ReadOnly reports whether CloudTrail marks an operation read-only.
+func ReadOnly(service, op string) bool {
+	for _, p := range readPrefixes {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// s3BucketDataOps are the S3 operations without an object key that are still data events.
+var s3BucketDataOps = map[string]bool{"ListObjects": true, "ListObjectsV2": true, "ListObjectVersions": true,
+	"ListMultipartUploads": true, "DeleteObjects": true}
+
+// Category is Data for data-plane operations (S3 object calls, PutAuditEvents) and
+// Management for the rest. Event history (LookupEvents) shows management events only.
+func Category(svc *model.Service, op *model.Operation) string {
+	if op == nil {
+		return "Management"
+	}
+	switch svc.Name {
+	case "s3":
+		if s3BucketDataOps[op.Name] || (op.Input != nil && op.Input.MemberByName("Key") != nil) {
+			return "Data"
+		}
+	case "cloudtrail-data":
+		return "Data"
+	}
+	return "Management"
+}

@@ -1,0 +1,108 @@
+package trail
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/bannin/bannin/internal/call"
+	"github.com/bannin/bannin/internal/wire/cloudtrail"
+)
+
+const maxTags = 50
+
+// tagMap applies tags to base (a copy), checking CloudTrail's tag rules.
+func tagMap(base map[string]string, tags []cloudtrail.Tag) (map[string]string, error) {
+	out := make(map[string]string, len(base)+len(tags))
+	for k, v := range base {
+		out[k] = v
+	}
+	for _, t := range tags {
+		k := aws.ToString(t.Key)
+		if k == "" || len(k) > 128 || strings.HasPrefix(strings.ToLower(k), "aws:") {
+			return nil, errf("InvalidTagParameterException", "Tag key %q is not valid: it must be 1 to 128 characters and not start with aws:.", k)
+		}
+		if len(aws.ToString(t.Value)) > 256 {
+			return nil, errf("InvalidTagParameterException", "The value of tag %q is longer than 256 characters.", k)
+		}
+		out[k] = aws.ToString(t.Value)
+	}
+	if len(out) > maxTags {
+		return nil, errf("TagsLimitExceededException", "A resource can have at most %d tags; this request would give it %d.", maxTags, len(out))
+	}
+	return out, nil
+}
+
+// tagged finds the trail a tagging call names by ARN.
+func tagged(ctx context.Context, c *call.Call, id string) (*Trail, map[string]string, error) {
+	if !trailARN.MatchString(id) {
+		return nil, nil, errf("CloudTrailARNInvalidException", "Resource ARN %q is not a valid trail ARN (arn:aws:cloudtrail:region:account-id:trail/trail-name).", id)
+	}
+	t, err := find(ctx, c, id)
+	if err != nil {
+		return nil, nil, errf("ResourceNotFoundException", "Resource %s not found.", id)
+	}
+	r, err := c.Tx.GetResource(ctx, c.Account, t.HomeRegion, ResourceType, t.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, r.Tags, nil
+}
+
+// AddTags adds or overwrites tags on a trail.
+func (s *Service) AddTags(ctx context.Context, in *cloudtrail.AddTagsRequest) (*cloudtrail.AddTagsResponse, error) {
+	c := call.From(ctx)
+	t, tags, err := tagged(ctx, c, aws.ToString(in.ResourceId))
+	if err != nil {
+		return nil, err
+	}
+	if tags, err = tagMap(tags, in.TagsList); err != nil {
+		return nil, err
+	}
+	if err := save(ctx, c, t, tags); err != nil {
+		return nil, err
+	}
+	return &cloudtrail.AddTagsResponse{}, nil
+}
+
+// RemoveTags removes tags by key.
+func (s *Service) RemoveTags(ctx context.Context, in *cloudtrail.RemoveTagsRequest) (*cloudtrail.RemoveTagsResponse, error) {
+	c := call.From(ctx)
+	t, tags, err := tagged(ctx, c, aws.ToString(in.ResourceId))
+	if err != nil {
+		return nil, err
+	}
+	tags, _ = tagMap(tags, nil)
+	for _, tag := range in.TagsList {
+		delete(tags, aws.ToString(tag.Key))
+	}
+	if err := save(ctx, c, t, tags); err != nil {
+		return nil, err
+	}
+	return &cloudtrail.RemoveTagsResponse{}, nil
+}
+
+// ListTags returns the tags of each named trail.
+func (s *Service) ListTags(ctx context.Context, in *cloudtrail.ListTagsRequest) (*cloudtrail.ListTagsResponse, error) {
+	c := call.From(ctx)
+	out := &cloudtrail.ListTagsResponse{ResourceTagList: []cloudtrail.ResourceTag{}}
+	for _, id := range in.ResourceIdList {
+		_, tags, err := tagged(ctx, c, id)
+		if err != nil {
+			return nil, err
+		}
+		keys := make([]string, 0, len(tags))
+		for k := range tags {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		rt := cloudtrail.ResourceTag{ResourceId: aws.String(id), TagsList: []cloudtrail.Tag{}}
+		for _, k := range keys {
+			rt.TagsList = append(rt.TagsList, cloudtrail.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+		}
+		out.ResourceTagList = append(out.ResourceTagList, rt)
+	}
+	return out, nil
+}

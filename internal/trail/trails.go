@@ -1,0 +1,276 @@
+package trail
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/bannin/bannin/internal/awserr"
+	"github.com/bannin/bannin/internal/call"
+	"github.com/bannin/bannin/internal/store"
+	"github.com/bannin/bannin/internal/wire/cloudtrail"
+)
+
+// CreateTrail creates a trail in the caller's region. It starts not logging.
+func (s *Service) CreateTrail(ctx context.Context, in *cloudtrail.CreateTrailRequest) (*cloudtrail.CreateTrailResponse, error) {
+	c := call.From(ctx)
+	name := aws.ToString(in.Name)
+	if err := validateName(name); err != nil {
+		return nil, err
+	}
+	rs, err := c.Tx.FindResources(ctx, ResourceType, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		if r.Account != c.Account {
+			continue
+		}
+		other, err := decode(r)
+		if err != nil {
+			return nil, err
+		}
+		if r.Region == c.Region || other.IsMultiRegionTrail || aws.ToBool(in.IsMultiRegionTrail) {
+			return nil, errf("TrailAlreadyExistsException", "Trail %s already exists for customer: %s", name, c.Account)
+		}
+	}
+	t := &Trail{Name: name, TrailARN: ARN(c.Region, c.Account, name), HomeRegion: c.Region,
+		S3BucketName: aws.ToString(in.S3BucketName), S3KeyPrefix: aws.ToString(in.S3KeyPrefix),
+		IncludeGlobalServiceEvents: in.IncludeGlobalServiceEvents == nil || *in.IncludeGlobalServiceEvents,
+		IsMultiRegionTrail:         aws.ToBool(in.IsMultiRegionTrail), LogFileValidationEnabled: aws.ToBool(in.EnableLogFileValidation),
+		IsOrganizationTrail: aws.ToBool(in.IsOrganizationTrail), KmsKeyId: aws.ToString(in.KmsKeyId),
+		CloudWatchLogsLogGroupArn: aws.ToString(in.CloudWatchLogsLogGroupArn), CloudWatchLogsRoleArn: aws.ToString(in.CloudWatchLogsRoleArn)}
+	if err := s.applyChecks(ctx, c, t, aws.ToString(in.SnsTopicName)); err != nil {
+		return nil, err
+	}
+	tags, err := tagMap(nil, in.TagsList)
+	if err != nil {
+		return nil, err
+	}
+	if err := save(ctx, c, t, tags); err != nil {
+		return nil, err
+	}
+	w := t.wire()
+	return &cloudtrail.CreateTrailResponse{Name: w.Name, S3BucketName: w.S3BucketName, S3KeyPrefix: w.S3KeyPrefix,
+		SnsTopicName: w.SnsTopicName, SnsTopicARN: w.SnsTopicARN, IncludeGlobalServiceEvents: w.IncludeGlobalServiceEvents,
+		IsMultiRegionTrail: w.IsMultiRegionTrail, TrailARN: w.TrailARN, LogFileValidationEnabled: w.LogFileValidationEnabled,
+		CloudWatchLogsLogGroupArn: w.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: w.CloudWatchLogsRoleArn,
+		KmsKeyId: w.KmsKeyId, IsOrganizationTrail: w.IsOrganizationTrail}, nil
+}
+
+// applyChecks validates the settings CreateTrail and UpdateTrail share.
+func (s *Service) applyChecks(ctx context.Context, c *call.Call, t *Trail, snsTopic string) error {
+	if err := checkBucket(ctx, c, t.S3BucketName); err != nil {
+		return err
+	}
+	if err := checkLogs(t.CloudWatchLogsLogGroupArn, t.CloudWatchLogsRoleArn); err != nil {
+		return err
+	}
+	if t.IsOrganizationTrail {
+		return awserr.New("OrganizationsNotInUseException", http.StatusBadRequest,
+			"This account is not part of an organization; organization trails need AWS Organizations, which bannin does not serve yet.")
+	}
+	t.SnsTopicName, t.SnsTopicARN = "", ""
+	if snsTopic != "" {
+		t.SnsTopicName = snsTopic
+		t.SnsTopicARN = snsTopic
+		if !strings.HasPrefix(snsTopic, "arn:") {
+			t.SnsTopicARN = "arn:aws:sns:" + c.Region + ":" + c.Account + ":" + snsTopic
+		}
+	}
+	return nil
+}
+
+// UpdateTrail changes the settings that are given; the rest stay as they were.
+func (s *Service) UpdateTrail(ctx context.Context, in *cloudtrail.UpdateTrailRequest) (*cloudtrail.UpdateTrailResponse, error) {
+	c := call.From(ctx)
+	t, err := find(ctx, c, aws.ToString(in.Name))
+	if err != nil {
+		return nil, err
+	}
+	if err := inHomeRegion(c, t); err != nil {
+		return nil, err
+	}
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setb := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&t.S3BucketName, in.S3BucketName)
+	set(&t.S3KeyPrefix, in.S3KeyPrefix)
+	set(&t.KmsKeyId, in.KmsKeyId)
+	set(&t.CloudWatchLogsLogGroupArn, in.CloudWatchLogsLogGroupArn)
+	set(&t.CloudWatchLogsRoleArn, in.CloudWatchLogsRoleArn)
+	setb(&t.IncludeGlobalServiceEvents, in.IncludeGlobalServiceEvents)
+	setb(&t.IsMultiRegionTrail, in.IsMultiRegionTrail)
+	setb(&t.LogFileValidationEnabled, in.EnableLogFileValidation)
+	setb(&t.IsOrganizationTrail, in.IsOrganizationTrail)
+	sns := t.SnsTopicName
+	set(&sns, in.SnsTopicName)
+	if err := s.applyChecks(ctx, c, t, sns); err != nil {
+		return nil, err
+	}
+	if err := save(ctx, c, t, nil); err != nil {
+		return nil, err
+	}
+	w := t.wire()
+	return &cloudtrail.UpdateTrailResponse{Name: w.Name, S3BucketName: w.S3BucketName, S3KeyPrefix: w.S3KeyPrefix,
+		SnsTopicName: w.SnsTopicName, SnsTopicARN: w.SnsTopicARN, IncludeGlobalServiceEvents: w.IncludeGlobalServiceEvents,
+		IsMultiRegionTrail: w.IsMultiRegionTrail, TrailARN: w.TrailARN, LogFileValidationEnabled: w.LogFileValidationEnabled,
+		CloudWatchLogsLogGroupArn: w.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: w.CloudWatchLogsRoleArn,
+		KmsKeyId: w.KmsKeyId, IsOrganizationTrail: w.IsOrganizationTrail}, nil
+}
+
+// DeleteTrail deletes a trail from its home region.
+func (s *Service) DeleteTrail(ctx context.Context, in *cloudtrail.DeleteTrailRequest) (*cloudtrail.DeleteTrailResponse, error) {
+	c := call.From(ctx)
+	t, err := find(ctx, c, aws.ToString(in.Name))
+	if err != nil {
+		return nil, err
+	}
+	if err := inHomeRegion(c, t); err != nil {
+		return nil, err
+	}
+	c.Touch(ResourceType, t.TrailARN, t.TrailARN)
+	if err := c.Write().DeleteResource(ctx, c.Account, t.HomeRegion, ResourceType, t.Name); err != nil {
+		return nil, err
+	}
+	return &cloudtrail.DeleteTrailResponse{}, nil
+}
+
+// GetTrail returns one trail's settings.
+func (s *Service) GetTrail(ctx context.Context, in *cloudtrail.GetTrailRequest) (*cloudtrail.GetTrailResponse, error) {
+	t, err := find(ctx, call.From(ctx), aws.ToString(in.Name))
+	if err != nil {
+		return nil, err
+	}
+	w := t.wire()
+	return &cloudtrail.GetTrailResponse{Trail: &w}, nil
+}
+
+// visible lists the trails the caller's region sees: its own and, with shadows,
+// the multi-region trails of other regions.
+func visible(ctx context.Context, c *call.Call, shadows bool) ([]*Trail, error) {
+	var out []*Trail
+	next := ""
+	for {
+		rs, tok, err := c.Tx.ListResources(ctx, store.ResourceQuery{Account: c.Account, Type: ResourceType, After: next, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			t, err := decode(r)
+			if err != nil {
+				return nil, err
+			}
+			if r.Region == c.Region || (shadows && t.IsMultiRegionTrail) {
+				out = append(out, t)
+			}
+		}
+		if tok == "" {
+			break
+		}
+		next = tok
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].TrailARN < out[j].TrailARN })
+	return out, nil
+}
+
+// DescribeTrails returns the named trails, or every trail the region sees.
+func (s *Service) DescribeTrails(ctx context.Context, in *cloudtrail.DescribeTrailsRequest) (*cloudtrail.DescribeTrailsResponse, error) {
+	c := call.From(ctx)
+	out := &cloudtrail.DescribeTrailsResponse{TrailList: []cloudtrail.Trail{}}
+	if len(in.TrailNameList) > 0 {
+		for _, n := range in.TrailNameList {
+			t, err := find(ctx, c, n)
+			if err != nil {
+				if ce, ok := awserr.As(err); ok && ce.AWSErrorCode() == "TrailNotFoundException" {
+					continue // DescribeTrails leaves out names it does not know
+				}
+				return nil, err
+			}
+			if t.HomeRegion != c.Region && in.IncludeShadowTrails != nil && !*in.IncludeShadowTrails {
+				continue
+			}
+			out.TrailList = append(out.TrailList, t.wire())
+		}
+		return out, nil
+	}
+	ts, err := visible(ctx, c, in.IncludeShadowTrails == nil || *in.IncludeShadowTrails)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		out.TrailList = append(out.TrailList, t.wire())
+	}
+	return out, nil
+}
+
+// ListTrails lists every trail of the account, in all regions.
+func (s *Service) ListTrails(ctx context.Context, in *cloudtrail.ListTrailsRequest) (*cloudtrail.ListTrailsResponse, error) {
+	c := call.From(ctx)
+	rs, tok, err := c.Tx.ListResources(ctx, store.ResourceQuery{Account: c.Account, Type: ResourceType,
+		After: aws.ToString(in.NextToken), Limit: 50})
+	if err != nil {
+		return nil, err
+	}
+	out := &cloudtrail.ListTrailsResponse{Trails: []cloudtrail.TrailInfo{}}
+	for _, r := range rs {
+		out.Trails = append(out.Trails, cloudtrail.TrailInfo{TrailARN: aws.String(r.ARN), Name: aws.String(r.ID), HomeRegion: aws.String(r.Region)})
+	}
+	out.NextToken = opt(tok)
+	return out, nil
+}
+
+// StartLogging turns logging on.
+func (s *Service) StartLogging(ctx context.Context, in *cloudtrail.StartLoggingRequest) (*cloudtrail.StartLoggingResponse, error) {
+	if err := s.setLogging(ctx, aws.ToString(in.Name), true); err != nil {
+		return nil, err
+	}
+	return &cloudtrail.StartLoggingResponse{}, nil
+}
+
+// StopLogging turns logging off.
+func (s *Service) StopLogging(ctx context.Context, in *cloudtrail.StopLoggingRequest) (*cloudtrail.StopLoggingResponse, error) {
+	if err := s.setLogging(ctx, aws.ToString(in.Name), false); err != nil {
+		return nil, err
+	}
+	return &cloudtrail.StopLoggingResponse{}, nil
+}
+
+func (s *Service) setLogging(ctx context.Context, name string, on bool) error {
+	c := call.From(ctx)
+	t, err := find(ctx, c, name)
+	if err != nil {
+		return err
+	}
+	if err := inHomeRegion(c, t); err != nil {
+		return err
+	}
+	now := c.Time
+	t.IsLogging = on
+	if on {
+		t.StartLoggingTime = &now
+	} else {
+		t.StopLoggingTime = &now
+	}
+	return save(ctx, c, t, nil)
+}
+
+// GetTrailStatus reports whether the trail is logging and since when.
+func (s *Service) GetTrailStatus(ctx context.Context, in *cloudtrail.GetTrailStatusRequest) (*cloudtrail.GetTrailStatusResponse, error) {
+	t, err := find(ctx, call.From(ctx), aws.ToString(in.Name))
+	if err != nil {
+		return nil, err
+	}
+	return &cloudtrail.GetTrailStatusResponse{IsLogging: aws.Bool(t.IsLogging),
+		StartLoggingTime: t.StartLoggingTime, StopLoggingTime: t.StopLoggingTime}, nil
+}
