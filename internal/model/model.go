@@ -150,7 +150,12 @@ type Member struct {
 	JSONValue        bool
 	EventPayload     bool
 	Deprecated       bool
+	// Streaming is set where the member, not its shape, is marked streaming (S3 bodies).
+	Streaming bool
 }
+
+// IsStreaming reports whether the member's value is a stream.
+func (m *Member) IsStreaming() bool { return m.Streaming || m.Shape.Streaming }
 
 // XMLNamespace is an xmlNamespace trait.
 type XMLNamespace struct {
@@ -217,6 +222,7 @@ type rawRef struct {
 	EventPayload     bool          `json:"eventpayload,omitempty"`
 	Deprecated       bool          `json:"deprecated,omitempty"`
 	ResultWrapper    string        `json:"resultWrapper,omitempty"`
+	Streaming        bool          `json:"streaming,omitempty"`
 }
 
 type rawOperation struct {
@@ -327,7 +333,7 @@ func Load(name string, data []byte) (*Service, error) {
 		return &Member{Shape: sh, Location: r.Location, LocationName: r.LocationName, QueryName: r.QueryName,
 			Flattened: r.Flattened, XMLAttribute: r.XMLAttribute, XMLNamespace: r.XMLNamespace,
 			TimestampFormat: r.TimestampFormat, IdempotencyToken: r.IdempotencyToken, HostLabel: r.HostLabel,
-			JSONValue: r.JSONValue, EventPayload: r.EventPayload, Deprecated: r.Deprecated}, nil
+			JSONValue: r.JSONValue, EventPayload: r.EventPayload, Deprecated: r.Deprecated, Streaming: r.Streaming}, nil
 	}
 	for n, rs := range raw.Shapes {
 		sh := svc.Shapes[n]
