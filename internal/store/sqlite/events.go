@@ -1,0 +1,344 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bannin/bannin/internal/store"
+)
+
+// AppendEvent implements store.Tx.
+func (t *wtx) AppendEvent(ctx context.Context, e *store.Event) error {
+	if err := t.check(ctx); err != nil {
+		return err
+	}
+	inserted, err := t.insertEvent(ctx, e)
+	if err != nil {
+		return fmt.Errorf("store: append event %s: %w", e.EventID, err)
+	}
+	if inserted {
+		if _, err := t.append(ctx, store.KindAPICall, t.now(), e.Record); err != nil {
+			return fmt.Errorf("store: append event %s: %w", e.EventID, err)
+		}
+	}
+	return nil
+}
+
+// AppendEvents implements store.Tx.
+func (t *wtx) AppendEvents(ctx context.Context, es []*store.Event) (int, error) {
+	if err := t.check(ctx); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range es {
+		inserted, err := t.insertEvent(ctx, e)
+		if err != nil {
+			return n, fmt.Errorf("store: append events: %s: %w", e.EventID, err)
+		}
+		if inserted {
+			n++
+		}
+	}
+	return n, nil
+}
+
+const insertEventSQL = `INSERT INTO events (event_id, time, account, region, category, event_name, event_source,
+	username, access_key_id, read_only, resources, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (event_id) DO NOTHING`
+
+// insertEvent stores e and its resource side rows; it reports false if e.EventID was stored
+// already.
+func (t *wtx) insertEvent(ctx context.Context, e *store.Event) (bool, error) {
+	if e.EventID == "" {
+		return false, errors.New("event id is required")
+	}
+	if e.Time.IsZero() {
+		return false, errors.New("event time is required")
+	}
+	cat := store.NormalizeCategory(e.Category)
+	if cat == "" {
+		return false, fmt.Errorf("unknown category %q", e.Category)
+	}
+	var resources []byte
+	if len(e.Resources) > 0 {
+		var err error
+		if resources, err = json.Marshal(e.Resources); err != nil {
+			return false, err
+		}
+	}
+	var record []byte
+	if e.Record != nil {
+		record = e.Record
+	}
+	ts := e.Time.UnixNano()
+	res, err := t.exec(ctx, insertEventSQL, e.EventID, ts, e.Account, e.Region, cat, e.EventName, e.EventSource,
+		e.Username, e.AccessKeyID, e.ReadOnly, resources, record)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return false, err
+	}
+	for i, r := range e.Resources {
+		if r.Type != "" && !seenBefore(e.Resources[:i], r.Type, func(x store.EventResource) string { return x.Type }) {
+			if _, err := t.exec(ctx, "INSERT INTO event_resource_types (account, region, category, type, time, seq) VALUES (?, ?, ?, ?, ?, ?)",
+				e.Account, e.Region, cat, r.Type, ts, seq); err != nil {
+				return false, err
+			}
+		}
+		if r.Name != "" && !seenBefore(e.Resources[:i], r.Name, func(x store.EventResource) string { return x.Name }) {
+			if _, err := t.exec(ctx, "INSERT INTO event_resource_names (account, region, category, name, time, seq) VALUES (?, ?, ?, ?, ?, ?)",
+				e.Account, e.Region, cat, r.Name, ts, seq); err != nil {
+				return false, err
+			}
+		}
+	}
+	return true, nil
+}
+
+func seenBefore(rs []store.EventResource, v string, f func(store.EventResource) string) bool {
+	for _, r := range rs {
+		if f(r) == v {
+			return true
+		}
+	}
+	return false
+}
+
+// PurgeEvents implements store.Tx. It works in chunks through the events_by_age index and
+// deletes each event's side rows by their primary key.
+func (t *wtx) PurgeEvents(ctx context.Context, before time.Time) (int64, error) {
+	if err := t.check(ctx); err != nil {
+		return 0, err
+	}
+	var total int64
+	for {
+		n, err := t.purgeChunk(ctx, before.UnixNano(), 5000)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("store: purge events before %s: %w", before.Format(time.RFC3339), err)
+		}
+		if n == 0 {
+			return total, nil
+		}
+	}
+}
+
+func (t *wtx) purgeChunk(ctx context.Context, before int64, chunk int) (int64, error) {
+	type doomed struct {
+		seq, time                 int64
+		account, region, category string
+		resources                 []store.EventResource
+	}
+	rows, err := t.query(ctx, `SELECT seq, time, account, region, category, resources FROM events INDEXED BY events_by_age
+		WHERE time < ? ORDER BY time LIMIT ?`, before, chunk)
+	if err != nil {
+		return 0, err
+	}
+	var ds []doomed
+	for rows.Next() {
+		var d doomed
+		var res []byte
+		if err := rows.Scan(&d.seq, &d.time, &d.account, &d.region, &d.category, &res); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if len(res) > 0 {
+			if err := json.Unmarshal(res, &d.resources); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("event %d resources: %w", d.seq, err)
+			}
+		}
+		ds = append(ds, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, d := range ds {
+		for _, r := range d.resources {
+			if r.Type != "" {
+				if _, err := t.exec(ctx, `DELETE FROM event_resource_types WHERE account = ? AND region = ? AND category = ?
+					AND type = ? AND time = ? AND seq = ?`, d.account, d.region, d.category, r.Type, d.time, d.seq); err != nil {
+					return 0, err
+				}
+			}
+			if r.Name != "" {
+				if _, err := t.exec(ctx, `DELETE FROM event_resource_names WHERE account = ? AND region = ? AND category = ?
+					AND name = ? AND time = ? AND seq = ?`, d.account, d.region, d.category, r.Name, d.time, d.seq); err != nil {
+					return 0, err
+				}
+			}
+		}
+		if _, err := t.exec(ctx, "DELETE FROM events WHERE seq = ?", d.seq); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(ds)), nil
+}
+
+// eventColumn maps the single-valued LookupEvents attributes to their column and index.
+var eventColumn = map[string]struct{ col, index string }{
+	store.AttrEventName:   {"event_name", "events_by_name"},
+	store.AttrEventSource: {"event_source", "events_by_source"},
+	store.AttrUsername:    {"username", "events_by_user"},
+	store.AttrAccessKeyID: {"access_key_id", "events_by_key"},
+	store.AttrReadOnly:    {"read_only", "events_by_readonly"},
+	store.AttrEventID:     {"event_id", ""},
+}
+
+const eventCols = "seq, event_id, time, account, region, category, event_name, event_source, username, access_key_id, read_only, resources, record"
+
+// lookupSQL builds the LookupEvents statement. Every variant is an equality prefix on one
+// index followed by a time range, read backwards; see TestLookupQueryPlans.
+func lookupSQL(q store.EventQuery, cat string, tok *pageToken) (string, []any, error) {
+	var from, p string // p prefixes the filtered table's columns
+	var where []string
+	var args []any
+	fast := q.Account != "" && q.Region != ""
+	switch q.AttributeKey {
+	case store.AttrResourceType, store.AttrResourceName:
+		side, col := "event_resource_types", "type"
+		if q.AttributeKey == store.AttrResourceName {
+			side, col = "event_resource_names", "name"
+		}
+		// CROSS JOIN keeps the side table as the outer loop: its primary key gives the order.
+		from = side + " AS r CROSS JOIN events AS e ON e.seq = r.seq"
+		p = "r."
+		where = append(where, p+col+" = ?")
+		args = append(args, q.AttributeValue)
+	case "":
+		from = "events AS e"
+		if fast {
+			from += " INDEXED BY events_by_time"
+		}
+		p = "e."
+	default:
+		c, ok := eventColumn[q.AttributeKey]
+		if !ok {
+			return "", nil, fmt.Errorf("%w: unknown attribute key %q", store.ErrInvalidQuery, q.AttributeKey)
+		}
+		from = "events AS e"
+		if fast && c.index != "" {
+			from += " INDEXED BY " + c.index
+		}
+		p = "e."
+		var v any = q.AttributeValue
+		if q.AttributeKey == store.AttrReadOnly {
+			switch strings.ToLower(q.AttributeValue) {
+			case "true":
+				v = 1
+			case "false":
+				v = 0
+			default:
+				return "", nil, fmt.Errorf("%w: ReadOnly must be true or false, not %q", store.ErrInvalidQuery, q.AttributeValue)
+			}
+		}
+		where = append(where, p+c.col+" = ?")
+		args = append(args, v)
+	}
+	if q.Account != "" {
+		where = append(where, p+"account = ?")
+		args = append(args, q.Account)
+	}
+	if q.Region != "" {
+		where = append(where, p+"region = ?")
+		args = append(args, q.Region)
+	}
+	where = append(where, p+"category = ?")
+	args = append(args, cat)
+	if !q.Start.IsZero() {
+		where = append(where, p+"time >= ?")
+		args = append(args, q.Start.UnixNano())
+	}
+	upper, hasUpper := int64(0), false
+	if !q.End.IsZero() {
+		upper, hasUpper = q.End.UnixNano(), true
+	}
+	if tok != nil {
+		if !hasUpper || tok.T < upper {
+			upper, hasUpper = tok.T, true
+		}
+	}
+	if hasUpper {
+		where = append(where, p+"time <= ?")
+		args = append(args, upper)
+	}
+	if tok != nil {
+		where = append(where, "("+p+"time < ? OR "+p+"seq < ?)")
+		args = append(args, tok.T, tok.S)
+	}
+	cols := "e." + strings.ReplaceAll(eventCols, ", ", ", e.")
+	return "SELECT " + cols + " FROM " + from + " WHERE " + strings.Join(where, " AND ") +
+		" ORDER BY " + p + "time DESC, " + p + "seq DESC LIMIT ?", args, nil
+}
+
+// LookupEvents implements store.ReadTx.
+func (t *rtx) LookupEvents(ctx context.Context, q store.EventQuery) ([]*store.Event, string, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	cat := store.NormalizeCategory(q.Category)
+	if cat == "" {
+		return nil, "", fmt.Errorf("store: lookup events: %w: unknown category %q", store.ErrInvalidQuery, q.Category)
+	}
+	h := queryHash("events", q.Account, q.Region, q.AttributeKey, q.AttributeValue, nanos(q.Start), nanos(q.End), cat)
+	var tok *pageToken
+	if q.NextToken != "" {
+		pt, err := decodeToken(q.NextToken, h)
+		if err != nil {
+			return nil, "", fmt.Errorf("store: lookup events: %w", err)
+		}
+		tok = &pt
+	}
+	query, args, err := lookupSQL(q, cat, tok)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: lookup events: %w", err)
+	}
+	args = append(args, limit+1)
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: lookup events: %w", err)
+	}
+	defer rows.Close()
+	var es []*store.Event
+	var seqs []int64
+	for rows.Next() {
+		var e store.Event
+		var seq, ts int64
+		var resources, record []byte
+		if err := rows.Scan(&seq, &e.EventID, &ts, &e.Account, &e.Region, &e.Category, &e.EventName, &e.EventSource,
+			&e.Username, &e.AccessKeyID, &e.ReadOnly, &resources, &record); err != nil {
+			return nil, "", fmt.Errorf("store: lookup events: %w", err)
+		}
+		e.Time = fromNanos(ts)
+		if len(resources) > 0 {
+			if err := json.Unmarshal(resources, &e.Resources); err != nil {
+				return nil, "", fmt.Errorf("store: lookup events: event %s resources: %w", e.EventID, err)
+			}
+		}
+		if record != nil {
+			e.Record = json.RawMessage(record)
+		}
+		es = append(es, &e)
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("store: lookup events: %w", err)
+	}
+	next := ""
+	if len(es) > limit {
+		es = es[:limit]
+		next = encodeToken(pageToken{Q: h, T: es[limit-1].Time.UnixNano(), S: seqs[limit-1]})
+	}
+	return es, next, nil
+}

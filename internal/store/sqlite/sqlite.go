@@ -1,0 +1,395 @@
+// Package sqlite is the embedded store.Store: one SQLite database file (<dir>/bannin.db) in WAL
+// mode, through modernc.org/sqlite (pure Go, no cgo).
+//
+// Writes go through one writer goroutine that owns the only write connection and
+// group-commits: it takes every queued Update, runs each function inside its own SAVEPOINT of
+// one shared transaction (a failing function rolls back only its savepoint), commits once, and
+// then answers every caller. One commit per batch instead of one per call is what makes
+// thousands of small recorded writes per second possible. Reads (View) run concurrently on a
+// pool of read-only connections, each on a WAL snapshot.
+//
+// Durability: journal_mode=WAL with synchronous=NORMAL writes every committed transaction into
+// the WAL file (write(2) into the OS page cache) before COMMIT returns, so once Update returns
+// nil the data survives the process being killed (kill -9, a panic, OOM): the OS still holds
+// the pages and SQLite recovers the WAL at the next open. What NORMAL does not survive is the
+// loss of the OS itself (power cut, kernel panic) before the WAL is synced at a checkpoint;
+// Options.Synchronous "FULL" syncs the WAL at every commit for that, at a cost in latency.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/bannin/bannin/internal/store"
+)
+
+// FileName is the database file inside the data directory.
+const FileName = "bannin.db"
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	// ReadConns is the size of the read connection pool (default 4).
+	ReadConns int
+	// MaxBatch bounds how many Updates share one transaction (default 512).
+	MaxBatch int
+	// Synchronous is the SQLite synchronous mode: "NORMAL" (default; durable against process
+	// crashes) or "FULL" (durable against OS crashes and power loss too).
+	Synchronous string
+	// CacheMiB is the page cache of the write connection in MiB (default 64); each read
+	// connection gets a quarter of it.
+	CacheMiB int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Store is the SQLite store.Store.
+type Store struct {
+	path string
+	now  func() time.Time
+
+	wdb   *sql.DB
+	wconn *sql.Conn
+	// wstmts caches prepared statements of the write connection; only the writer goroutine
+	// touches it.
+	wstmts map[string]*sql.Stmt
+
+	rdb    *sql.DB
+	rstmts sync.Map // string -> *sql.Stmt prepared on rdb
+
+	maxBatch int
+	reqs     chan *request
+	// mu guards closed; Update holds it shared while it enqueues so Close can close reqs.
+	mu         sync.RWMutex
+	closed     bool
+	closeOnce  sync.Once
+	closeErr   error
+	writerDone chan struct{}
+
+	changedMu sync.Mutex
+	changed   chan struct{}
+
+	batches, updates atomic.Int64
+}
+
+// Stats counts the writer's work since Open.
+type Stats struct {
+	Batches int64 // transactions committed or rolled back by the writer
+	Updates int64 // Update functions run
+}
+
+// Stats returns the writer's counters; Updates/Batches is the average group-commit size.
+func (s *Store) Stats() Stats {
+	return Stats{Batches: s.batches.Load(), Updates: s.updates.Load()}
+}
+
+var _ store.Store = (*Store)(nil)
+
+type request struct {
+	ctx  context.Context
+	fn   func(store.Tx) error
+	done chan error
+}
+
+// Open opens (creating if needed) the store in dir, runs pending migrations and starts the
+// writer goroutine.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = 4
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 512
+	}
+	if opts.CacheMiB <= 0 {
+		opts.CacheMiB = 64
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	switch opts.Synchronous {
+	case "":
+		opts.Synchronous = "NORMAL"
+	case "NORMAL", "FULL":
+	default:
+		return nil, fmt.Errorf("store: open: synchronous %q: want NORMAL or FULL", opts.Synchronous)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	s := &Store{
+		path:       path,
+		now:        opts.Now,
+		wstmts:     map[string]*sql.Stmt{},
+		maxBatch:   opts.MaxBatch,
+		reqs:       make(chan *request, opts.MaxBatch),
+		writerDone: make(chan struct{}),
+		changed:    make(chan struct{}),
+	}
+
+	wdsn := fmt.Sprintf("file:%s?_busy_timeout=10000&_journal_mode=WAL&_synchronous=%s&_pragma=cache_size(%d)&_pragma=temp_store(MEMORY)",
+		path, opts.Synchronous, -opts.CacheMiB*1024)
+	wdb, err := sql.Open("sqlite", wdsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	ctx := context.Background()
+	wconn, err := wdb.Conn(ctx)
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s.wdb, s.wconn = wdb, wconn
+	if err := migrate(ctx, wconn, s.now()); err != nil {
+		wconn.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+
+	rdsn := fmt.Sprintf("file:%s?_busy_timeout=10000&_query_only=1&_pragma=cache_size(%d)&_pragma=mmap_size(%d)",
+		path, -opts.CacheMiB*1024/4, 1<<30)
+	rdb, err := sql.Open("sqlite", rdsn)
+	if err != nil {
+		wconn.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(opts.ReadConns)
+	rdb.SetMaxIdleConns(opts.ReadConns)
+	rdb.SetConnMaxLifetime(0)
+	rdb.SetConnMaxIdleTime(0)
+	s.rdb = rdb
+
+	go s.writer()
+	return s, nil
+}
+
+// Path returns the database file.
+func (s *Store) Path() string { return s.path }
+
+// Changed returns a channel that is closed at the next commit that appends stream entries.
+// Take the channel before reading the stream, then wait on it when nothing new was found: an
+// append committed in between closes it, so no wake-up is lost.
+func (s *Store) Changed() <-chan struct{} {
+	s.changedMu.Lock()
+	defer s.changedMu.Unlock()
+	return s.changed
+}
+
+func (s *Store) notifyChanged() {
+	s.changedMu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.changedMu.Unlock()
+}
+
+// Update runs fn in a write transaction shared with other queued callers; see store.Store.
+// Once the request is queued, Update waits for the writer's answer even if ctx ends, so that
+// its result always tells whether fn's writes committed (the writer skips requests whose ctx
+// has ended before their turn).
+func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return fmt.Errorf("store: update: %w", store.ErrClosed)
+	}
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return ctx.Err()
+	}
+	s.mu.RUnlock()
+	return <-r.done
+}
+
+// View runs fn on a read snapshot taken by a connection of the read pool.
+func (s *Store) View(ctx context.Context, fn func(tx store.ReadTx) error) error {
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return fmt.Errorf("store: view: %w", store.ErrClosed)
+	}
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("store: view: begin: %w", err)
+	}
+	defer tx.Rollback()
+	rt := &rtx{s: s, stmt: func(ctx context.Context, q string) (*sql.Stmt, error) {
+		ps, err := s.readStmt(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return tx.StmtContext(ctx, ps), nil
+	}}
+	return fn(rt)
+}
+
+func (s *Store) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if v, ok := s.rstmts.Load(q); ok {
+		return v.(*sql.Stmt), nil
+	}
+	ps, err := s.rdb.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if v, loaded := s.rstmts.LoadOrStore(q, ps); loaded {
+		ps.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return ps, nil
+}
+
+// Close stops accepting Updates, waits until the queued ones have committed and closes the
+// database. Views still running are waited for by the read pool.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		close(s.reqs)
+		s.mu.Unlock()
+		<-s.writerDone
+		var errs []error
+		for _, st := range s.wstmts {
+			errs = append(errs, st.Close())
+		}
+		// A final checkpoint folds the WAL into the database file, so a closed store is one file.
+		if _, err := s.wconn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+		}
+		errs = append(errs, s.wconn.Close(), s.wdb.Close())
+		s.rstmts.Range(func(_, v any) bool {
+			errs = append(errs, v.(*sql.Stmt).Close())
+			return true
+		})
+		errs = append(errs, s.rdb.Close())
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = fmt.Errorf("store: close: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// writer is the only goroutine that writes. It ends when Close has closed reqs and every
+// queued request has been answered.
+func (s *Store) writer() {
+	defer close(s.writerDone)
+	batch := make([]*request, 0, s.maxBatch)
+	errs := make([]error, 0, s.maxBatch)
+	for {
+		r, ok := <-s.reqs
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], r)
+	fill:
+		for len(batch) < s.maxBatch {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		errs = s.runBatch(batch, errs[:0])
+		for i, r := range batch {
+			r.done <- errs[i]
+			batch[i] = nil
+		}
+	}
+}
+
+// wexec runs a statement on the write connection. Writer statements never see a cancellable
+// context: sqlite3_interrupt of an INSERT, UPDATE or DELETE inside an explicit transaction
+// rolls back the whole transaction, which would take the other callers' writes with it.
+func (s *Store) wexec(q string, args ...any) (sql.Result, error) {
+	st, err := s.writeStmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(context.Background(), args...)
+}
+
+func (s *Store) writeStmt(q string) (*sql.Stmt, error) {
+	if st, ok := s.wstmts[q]; ok {
+		return st, nil
+	}
+	st, err := s.wconn.PrepareContext(context.Background(), q)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	s.wstmts[q] = st
+	return st, nil
+}
+
+// runBatch runs the requests of one batch in one transaction and returns each one's answer.
+func (s *Store) runBatch(batch []*request, errs []error) []error {
+	for range batch {
+		errs = append(errs, nil)
+	}
+	s.batches.Add(1)
+	s.updates.Add(int64(len(batch)))
+	fail := func(err error) []error {
+		s.wconn.ExecContext(context.Background(), "ROLLBACK")
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
+	}
+	if _, err := s.wexec("BEGIN IMMEDIATE"); err != nil {
+		return fail(fmt.Errorf("store: update: begin: %w", err))
+	}
+	appended := false
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if _, err := s.wexec("SAVEPOINT u"); err != nil {
+			return fail(fmt.Errorf("store: update: savepoint: %w", err))
+		}
+		t := &wtx{rtx: rtx{s: s, write: true, stmt: s.writeStmtCtx}}
+		err := t.run(r.fn)
+		t.done = true
+		if err != nil {
+			errs[i] = err
+			if _, rerr := s.wexec("ROLLBACK TO u"); rerr != nil {
+				return fail(fmt.Errorf("store: update: roll back to savepoint after %v: %w", err, rerr))
+			}
+		}
+		if _, err := s.wexec("RELEASE u"); err != nil {
+			return fail(fmt.Errorf("store: update: release savepoint: %w", err))
+		}
+		if errs[i] == nil && t.appended {
+			appended = true
+		}
+	}
+	if _, err := s.wexec("COMMIT"); err != nil {
+		return fail(fmt.Errorf("store: update: commit: %w", err))
+	}
+	if appended {
+		s.notifyChanged()
+	}
+	return errs
+}
+
+func (s *Store) writeStmtCtx(_ context.Context, q string) (*sql.Stmt, error) { return s.writeStmt(q) }

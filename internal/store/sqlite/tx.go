@@ -1,0 +1,234 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/bannin/bannin/internal/store"
+)
+
+// rtx implements store.ReadTx on either a read snapshot (View) or the write transaction.
+type rtx struct {
+	s *Store
+	// stmt returns the prepared statement for q on this transaction's connection.
+	stmt func(ctx context.Context, q string) (*sql.Stmt, error)
+	// write is set on the writer's transaction: statements then run without cancellation
+	// (see Store.wexec).
+	write bool
+}
+
+func (t *rtx) qctx(ctx context.Context) context.Context {
+	if t.write {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
+func (t *rtx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(t.qctx(ctx), args...)
+}
+
+// queryRow runs q and scans its first row into dest; it reports false if there is none.
+func (t *rtx) queryRow(ctx context.Context, q string, args []any, dest ...any) (bool, error) {
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return false, err
+	}
+	err = st.QueryRowContext(t.qctx(ctx), args...).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (t *rtx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(t.qctx(ctx), args...)
+}
+
+// ReadStream implements store.ReadTx.
+func (t *rtx) ReadStream(ctx context.Context, after int64, limit int) ([]store.Entry, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := t.query(ctx, "SELECT seq, kind, time, payload FROM stream WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: read stream after %d: %w", after, err)
+	}
+	defer rows.Close()
+	var es []store.Entry
+	for rows.Next() {
+		var e store.Entry
+		var ns int64
+		if err := rows.Scan(&e.Seq, &e.Kind, &ns, &e.Payload); err != nil {
+			return nil, fmt.Errorf("store: read stream after %d: %w", after, err)
+		}
+		e.Time = fromNanos(ns)
+		es = append(es, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read stream after %d: %w", after, err)
+	}
+	return es, nil
+}
+
+// StreamHead implements store.ReadTx.
+func (t *rtx) StreamHead(ctx context.Context) (int64, error) {
+	var seq int64
+	if _, err := t.queryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM stream", nil, &seq); err != nil {
+		return 0, fmt.Errorf("store: stream head: %w", err)
+	}
+	return seq, nil
+}
+
+// Checkpoint implements store.ReadTx.
+func (t *rtx) Checkpoint(ctx context.Context, consumer string) (int64, error) {
+	var seq int64
+	if _, err := t.queryRow(ctx, "SELECT seq FROM checkpoints WHERE consumer = ?", []any{consumer}, &seq); err != nil {
+		return 0, fmt.Errorf("store: checkpoint %s: %w", consumer, err)
+	}
+	return seq, nil
+}
+
+// Get implements store.ReadTx.
+func (t *rtx) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+	var v []byte
+	found, err := t.queryRow(ctx, "SELECT value FROM kv WHERE bucket = ? AND key = ?", []any{bucket, key}, &v)
+	if err != nil {
+		return nil, fmt.Errorf("store: get %s/%s: %w", bucket, key, err)
+	}
+	if !found {
+		return nil, nil
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v, nil
+}
+
+// wtx implements store.Tx inside one savepoint of the writer's batch transaction.
+type wtx struct {
+	rtx
+	// done is set when the Update function has returned; the tx is unusable after.
+	done bool
+	// appended records that this function appended stream entries.
+	appended bool
+}
+
+var _ store.Tx = (*wtx)(nil)
+
+// run calls fn, turning a panic into an error so that one caller's bug does not take the
+// writer (and every other caller) down.
+func (t *wtx) run(fn func(store.Tx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: update function panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return fn(t)
+}
+
+func (t *wtx) check(ctx context.Context) error {
+	if t.done {
+		return errors.New("store: transaction used after its Update function returned")
+	}
+	return ctx.Err()
+}
+
+func (t *wtx) now() time.Time { return t.s.now().UTC() }
+
+// Append implements store.Tx.
+func (t *wtx) Append(ctx context.Context, kind string, payload []byte) (int64, error) {
+	if err := t.check(ctx); err != nil {
+		return 0, err
+	}
+	seq, err := t.append(ctx, kind, t.now(), payload)
+	if err != nil {
+		return 0, fmt.Errorf("store: append %s: %w", kind, err)
+	}
+	return seq, nil
+}
+
+func (t *wtx) append(ctx context.Context, kind string, at time.Time, payload []byte) (int64, error) {
+	if kind == "" {
+		return 0, errors.New("empty kind")
+	}
+	res, err := t.exec(ctx, "INSERT INTO stream (kind, time, payload) VALUES (?, ?, ?)", kind, at.UnixNano(), payload)
+	if err != nil {
+		return 0, err
+	}
+	t.appended = true
+	return res.LastInsertId()
+}
+
+// SetCheckpoint implements store.Tx.
+func (t *wtx) SetCheckpoint(ctx context.Context, consumer string, seq int64) error {
+	if err := t.check(ctx); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, `INSERT INTO checkpoints (consumer, seq, updated) VALUES (?, ?, ?)
+		ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, updated = excluded.updated`,
+		consumer, seq, t.now().UnixNano()); err != nil {
+		return fmt.Errorf("store: set checkpoint %s: %w", consumer, err)
+	}
+	return nil
+}
+
+// TrimStream implements store.Tx.
+func (t *wtx) TrimStream(ctx context.Context, upTo int64) (int64, error) {
+	if err := t.check(ctx); err != nil {
+		return 0, err
+	}
+	res, err := t.exec(ctx, "DELETE FROM stream WHERE seq <= ?", upTo)
+	if err != nil {
+		return 0, fmt.Errorf("store: trim stream to %d: %w", upTo, err)
+	}
+	return res.RowsAffected()
+}
+
+// Put implements store.Tx.
+func (t *wtx) Put(ctx context.Context, bucket, key string, value []byte) error {
+	if err := t.check(ctx); err != nil {
+		return err
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	if _, err := t.exec(ctx, `INSERT INTO kv (bucket, key, value) VALUES (?, ?, ?)
+		ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value`, bucket, key, value); err != nil {
+		return fmt.Errorf("store: put %s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
+// Delete implements store.Tx.
+func (t *wtx) Delete(ctx context.Context, bucket, key string) error {
+	if err := t.check(ctx); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, "DELETE FROM kv WHERE bucket = ? AND key = ?", bucket, key); err != nil {
+		return fmt.Errorf("store: delete %s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
+func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+// nanos stores t; the zero time is stored as 0.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
