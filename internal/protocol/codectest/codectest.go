@@ -89,7 +89,7 @@ func streamingInput(op *model.Operation) bool {
 		return false
 	}
 	m := op.Input.MemberByName(op.Input.Payload)
-	return m != nil && m.Shape.Streaming
+	return m != nil && m.IsStreaming()
 }
 
 // Serve starts a server that chooses the codec with pick (protocol.For) and answers with h.

@@ -6,6 +6,7 @@ import (
 	"github.com/bannin/bannin/internal/model"
 	"github.com/bannin/bannin/internal/protocol/awsjson"
 	"github.com/bannin/bannin/internal/protocol/awsquery"
+	"github.com/bannin/bannin/internal/protocol/restxml"
 )
 
 // For picks the codec as protocol.For will.
@@ -13,6 +14,8 @@ func For(svc *model.Service, r *http.Request) (Codec, error) {
 	switch svc.Metadata.Protocol {
 	case "query":
 		return awsquery.New(), nil
+	case "rest-xml":
+		return restxml.New(), nil
 	case "ec2":
 		return awsquery.NewEC2(), nil
 	}
