@@ -87,10 +87,8 @@ func LoadRoot(dir, account, id, secret string) (key Key, created bool, err error
 	path := filepath.Join(dir, RootCredentialsFile)
 	b, err := os.ReadFile(path)
 	if err == nil {
-		if err := json.Unmarshal(b, &key); err != nil {
-			return Key{}, false, fmt.Errorf("iam: read %s: %w", path, err)
-		}
-		return key, false, nil
+		key, err := ParseKey(b)
+		return key, false, err
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return Key{}, false, fmt.Errorf("iam: %w", err)
@@ -128,4 +126,13 @@ func randomString(n int, alphabet string) string {
 		b[i] = alphabet[v.Int64()]
 	}
 	return string(b)
+}
+
+// ParseKey reads a key kept by LoadRoot.
+func ParseKey(b []byte) (Key, error) {
+	var key Key
+	if err := json.Unmarshal(b, &key); err != nil || key.AccessKeyID == "" || key.SecretAccessKey == "" {
+		return Key{}, fmt.Errorf("iam: root credentials file is damaged: %v", err)
+	}
+	return key, nil
 }

@@ -245,3 +245,12 @@ func checkLogs(group, role string) error {
 	}
 	return nil
 }
+
+// Purge deletes event history older than the retention period.
+func (s *Service) Purge(ctx context.Context, st store.Store) error {
+	before := s.opts.Clock().Add(-s.opts.Retention)
+	return st.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.PurgeEvents(ctx, before)
+		return err
+	})
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/bannin/bannin/internal/iam"
+	"github.com/bannin/bannin/internal/server"
+)
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:4566", "address to listen on")
+	dataDir := fs.String("data-dir", "./bannin-data", "where bannin keeps its data")
+	region := fs.String("region", "us-east-1", "default region")
+	account := fs.String("account-id", "000000000000", "the default account's id")
+	dev := fs.Bool("dev", false, "accept any well-formed SigV4 credentials as the default account's root (local use only)")
+	retention := fs.Duration("event-retention", 90*24*time.Hour, "how long event history is kept")
+	fs.Parse(args)
+
+	start := time.Now()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	srv, err := server.New(server.Config{Addr: *addr, DataDir: *dataDir, Region: *region, Account: *account, Dev: *dev,
+		EventRetention: *retention, Logger: log,
+		RootAccessKeyID: os.Getenv("BANNIN_ROOT_ACCESS_KEY_ID"), RootSecretAccessKey: os.Getenv("BANNIN_ROOT_SECRET_ACCESS_KEY")})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if srv.RootKeyCreated {
+		fmt.Fprintf(os.Stderr, "bannin: root credentials of account %s (shown once; kept in %s):\n  export AWS_ACCESS_KEY_ID=%s\n  export AWS_SECRET_ACCESS_KEY=%s\n",
+			*account, filepath.Join(*dataDir, iam.RootCredentialsFile), srv.RootKey.AccessKeyID, srv.RootKey.SecretAccessKey)
+	}
+	if *dev {
+		log.Warn("DEV MODE: any well-formed SigV4 credentials are accepted as the root of account " + *account + "; signatures are not checked. Never expose this server.")
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log.Info("bannin ready", "addr", ln.Addr().String(), "data-dir", *dataDir, "region", *region, "startup", time.Since(start).Round(time.Millisecond))
+	err = srv.Run(ctx, ln)
+	log.Info("bannin stopped")
+	return err
+}
+
+func env(args []string) error {
+	fs := flag.NewFlagSet("env", flag.ExitOnError)
+	dataDir := fs.String("data-dir", "./bannin-data", "where bannin keeps its data")
+	fs.Parse(args)
+	b, err := os.ReadFile(filepath.Join(*dataDir, iam.RootCredentialsFile))
+	if err != nil {
+		return fmt.Errorf("no root credentials yet (start bannin serve first): %w", err)
+	}
+	key, err := iam.ParseKey(b)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("export AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\nexport AWS_DEFAULT_REGION=us-east-1\n", key.AccessKeyID, key.SecretAccessKey)
+	return nil
+}

@@ -1,0 +1,172 @@
+// Package server wires bannin together: the store, identities, the services and the
+// gateway in front of them. cmd/bannin and internal/testenv both build servers with it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bannin/bannin/internal/gateway"
+	"github.com/bannin/bannin/internal/iam"
+	"github.com/bannin/bannin/internal/store"
+	"github.com/bannin/bannin/internal/store/sqlite"
+	"github.com/bannin/bannin/internal/trail"
+	"github.com/bannin/bannin/internal/wire/cloudtrail"
+	"github.com/bannin/bannin/internal/wire/cloudtraildata"
+	"github.com/bannin/bannin/internal/wire/cloudwatch"
+	"github.com/bannin/bannin/internal/wire/config"
+	"github.com/bannin/bannin/internal/wire/ec2"
+	"github.com/bannin/bannin/internal/wire/events"
+	wireiam "github.com/bannin/bannin/internal/wire/iam"
+	"github.com/bannin/bannin/internal/wire/kms"
+	"github.com/bannin/bannin/internal/wire/logs"
+	"github.com/bannin/bannin/internal/wire/organizations"
+	"github.com/bannin/bannin/internal/wire/s3"
+	"github.com/bannin/bannin/internal/wire/sns"
+	"github.com/bannin/bannin/internal/wire/ssm"
+	"github.com/bannin/bannin/internal/wire/sts"
+)
+
+// Config is how a server is set up; cmd/bannin fills it from flags and the environment.
+type Config struct {
+	Addr    string
+	DataDir string
+	Region  string
+	Account string
+	// Dev accepts any well-formed SigV4 credentials as the default account's root.
+	Dev bool
+	// EventRetention is how long event history is kept (default 90 days).
+	EventRetention time.Duration
+	// RootAccessKeyID and RootSecretAccessKey seed the root key at first start.
+	RootAccessKeyID, RootSecretAccessKey string
+	Logger                               *slog.Logger
+	Clock                                func() time.Time
+}
+
+// Server is a running bannin.
+type Server struct {
+	cfg   Config
+	Store *sqlite.Store
+	Keys  *iam.Keyring
+	// RootKey is the default account's root key; RootKeyCreated is true on first start.
+	RootKey        iam.Key
+	RootKeyCreated bool
+	trail          *trail.Service
+	handler        http.Handler
+}
+
+// New opens the data dir and builds every part. Close releases them.
+func New(cfg Config) (*Server, error) {
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.Account == "" {
+		cfg.Account = "000000000000"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	key, created, err := iam.LoadRoot(cfg.DataDir, cfg.Account, cfg.RootAccessKeyID, cfg.RootSecretAccessKey)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{Now: cfg.Clock})
+	if err != nil {
+		return nil, err
+	}
+	keys := iam.NewKeyring(key)
+	keys.Dev, keys.DevAccount = cfg.Dev, cfg.Account
+	s := &Server{cfg: cfg, Store: st, Keys: keys, RootKey: key, RootKeyCreated: created,
+		trail: trail.New(trail.Options{Retention: cfg.EventRetention, Clock: cfg.Clock})}
+	gw := gateway.New(gateway.Options{
+		Services: []gateway.Service{
+			cloudtrail.Handler{API: s.trail},
+			cloudtraildata.Handler{API: cloudtraildata.Unimplemented{}},
+			cloudwatch.Handler{API: cloudwatch.Unimplemented{}},
+			config.Handler{API: config.Unimplemented{}},
+			ec2.Handler{API: ec2.Unimplemented{}},
+			events.Handler{API: events.Unimplemented{}},
+			wireiam.Handler{API: wireiam.Unimplemented{}},
+			kms.Handler{API: kms.Unimplemented{}},
+			logs.Handler{API: logs.Unimplemented{}},
+			organizations.Handler{API: organizations.Unimplemented{}},
+			s3.Handler{API: s3.Unimplemented{}},
+			sns.Handler{API: sns.Unimplemented{}},
+			ssm.Handler{API: ssm.Unimplemented{}},
+			sts.Handler{API: iam.STS{}},
+		},
+		Store:        st,
+		Scope:        scope,
+		Authenticate: authenticator(keys, cfg.Clock),
+		Clock:        cfg.Clock,
+		Logger:       cfg.Logger,
+		SpoolDir:     filepath.Join(cfg.DataDir, "spool"),
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /_bannin/health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintln(w, `{"status":"ok"}`)
+	})
+	mux.Handle("/", gw)
+	s.handler = mux
+	return s, nil
+}
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Store returns the server's store.
+func (s *Server) Storage() store.Store { return s.Store }
+
+// Run serves on ln until ctx is done, then shuts down gracefully: requests in flight
+// finish (and so are recorded) before the store closes.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 30 * time.Second}
+	errc := make(chan error, 2)
+	go func() { errc <- hs.Serve(ln) }()
+	bg, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { errc <- s.purgeLoop(bg) }()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return hs.Shutdown(sctx)
+}
+
+// purgeLoop enforces event-history retention hourly.
+func (s *Server) purgeLoop(ctx context.Context) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := s.trail.Purge(ctx, s.Store); err != nil {
+			s.cfg.Logger.Error("server: purge event history", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Close releases the store.
+func (s *Server) Close() error { return s.Store.Close() }

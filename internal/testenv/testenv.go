@@ -1,0 +1,135 @@
+// Package testenv runs a whole bannin server on httptest for tests, with real
+// aws-sdk-go-v2 clients and the aws CLIs pointed at it.
+package testenv
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/bannin/bannin/internal/server"
+)
+
+// Env is a running test server and what a client needs to reach it.
+type Env struct {
+	URL     string
+	Region  string
+	Account string
+	DataDir string
+	Server  *server.Server
+	Config  aws.Config
+}
+
+// Options change the server a test gets.
+type Options struct {
+	Region string
+	// Clock replaces the server's clock.
+	Clock func() time.Time
+	// DataDir reuses a data dir (for restart tests); default a new temp dir.
+	DataDir string
+}
+
+// New starts a server with a fresh data dir; it stops when the test ends.
+func New(t testing.TB, opts ...Options) *Env {
+	t.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("BANNIN_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	srv, err := server.New(server.Config{DataDir: o.DataDir, Region: o.Region, Account: "123456789012",
+		Logger: log, Clock: o.Clock,
+		RootAccessKeyID: "AKIATESTROOT00000001", RootSecretAccessKey: "testsecretkeytestsecretkeytestsecretkey0"})
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Close()
+	})
+	e := &Env{URL: hs.URL, Region: o.Region, Account: srv.RootKey.Account, DataDir: o.DataDir, Server: srv}
+	e.Config = aws.Config{
+		Region:           o.Region,
+		Credentials:      credentials.NewStaticCredentialsProvider(srv.RootKey.AccessKeyID, srv.RootKey.SecretAccessKey, ""),
+		BaseEndpoint:     aws.String(hs.URL),
+		RetryMaxAttempts: 1,
+	}
+	return e
+}
+
+// CloudTrail returns a CloudTrail client for the server.
+func (e *Env) CloudTrail() *cloudtrail.Client { return cloudtrail.NewFromConfig(e.Config) }
+
+// STS returns an STS client for the server.
+func (e *Env) STS() *sts.Client { return sts.NewFromConfig(e.Config) }
+
+// S3 returns a path-style S3 client for the server.
+func (e *Env) S3() *s3.Client {
+	return s3.NewFromConfig(e.Config, func(o *s3.Options) { o.UsePathStyle = true })
+}
+
+// CLI names an aws CLI: V1 is the pip one on PATH, V2 the Debian package's.
+type CLI string
+
+// The two aws CLIs the end-to-end tests run.
+const (
+	V1 CLI = "aws"
+	V2 CLI = "/usr/bin/aws"
+)
+
+// Run runs the aws CLI against the server with the root credentials and returns its
+// standard output; a non-zero exit fails the test unless wantErr is set via RunErr.
+func (e *Env) Run(t testing.TB, cli CLI, args ...string) string {
+	t.Helper()
+	out, err := e.RunErr(t, cli, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", cli, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// RunErr is Run that returns the CLI's failure (output then holds stdout and stderr).
+func (e *Env) RunErr(t testing.TB, cli CLI, args ...string) (string, error) {
+	t.Helper()
+	path, err := exec.LookPath(string(cli))
+	if err != nil {
+		t.Fatalf("aws CLI %s is not installed (.ci/run installs it): %v", cli, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, append([]string{"--endpoint-url", e.URL, "--output", "json"}, args...)...)
+	creds, _ := e.Config.Credentials.Retrieve(ctx)
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(),
+		"AWS_ACCESS_KEY_ID="+creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey,
+		"AWS_DEFAULT_REGION="+e.Region, "AWS_REGION="+e.Region, "AWS_PAGER=",
+		"AWS_CONFIG_FILE="+home+"/config", "AWS_SHARED_CREDENTIALS_FILE="+home+"/credentials", "HOME="+home)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String() + stderr.String(), err
+	}
+	return stdout.String(), nil
+}
