@@ -1,0 +1,433 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bannin/bannin/internal/store"
+)
+
+var (
+	testAccounts = []string{"111111111111", "222222222222"}
+	testRegions  = []string{"us-east-1", "eu-west-1"}
+	testNames    = []string{"CreateTrail", "StartLogging", "DescribeTrails", "PutObject", "GetObject"}
+	testSources  = []string{"cloudtrail.amazonaws.com", "s3.amazonaws.com"}
+	testUsers    = []string{"alice", "bob", "root", ""}
+	testKeys     = []string{"AKIAALICE", "AKIABOB", "ASIATEMP"}
+	testRTypes   = []string{"AWS::CloudTrail::Trail", "AWS::S3::Bucket", "AWS::S3::Object"}
+	testRNames   = []string{"main", "logs", "logs/a.json", "other"}
+)
+
+var eventBase = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// genEvents makes n reproducible events. Times are whole minutes so that many events share a
+// time and pagination has to break ties.
+func genEvents(n int, seed uint64) []*store.Event {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
+	es := make([]*store.Event, 0, n)
+	for i := range n {
+		e := &store.Event{
+			EventID:     fmt.Sprintf("%08d-0000-4000-8000-%012d", seed, i),
+			Time:        eventBase.Add(time.Duration(rng.IntN(n/3+1)) * time.Minute),
+			Account:     pick(testAccounts),
+			Region:      pick(testRegions),
+			EventName:   pick(testNames),
+			EventSource: pick(testSources),
+			Username:    pick(testUsers),
+			AccessKeyID: pick(testKeys),
+			ReadOnly:    rng.IntN(3) == 0,
+		}
+		switch rng.IntN(10) {
+		case 0:
+			e.Category = store.CategoryInsight
+		case 1:
+			e.Category = store.CategoryData
+		case 2:
+			e.Category = "" // stored as Management
+		default:
+			e.Category = store.CategoryManagement
+		}
+		for range rng.IntN(4) {
+			// Repeats within one event are allowed and must not duplicate lookup results.
+			e.Resources = append(e.Resources, store.EventResource{Type: pick(testRTypes), Name: pick(testRNames)})
+		}
+		e.Record = json.RawMessage(fmt.Sprintf(`{"eventID": %q, "eventName": %q}`, e.EventID, e.EventName))
+		es = append(es, e)
+	}
+	return es
+}
+
+// oracle answers a lookup by brute force over events in insertion order.
+func oracle(es []*store.Event, q store.EventQuery) []string {
+	cat := store.NormalizeCategory(q.Category)
+	type hit struct {
+		t   time.Time
+		i   int
+		eid string
+	}
+	var hits []hit
+	for i, e := range es {
+		if q.Account != "" && e.Account != q.Account || q.Region != "" && e.Region != q.Region || store.NormalizeCategory(e.Category) != cat {
+			continue
+		}
+		if !q.Start.IsZero() && e.Time.Before(q.Start) || !q.End.IsZero() && e.Time.After(q.End) {
+			continue
+		}
+		v := q.AttributeValue
+		ok := true
+		switch q.AttributeKey {
+		case store.AttrEventID:
+			ok = e.EventID == v
+		case store.AttrEventName:
+			ok = e.EventName == v
+		case store.AttrEventSource:
+			ok = e.EventSource == v
+		case store.AttrUsername:
+			ok = e.Username == v
+		case store.AttrAccessKeyID:
+			ok = e.AccessKeyID == v
+		case store.AttrReadOnly:
+			ok = fmt.Sprint(e.ReadOnly) == strings.ToLower(v)
+		case store.AttrResourceType:
+			ok = slices.ContainsFunc(e.Resources, func(r store.EventResource) bool { return r.Type == v })
+		case store.AttrResourceName:
+			ok = slices.ContainsFunc(e.Resources, func(r store.EventResource) bool { return r.Name == v })
+		}
+		if ok {
+			hits = append(hits, hit{e.Time, i, e.EventID})
+		}
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		if c := b.t.Compare(a.t); c != 0 {
+			return c
+		}
+		return b.i - a.i
+	})
+	ids := []string{}
+	for _, h := range hits {
+		ids = append(ids, h.eid)
+	}
+	return ids
+}
+
+// lookupAll pages through a lookup and returns the event ids in order.
+func lookupAll(t *testing.T, tx store.ReadTx, q store.EventQuery) []string {
+	t.Helper()
+	ids := []string{}
+	for pages := 0; ; pages++ {
+		if pages > 10000 {
+			t.Fatalf("LookupEvents(%+v): pagination does not end", q)
+		}
+		es, next, err := tx.LookupEvents(context.Background(), q)
+		if err != nil {
+			t.Fatalf("LookupEvents(%+v) = %v", q, err)
+		}
+		if len(es) > q.Limit {
+			t.Fatalf("LookupEvents(%+v) = %d events; want at most %d", q, len(es), q.Limit)
+		}
+		for _, e := range es {
+			ids = append(ids, e.EventID)
+		}
+		if next == "" {
+			return ids
+		}
+		if len(es) == 0 {
+			t.Fatalf("LookupEvents(%+v) = an empty page with a next token", q)
+		}
+		q.NextToken = next
+	}
+}
+
+func TestLookupEvents(t *testing.T) {
+	s, _ := openTest(t, t.TempDir())
+	ctx := context.Background()
+	es := genEvents(1500, 7)
+	var inserted int
+	update(t, s, func(tx store.Tx) error {
+		var err error
+		inserted, err = tx.AppendEvents(ctx, es)
+		return err
+	})
+	if inserted != len(es) {
+		t.Fatalf("AppendEvents = %d inserted; want %d", inserted, len(es))
+	}
+	type attr struct{ key, value string }
+	attrs := []attr{{"", ""}, {store.AttrEventID, es[42].EventID}, {store.AttrEventID, "no-such-id"}, {store.AttrReadOnly, "true"}, {store.AttrReadOnly, "False"}}
+	for _, v := range testNames {
+		attrs = append(attrs, attr{store.AttrEventName, v})
+	}
+	for _, v := range testSources {
+		attrs = append(attrs, attr{store.AttrEventSource, v})
+	}
+	for _, v := range testUsers[:3] {
+		attrs = append(attrs, attr{store.AttrUsername, v})
+	}
+	for _, v := range testKeys {
+		attrs = append(attrs, attr{store.AttrAccessKeyID, v})
+	}
+	for _, v := range testRTypes {
+		attrs = append(attrs, attr{store.AttrResourceType, v})
+	}
+	for _, v := range testRNames {
+		attrs = append(attrs, attr{store.AttrResourceName, v})
+	}
+	ranges := []struct{ start, end time.Time }{
+		{},
+		{eventBase.Add(100 * time.Minute), time.Time{}},
+		{time.Time{}, eventBase.Add(200 * time.Minute)},
+		{eventBase.Add(120 * time.Minute), eventBase.Add(240 * time.Minute)},
+		{eventBase.Add(150 * time.Minute), eventBase.Add(150 * time.Minute)}, // one instant, inclusive
+	}
+	scopes := []struct{ account, region, category string }{
+		{testAccounts[0], testRegions[0], ""},
+		{testAccounts[1], testRegions[1], "insight"},
+		{testAccounts[0], testRegions[1], "Data"},
+		{"", "", ""}, // any account and region (slow path)
+	}
+	view(t, s, func(tx store.ReadTx) error {
+		nonEmpty := 0
+		for _, a := range attrs {
+			for _, r := range ranges {
+				for _, sc := range scopes {
+					q := store.EventQuery{Account: sc.account, Region: sc.region, Category: sc.category,
+						AttributeKey: a.key, AttributeValue: a.value, Start: r.start, End: r.end, Limit: 7}
+					got := lookupAll(t, tx, q)
+					want := oracle(es, q)
+					if !slices.Equal(got, want) {
+						t.Errorf("LookupEvents(%s=%q, %v..%v, %s/%s/%s) = %d events; want %d (%v... vs %v...)",
+							a.key, a.value, r.start, r.end, sc.account, sc.region, sc.category, len(got), len(want), head(got), head(want))
+					}
+					if len(want) > 0 {
+						nonEmpty++
+					}
+				}
+			}
+		}
+		if nonEmpty < len(attrs)*len(ranges) {
+			t.Errorf("only %d of the lookups had results; the data does not exercise the queries", nonEmpty)
+		}
+		// The event itself round-trips.
+		got, _, err := tx.LookupEvents(ctx, store.EventQuery{AttributeKey: store.AttrEventID, AttributeValue: es[42].EventID,
+			Account: es[42].Account, Region: es[42].Region, Category: es[42].Category})
+		if err != nil {
+			return err
+		}
+		want := *es[42]
+		want.Category = store.NormalizeCategory(want.Category)
+		if len(got) != 1 || !eventEqual(got[0], &want) {
+			t.Errorf("LookupEvents(EventId) = %+v; want %+v", got, want)
+		}
+		return nil
+	})
+}
+
+func head(xs []string) []string { return xs[:min(3, len(xs))] }
+
+func eventEqual(a, b *store.Event) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb) && a.Time.Equal(b.Time)
+}
+
+func TestLookupEventsErrors(t *testing.T) {
+	s, _ := openTest(t, t.TempDir())
+	ctx := context.Background()
+	update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, genEvents(100, 3)); return err })
+	view(t, s, func(tx store.ReadTx) error {
+		q := store.EventQuery{Account: testAccounts[0], Region: testRegions[0], Limit: 2}
+		_, next, err := tx.LookupEvents(ctx, q)
+		if err != nil || next == "" {
+			t.Fatalf("LookupEvents = %q, %v; want a next token", next, err)
+		}
+		bad := []struct {
+			name string
+			q    store.EventQuery
+			want error
+		}{
+			{"garbage token", store.EventQuery{NextToken: "!!"}, store.ErrInvalidToken},
+			{"token of another query", store.EventQuery{Account: testAccounts[1], Region: testRegions[0], NextToken: next}, store.ErrInvalidToken},
+			{"unknown key", store.EventQuery{AttributeKey: "Color", AttributeValue: "red"}, store.ErrInvalidQuery},
+			{"bad read-only", store.EventQuery{AttributeKey: store.AttrReadOnly, AttributeValue: "yes"}, store.ErrInvalidQuery},
+			{"bad category", store.EventQuery{Category: "audit"}, store.ErrInvalidQuery},
+		}
+		for _, b := range bad {
+			if _, _, err := tx.LookupEvents(ctx, b.q); !errors.Is(err, b.want) {
+				t.Errorf("LookupEvents(%s) = %v; want %v", b.name, err, b.want)
+			}
+		}
+		return nil
+	})
+}
+
+func TestAppendEventDuplicates(t *testing.T) {
+	s, _ := openTest(t, t.TempDir())
+	ctx := context.Background()
+	es := genEvents(50, 11)
+	update(t, s, func(tx store.Tx) error {
+		for _, e := range es[:10] {
+			if err := tx.AppendEvent(ctx, e); err != nil {
+				return err
+			}
+		}
+		return tx.AppendEvent(ctx, es[0]) // duplicate: ignored, no stream entry
+	})
+	var inserted int
+	update(t, s, func(tx store.Tx) error {
+		var err error
+		inserted, err = tx.AppendEvents(ctx, append(es[5:], es[20], es[0])) // 5 stored already, 2 repeated in the batch
+		return err
+	})
+	if inserted != 40 {
+		t.Errorf("AppendEvents with duplicates = %d inserted; want 40", inserted)
+	}
+	view(t, s, func(tx store.ReadTx) error {
+		got := lookupAll(t, tx, store.EventQuery{Category: "insight", Limit: 50})
+		got = append(got, lookupAll(t, tx, store.EventQuery{Category: "data", Limit: 50})...)
+		got = append(got, lookupAll(t, tx, store.EventQuery{Limit: 50})...)
+		if len(got) != 50 {
+			t.Errorf("events stored = %d; want 50", len(got))
+		}
+		entries, err := tx.ReadStream(ctx, 0, 100)
+		if err != nil {
+			return err
+		}
+		if len(entries) != 10 {
+			t.Errorf("stream entries = %d; want 10 (one per new AppendEvent, none for AppendEvents)", len(entries))
+		}
+		for i, e := range entries {
+			if e.Kind != store.KindAPICall || string(e.Payload) != string(es[i].Record) {
+				t.Errorf("entry %d = %s %s; want %s %s", i, e.Kind, e.Payload, store.KindAPICall, es[i].Record)
+			}
+		}
+		var n int
+		for _, tbl := range []string{"event_resource_types", "event_resource_names"} {
+			var c int
+			if err := s.rdb.QueryRow("SELECT COUNT(*) FROM " + tbl).Scan(&c); err != nil {
+				return err
+			}
+			n += c
+		}
+		want := 0
+		for _, e := range es {
+			types, names := map[string]bool{}, map[string]bool{}
+			for _, r := range e.Resources {
+				types[r.Type], names[r.Name] = true, true
+			}
+			want += len(types) + len(names)
+		}
+		if n != want {
+			t.Errorf("resource side rows = %d; want %d (one per distinct type and name of each stored event)", n, want)
+		}
+		return nil
+	})
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.AppendEvent(ctx, &store.Event{Time: eventBase}) }); err == nil {
+		t.Errorf("AppendEvent without an event id = nil; want an error")
+	}
+}
+
+func TestPurgeEvents(t *testing.T) {
+	s, _ := openTest(t, t.TempDir())
+	ctx := context.Background()
+	es := genEvents(600, 5)
+	update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, es); return err })
+	cut := eventBase.Add(100 * time.Minute)
+	want := 0
+	for _, e := range es {
+		if e.Time.Before(cut) {
+			want++
+		}
+	}
+	var purged int64
+	update(t, s, func(tx store.Tx) error {
+		var err error
+		purged, err = tx.PurgeEvents(ctx, cut)
+		return err
+	})
+	if purged != int64(want) {
+		t.Errorf("PurgeEvents = %d; want %d", purged, want)
+	}
+	view(t, s, func(tx store.ReadTx) error {
+		for _, rt := range testRTypes {
+			q := store.EventQuery{Account: testAccounts[0], Region: testRegions[0], AttributeKey: store.AttrResourceType, AttributeValue: rt, Limit: 50}
+			got := lookupAll(t, tx, q)
+			var kept []*store.Event
+			for _, e := range es {
+				if !e.Time.Before(cut) {
+					kept = append(kept, e)
+				}
+			}
+			if w := oracle(kept, q); !slices.Equal(got, w) {
+				t.Errorf("LookupEvents(ResourceType=%s) after purge = %d events; want %d", rt, len(got), len(w))
+			}
+		}
+		var stale int
+		if err := s.rdb.QueryRow("SELECT (SELECT COUNT(*) FROM event_resource_types WHERE time < ?) + (SELECT COUNT(*) FROM event_resource_names WHERE time < ?)",
+			cut.UnixNano(), cut.UnixNano()).Scan(&stale); err != nil {
+			return err
+		}
+		if stale != 0 {
+			t.Errorf("%d resource side rows of purged events remain; want 0", stale)
+		}
+		return nil
+	})
+}
+
+// TestLookupQueryPlans checks that every LookupEvents variant is an index range read in the
+// wanted order: no table scan and no sort.
+func TestLookupQueryPlans(t *testing.T) {
+	s, _ := openTest(t, t.TempDir())
+	ctx := context.Background()
+	update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, genEvents(200, 1)); return err })
+	wantIndex := map[string]string{
+		"":                     "SEARCH e USING INDEX events_by_time (account=? AND region=? AND category=? AND time>? AND time<?)",
+		store.AttrEventName:    "SEARCH e USING INDEX events_by_name (account=? AND region=? AND category=? AND event_name=? AND time>? AND time<?)",
+		store.AttrEventSource:  "SEARCH e USING INDEX events_by_source (account=? AND region=? AND category=? AND event_source=? AND time>? AND time<?)",
+		store.AttrUsername:     "SEARCH e USING INDEX events_by_user (account=? AND region=? AND category=? AND username=? AND time>? AND time<?)",
+		store.AttrAccessKeyID:  "SEARCH e USING INDEX events_by_key (account=? AND region=? AND category=? AND access_key_id=? AND time>? AND time<?)",
+		store.AttrReadOnly:     "SEARCH e USING INDEX events_by_readonly (account=? AND region=? AND category=? AND read_only=? AND time>? AND time<?)",
+		store.AttrEventID:      "SEARCH e USING INDEX events_by_event_id (event_id=?)",
+		store.AttrResourceType: "SEARCH r USING PRIMARY KEY (account=? AND region=? AND category=? AND type=? AND time>? AND time<?); SEARCH e USING INTEGER PRIMARY KEY (rowid=?)",
+		store.AttrResourceName: "SEARCH r USING PRIMARY KEY (account=? AND region=? AND category=? AND name=? AND time>? AND time<?); SEARCH e USING INTEGER PRIMARY KEY (rowid=?)",
+	}
+	tok := &pageToken{T: eventBase.Add(time.Hour).UnixNano(), S: 100}
+	for key, want := range wantIndex {
+		for _, withToken := range []bool{false, true} {
+			q := store.EventQuery{Account: testAccounts[0], Region: testRegions[0], AttributeKey: key, AttributeValue: "true",
+				Start: eventBase, End: eventBase.Add(24 * time.Hour)}
+			var tk *pageToken
+			if withToken {
+				tk = tok
+			}
+			query, args, err := lookupSQL(q, store.CategoryManagement, tk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := s.rdb.Query("EXPLAIN QUERY PLAN "+query, append(args, 50)...)
+			if err != nil {
+				t.Fatalf("EXPLAIN %s: %v", query, err)
+			}
+			var plan []string
+			for rows.Next() {
+				var id, parent, notused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			rows.Close()
+			p := strings.Join(plan, "; ")
+			if p != want {
+				t.Errorf("plan of LookupEvents(%q, token %v) = %q; want %q", key, withToken, p, want)
+			}
+		}
+	}
+}
