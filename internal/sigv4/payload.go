@@ -310,12 +310,19 @@ func (d *chunkDecoder) readTrailers() error {
 	trailer := http.Header{}
 	var lines []string
 	sig := ""
+	blank := 0
 	for {
 		line, err := d.readLine()
 		if err != nil {
 			return err
 		}
 		if line == "" {
+			// minio-go puts an empty line between the trailers and their signature; the
+			// trailer section of a signed payload ends after the signature.
+			blank++
+			if d.signed && sig == "" && len(lines) > 0 && blank == 1 {
+				continue
+			}
 			break
 		}
 		k, v, ok := strings.Cut(line, ":")
