@@ -17,6 +17,7 @@ import (
 
 	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/model"
+	"github.com/bannin/bannin/internal/protocol/contentenc"
 	"github.com/bannin/bannin/internal/protocol/fault"
 	"github.com/bannin/bannin/internal/protocol/timefmt"
 	"github.com/bannin/bannin/internal/protocol/treeconv"
@@ -144,6 +145,10 @@ func SerializationError(err error) error {
 func (Codec) DecodeRequest(svc *model.Service, op *model.Operation, r *http.Request, body []byte) (map[string]any, error) {
 	if op.Input == nil {
 		return map[string]any{}, nil
+	}
+	body, err := contentenc.Body(r, body)
+	if err != nil {
+		return nil, err
 	}
 	raw, err := Unmarshal(body)
 	if err != nil {

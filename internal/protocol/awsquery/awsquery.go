@@ -16,6 +16,7 @@ import (
 
 	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/model"
+	"github.com/bannin/bannin/internal/protocol/contentenc"
 	"github.com/bannin/bannin/internal/protocol/fault"
 	"github.com/bannin/bannin/internal/protocol/treeconv"
 	"github.com/bannin/bannin/internal/protocol/xmltree"
@@ -45,6 +46,10 @@ func Params(r *http.Request, body []byte) (url.Values, error) {
 	vals, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, awserr.New("MalformedQueryString", http.StatusBadRequest, "the query string is malformed: %v", err)
+	}
+	body, err = contentenc.Body(r, body)
+	if err != nil {
+		return nil, err
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if len(body) > 0 && (ct == "" || ct == "application/x-www-form-urlencoded") {
