@@ -326,11 +326,19 @@ type auth struct {
 
 // parseAuth reads the Authorization header or the presigned query parameters.
 func parseAuth(r *http.Request) (*auth, error) {
+	q := r.URL.Query()
+	presigned := q.Has("X-Amz-Credential") || q.Has("X-Amz-Signature") || q.Has("X-Amz-Algorithm")
 	if h := r.Header.Get("Authorization"); h != "" {
+		if presigned {
+			if guessFamily(r) == famS3 || strings.Contains(h, "/s3/") {
+				return nil, errS3("InvalidArgument", http.StatusBadRequest,
+					"Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
+			}
+			return nil, errMalformed(famJSON, false, "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.")
+		}
 		return parseHeader(r, h)
 	}
-	q := r.URL.Query()
-	if q.Has("X-Amz-Credential") || q.Has("X-Amz-Signature") || q.Has("X-Amz-Algorithm") {
+	if presigned {
 		return parseQuery(r, q)
 	}
 	return nil, errUnsigned()

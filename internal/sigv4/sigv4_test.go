@@ -300,6 +300,11 @@ func TestVerifyRejects(t *testing.T) {
 			r.Header.Set("Authorization", a[:strings.Index(a, ", Signature=")])
 			return r
 		}, []byte("Action=GetCallerIdentity"), when, "IncompleteSignature", 400},
+		{"header and query auth", func() *http.Request {
+			r := mkS3()
+			r.URL.RawQuery = "x=1&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+			return r
+		}, nil, when, "InvalidArgument", 400},
 		{"sigv2", func() *http.Request {
 			r := mkS3()
 			r.Header.Set("Authorization", "AWS "+testKey+":abc=")
@@ -382,5 +387,32 @@ func TestTrimAllAndEncode(t *testing.T) {
 	r := &http.Request{URL: u, RequestURI: "/a/./b//c/"}
 	if got := canonicalURIs(r, false); len(got) != 2 || got[1] != "/a/b/c/" {
 		t.Errorf("canonicalURIs = %q", got)
+	}
+}
+
+// BenchmarkVerify measures verifying one header-signed JSON request (the signing key cached).
+func BenchmarkVerify(b *testing.B) {
+	body := []byte(`{"trailNameList":["management-events"],"includeShadowTrails":true}`)
+	req, _ := http.NewRequest("POST", "http://127.0.0.1:4566/", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "CloudTrail_20131101.DescribeTrails")
+	req.Header.Set("User-Agent", "aws-sdk-go-v2/1.47.7 os/linux lang/go#1.26 md/GOOS#linux api/cloudtrail#1.56.0")
+	if err := v4.NewSigner().SignHTTP(context.Background(), testCreds, req, sha256Hex(body), "cloudtrail", "us-east-1", when); err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_ = req.Write(&buf)
+	wire := buf.Bytes()
+	sr, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(wire)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := testVerifier(when)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(ctx, sr, body); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
