@@ -55,14 +55,15 @@ const http1123 = "Mon, 02 Jan 2006 15:04:05 GMT"
 // EpochString renders t as epoch seconds with up to millisecond precision ("1700000000.123").
 func EpochString(t time.Time) string {
 	ms := t.UnixMilli()
+	sign := ""
+	if ms < 0 {
+		sign, ms = "-", -ms
+	}
 	sec, frac := ms/1000, ms%1000
-	if frac < 0 {
-		sec, frac = sec-1, frac+1000
-	}
 	if frac == 0 {
-		return strconv.FormatInt(sec, 10)
+		return sign + strconv.FormatInt(sec, 10)
 	}
-	return strings.TrimRight(fmt.Sprintf("%d.%03d", sec, frac), "0")
+	return sign + strings.TrimRight(fmt.Sprintf("%d.%03d", sec, frac), "0")
 }
 
 // Epoch returns t as fractional epoch seconds, millisecond precision.
