@@ -107,7 +107,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := svc.Model()
-	codec, err := codecFor(m, r)
+	codec, err := protocol.For(m, r)
 	if err != nil {
 		g.writeUnrouted(w, r, err, reqID)
 		return
@@ -346,7 +346,7 @@ func (g *Gateway) writeUnrouted(w http.ResponseWriter, r *http.Request, err erro
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
-	codec, cerr := codecFor(m, r)
+	codec, cerr := protocol.For(m, r)
 	if cerr != nil {
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bannin/bannin/internal/awserr"
@@ -39,6 +40,7 @@ func authenticator(keys *iam.Keyring, clock func() time.Time) func(ctx context.C
 				if a.Body, err = res.Body(r); err != nil {
 					return gateway.Auth{}, err
 				}
+				unchunked(r)
 			}
 			return a, nil
 		}
@@ -59,4 +61,28 @@ func authenticator(keys *iam.Keyring, clock func() time.Time) func(ctx context.C
 func isUnknownKey(err error) bool {
 	ce, ok := awserr.As(err)
 	return ok && (ce.AWSErrorCode() == "InvalidClientTokenId" || ce.AWSErrorCode() == "InvalidAccessKeyId")
+}
+
+// unchunked removes the aws-chunked marks from a request whose body the verifier already
+// decodes, so that the codec does not decode it twice and S3 keeps only the object's own
+// Content-Encoding.
+func unchunked(r *http.Request) {
+	if strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-") {
+		r.Header.Del("X-Amz-Content-Sha256")
+	}
+	ce := r.Header.Get("Content-Encoding")
+	if ce == "" {
+		return
+	}
+	var keep []string
+	for _, e := range strings.Split(ce, ",") {
+		if e = strings.TrimSpace(e); e != "" && e != "aws-chunked" {
+			keep = append(keep, e)
+		}
+	}
+	if len(keep) == 0 {
+		r.Header.Del("Content-Encoding")
+	} else {
+		r.Header.Set("Content-Encoding", strings.Join(keep, ","))
+	}
 }
