@@ -2,11 +2,13 @@ package sigv4
 
 import (
 	"bytes"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAWSCLI runs the aws CLI (v1 from PATH, and v2 at /usr/bin/aws where installed) against
@@ -58,11 +60,48 @@ func TestAWSCLI(t *testing.T) {
 				t.Errorf("%s sts get-caller-identity = %q; want the account", name, out)
 			}
 			run("s3", "cp", file, "s3://bkt/big.bin")
+			if !useTLS {
+				// v1 presigns S3 with SigV2 query parameters, v2 with SigV4.
+				u := strings.TrimSpace(run("s3", "presign", "s3://bkt/dir/a b+ü.txt", "--expires-in", "300"))
+				checkPresigned(t, s, name, u)
+			}
 			s.check(t)
 			if got := s.objects["bkt/big.bin"]; !bytes.Equal(got, data) {
 				t.Errorf("%s tls=%v s3 cp: object = %d bytes; want the %d bytes sent", name, useTLS, len(got), len(data))
 			}
 			t.Logf("%s tls=%v payload modes: %q", name, useTLS, s.modes)
 		}
+	}
+}
+
+// checkPresigned fetches a presigned URL from the server that verifies it, then checks that
+// the same URL with another key, or after it expired, is refused.
+func checkPresigned(t *testing.T, s *s3Server, cli, u string) {
+	t.Helper()
+	resp, err := s.Client().Get(u)
+	if err != nil {
+		t.Fatalf("%s presigned GET: %v", cli, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("%s presigned GET %s = %s; want 200", cli, u, resp.Status)
+	}
+	s.check(t)
+	last := s.captures[len(s.captures)-1]
+	wantVersion := map[string]string{"v1": "SigV2", "v2": "SigV4"}[cli]
+	if sc, err := ReadScope(last.replay(nil)); err != nil || sc.SignatureVersion != wantVersion || !sc.Presigned {
+		t.Errorf("%s presigned URL scope = %+v, %v; want a presigned %s URL", cli, sc, err, wantVersion)
+	}
+	if err := verifyAndRead(s.v, last.replay(nil)); err != nil {
+		t.Errorf("%s presigned replay = %v; want verified", cli, err)
+	}
+	tampered := last.replay(nil)
+	tampered.RequestURI = strings.Replace(tampered.RequestURI, "a%20b", "a%20c", 1)
+	if err := verifyAndRead(s.v, tampered); codeOf(err) != "SignatureDoesNotMatch" {
+		t.Errorf("%s presigned URL for another key = %v; want SignatureDoesNotMatch", cli, err)
+	}
+	late := &Verifier{Secret: s.v.Secret, Now: func() time.Time { return time.Now().Add(6 * time.Minute) }}
+	if err := verifyAndRead(late, last.replay(nil)); codeOf(err) != "AccessDenied" {
+		t.Errorf("%s presigned URL after expiry = %v; want AccessDenied", cli, err)
 	}
 }

@@ -44,6 +44,9 @@ type Scope struct {
 	Region      string
 	Service     string
 	Presigned   bool
+	// SignatureVersion is "SigV4", or "SigV2" for S3 requests signed the legacy way (which
+	// botocore still uses for S3 presigned URLs); CloudTrail records it for S3 calls.
+	SignatureVersion string
 }
 
 // ReadScope reads the credential scope from the Authorization header or, for presigned URLs,
@@ -61,6 +64,9 @@ func ReadScope(r *http.Request) (Scope, error) {
 type Verifier struct {
 	// Secret returns the secret access key for an access key id; ok is false if it is unknown.
 	Secret func(ctx context.Context, accessKeyID string) (secret string, ok bool, err error)
+	// VirtualHostBucket names the bucket of a virtual-hosted-style S3 request (bucket in the
+	// Host), which SigV2 signs but the path does not carry; nil means path style only.
+	VirtualHostBucket func(r *http.Request) (bucket string, ok bool)
 	// Now is the server's clock (default time.Now).
 	Now func() time.Time
 	// MaxSkew is how far a header-signed request's time may be from Now (default 15 minutes).
@@ -101,6 +107,9 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte) (*R
 	a, err := parseAuth(r)
 	if err != nil {
 		return nil, err
+	}
+	if a.v2 {
+		return v.verifyV2(ctx, r, a)
 	}
 	f := familyOf(a.scope.Service)
 	if err := a.check(f); err != nil {
@@ -143,8 +152,9 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte) (*R
 	} else {
 		sum := sha256.Sum256(body)
 		hashes = []string{hex.EncodeToString(sum[:])}
-		if a.scope.Presigned {
-			// botocore presigns every service with UNSIGNED-PAYLOAD; aws-sdk-go-v2 with the body's hash.
+		if a.scope.Presigned && len(body) == 0 {
+			// botocore presigns every service with UNSIGNED-PAYLOAD, aws-sdk-go-v2 with the
+			// body's hash; only bodiless requests may leave it unsigned, so no body can be swapped.
 			hashes = append(hashes, UnsignedPayload)
 		}
 	}
@@ -322,12 +332,19 @@ type auth struct {
 	expires       int64 // presigned lifetime in seconds; -1 when absent
 	amzDate       string
 	raw           string // the Authorization header, for messages
+	v2            bool   // S3 signature version 2
 }
 
 // parseAuth reads the Authorization header or the presigned query parameters.
 func parseAuth(r *http.Request) (*auth, error) {
 	q := r.URL.Query()
 	presigned := q.Has("X-Amz-Credential") || q.Has("X-Amz-Signature") || q.Has("X-Amz-Algorithm")
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "AWS ") {
+		return parseV2Header(h)
+	}
+	if !presigned && q.Has("AWSAccessKeyId") && q.Has("Signature") {
+		return parseV2Query(q)
+	}
 	if h := r.Header.Get("Authorization"); h != "" {
 		if presigned {
 			if guessFamily(r) == famS3 || strings.Contains(h, "/s3/") {
@@ -355,10 +372,11 @@ func guessFamily(r *http.Request) family {
 
 func parseHeader(r *http.Request, h string) (*auth, error) {
 	a := &auth{expires: -1, raw: h}
+	a.scope.SignatureVersion = "SigV4"
 	alg, rest, _ := strings.Cut(h, " ")
 	a.algorithm = alg
 	if alg != algorithm {
-		if guessFamily(r) == famS3 || alg == "AWS" {
+		if guessFamily(r) == famS3 {
 			return nil, errS3("InvalidRequest", http.StatusBadRequest,
 				"The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
 		}
@@ -425,6 +443,7 @@ func parseQuery(r *http.Request, q map[string][]string) (*auth, error) {
 	}
 	a := &auth{expires: -1}
 	a.scope.Presigned = true
+	a.scope.SignatureVersion = "SigV4"
 	cred, haveCred := get("X-Amz-Credential")
 	if haveCred {
 		if err := a.parseCredential(cred); err != nil {

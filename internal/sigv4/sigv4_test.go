@@ -145,7 +145,7 @@ func TestVerifyHeaderSigned(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ReadScope = %v", err)
 			}
-			if want := (Scope{AccessKeyID: testKey, Date: "20261103", Region: "eu-west-1", Service: c.service}); sc != want {
+			if want := (Scope{AccessKeyID: testKey, Date: "20261103", Region: "eu-west-1", Service: c.service, SignatureVersion: "SigV4"}); sc != want {
 				t.Errorf("ReadScope = %+v; want %+v", sc, want)
 			}
 			var body []byte
@@ -305,9 +305,30 @@ func TestVerifyRejects(t *testing.T) {
 			r.URL.RawQuery = "x=1&X-Amz-Algorithm=AWS4-HMAC-SHA256"
 			return r
 		}, nil, when, "InvalidArgument", 400},
-		{"sigv2", func() *http.Request {
+		{"sigv2 unknown key", func() *http.Request {
 			r := mkS3()
-			r.Header.Set("Authorization", "AWS "+testKey+":abc=")
+			r.Header.Del("X-Amz-Date")
+			r.Header.Set("Date", when.Format(http.TimeFormat))
+			r.Header.Set("Authorization", "AWS AKIDOTHER:YWJj")
+			return r
+		}, nil, when, "InvalidAccessKeyId", 403},
+		{"sigv2 wrong signature", func() *http.Request {
+			r := mkS3()
+			r.Header.Del("X-Amz-Date")
+			r.Header.Set("Date", when.Format(http.TimeFormat))
+			r.Header.Set("Authorization", "AWS "+testKey+":YWJjZGVmZ2hpamtsbW5vcHFyc3Q=")
+			return r
+		}, nil, when, "SignatureDoesNotMatch", 403},
+		{"sigv2 skewed", func() *http.Request {
+			r := mkS3()
+			r.Header.Del("X-Amz-Date")
+			r.Header.Set("Date", when.Add(-time.Hour).Format(http.TimeFormat))
+			r.Header.Set("Authorization", "AWS "+testKey+":YWJjZGVmZ2hpamtsbW5vcHFyc3Q=")
+			return r
+		}, nil, when, "RequestTimeTooSkewed", 403},
+		{"sigv4a", func() *http.Request {
+			r := mkS3()
+			r.Header.Set("Authorization", "AWS4-ECDSA-P256-SHA256 Credential=AKID/20261103/s3/aws4_request, SignedHeaders=host, Signature=00")
 			return r
 		}, nil, when, "InvalidRequest", 400},
 	}
