@@ -103,6 +103,15 @@ type ReadTx interface {
 	Checkpoint(ctx context.Context, consumer string) (int64, error)
 	// Get returns a value of the generic key-value space, or nil if absent.
 	Get(ctx context.Context, bucket, key string) ([]byte, error)
+	// List returns the pairs of bucket whose keys start with prefix and sort after `after`,
+	// in key order, at most limit (<= 0: 1000).
+	List(ctx context.Context, bucket, prefix, after string, limit int) ([]KV, error)
+}
+
+// KV is one pair of the generic key-value space.
+type KV struct {
+	Key   string
+	Value []byte
 }
 
 // Tx reads and writes in a transaction.
