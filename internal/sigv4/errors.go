@@ -61,9 +61,11 @@ const sigMismatchMsg = "The request signature we calculated does not match the s
 
 const s3SigMismatchMsg = "The request signature we calculated does not match the signature you provided. Check your key and signing method."
 
-// errMissingAuth is the answer to a request that names a service but carries no signature.
-func errMissingAuth(f family) error {
-	switch f {
+// MissingAuthError is the AWS error for a request to service (a signing name, such as "s3"
+// or "cloudtrail") that carries no signature, for callers that learn the service some other
+// way than the credential scope: S3 answers AccessDenied, the others MissingAuthenticationToken.
+func MissingAuthError(service string) error {
+	switch familyOf(service) {
 	case famS3:
 		return awserr.New("AccessDenied", http.StatusForbidden, "Access Denied")
 	case famQuery:

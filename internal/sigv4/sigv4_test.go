@@ -357,6 +357,14 @@ func TestReadScopeUnsigned(t *testing.T) {
 	}
 }
 
+func TestMissingAuthError(t *testing.T) {
+	for service, want := range map[string]string{"s3": "AccessDenied", "sts": "MissingAuthenticationToken", "cloudtrail": "MissingAuthenticationTokenException"} {
+		if got := codeOf(MissingAuthError(service)); got != want {
+			t.Errorf("MissingAuthError(%q) = %s; want %s", service, got, want)
+		}
+	}
+}
+
 func mustRequest(t *testing.T, method, u string) *http.Request {
 	t.Helper()
 	r, err := http.NewRequest(method, u, nil)
