@@ -9,6 +9,7 @@ import (
 	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/gateway"
 	"github.com/bannin/bannin/internal/iam"
+	"github.com/bannin/bannin/internal/protocol/restxml"
 	"github.com/bannin/bannin/internal/sigv4"
 )
 
@@ -23,7 +24,10 @@ func scope(r *http.Request) (string, string, error) {
 
 // authenticator verifies signatures against the keyring and names the caller.
 func authenticator(keys *iam.Keyring, clock func() time.Time) func(ctx context.Context, r *http.Request, service string, body []byte) (gateway.Auth, error) {
-	v := &sigv4.Verifier{Secret: keys.Secret, Now: clock}
+	v := &sigv4.Verifier{Secret: keys.Secret, Now: clock, VirtualHostBucket: func(r *http.Request) (string, bool) {
+		b := restxml.HostBucket(r.Host)
+		return b, b != ""
+	}}
 	return func(ctx context.Context, r *http.Request, service string, body []byte) (gateway.Auth, error) {
 		res, err := v.Verify(ctx, r, body)
 		if err != nil && !(keys.Dev && isUnknownKey(err)) {

@@ -39,6 +39,8 @@ type Options struct {
 	Clock func() time.Time
 	// DataDir reuses a data dir (for restart tests); default a new temp dir.
 	DataDir string
+	// Account is the default account's id (default 123456789012).
+	Account string
 }
 
 // New starts a server with a fresh data dir; it stops when the test ends.
@@ -51,6 +53,9 @@ func New(t testing.TB, opts ...Options) *Env {
 	if o.Region == "" {
 		o.Region = "us-east-1"
 	}
+	if o.Account == "" {
+		o.Account = "123456789012"
+	}
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
 	}
@@ -58,7 +63,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	if os.Getenv("BANNIN_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	srv, err := server.New(server.Config{DataDir: o.DataDir, Region: o.Region, Account: "123456789012",
+	srv, err := server.New(server.Config{DataDir: o.DataDir, Region: o.Region, Account: o.Account,
 		Logger: log, Clock: o.Clock,
 		RootAccessKeyID: "AKIATESTROOT00000001", RootSecretAccessKey: "testsecretkeytestsecretkeytestsecretkey0"})
 	if err != nil {
@@ -124,7 +129,7 @@ func (e *Env) RunErr(t testing.TB, cli CLI, args ...string) (string, error) {
 	home := t.TempDir()
 	cmd.Env = append(os.Environ(),
 		"AWS_ACCESS_KEY_ID="+creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey,
-		"AWS_DEFAULT_REGION="+e.Region, "AWS_REGION="+e.Region, "AWS_PAGER=",
+		"AWS_DEFAULT_REGION="+e.Region, "AWS_EC2_METADATA_DISABLED=true", "AWS_REGION="+e.Region, "AWS_PAGER=",
 		"AWS_CONFIG_FILE="+home+"/config", "AWS_SHARED_CREDENTIALS_FILE="+home+"/credentials", "HOME="+home)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

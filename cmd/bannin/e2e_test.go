@@ -1,0 +1,214 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bannin/bannin/internal/testenv"
+)
+
+// lookupOut is the aws CLI's lookup-events output.
+type lookupOut struct {
+	Events []struct {
+		EventName       string
+		Username        string
+		EventSource     string
+		ReadOnly        string
+		CloudTrailEvent string
+		Resources       []struct{ ResourceType, ResourceName string }
+	}
+}
+
+type ctRecord struct {
+	EventSource  string `json:"eventSource"`
+	EventName    string `json:"eventName"`
+	UserAgent    string `json:"userAgent"`
+	ErrorCode    string `json:"errorCode"`
+	UserIdentity struct {
+		Type      string `json:"type"`
+		ARN       string `json:"arn"`
+		AccountID string `json:"accountId"`
+	} `json:"userIdentity"`
+	RequestParameters map[string]any `json:"requestParameters"`
+}
+
+func decodeLookup(t *testing.T, out string) lookupOut {
+	t.Helper()
+	var l lookupOut
+	if err := json.Unmarshal([]byte(out), &l); err != nil {
+		t.Fatalf("lookup-events output %q: %v", out, err)
+	}
+	return l
+}
+
+// TestQuickStartWithBothCLIs runs the issue's story with aws CLI v2 and v1: a bucket, a
+// trail, start logging, and the StartLogging call found in the event history.
+func TestQuickStartWithBothCLIs(t *testing.T) {
+	e := testenv.New(t, testenv.Options{Account: "111122223333"})
+	for _, c := range []struct {
+		cli    testenv.CLI
+		bucket string
+		trail  string
+		agent  string
+	}{
+		{testenv.V2, "audit-logs", "main", "aws-cli/2."},
+		{testenv.V1, "audit-logs-v1", "main-v1", "aws-cli/1."},
+	} {
+		e.Run(t, c.cli, "s3", "mb", "s3://"+c.bucket)
+		e.Run(t, c.cli, "cloudtrail", "create-trail", "--name", c.trail, "--s3-bucket-name", c.bucket)
+		e.Run(t, c.cli, "cloudtrail", "start-logging", "--name", c.trail)
+		st := e.Run(t, c.cli, "cloudtrail", "get-trail-status", "--name", c.trail)
+		if !strings.Contains(st, `"IsLogging": true`) {
+			t.Errorf("%s get-trail-status = %s; want IsLogging true", c.cli, st)
+		}
+		out := e.Run(t, c.cli, "cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=StartLogging")
+		var found bool
+		for _, ev := range decodeLookup(t, out).Events {
+			var rec ctRecord
+			if err := json.Unmarshal([]byte(ev.CloudTrailEvent), &rec); err != nil {
+				t.Fatalf("CloudTrailEvent %q: %v", ev.CloudTrailEvent, err)
+			}
+			if rec.RequestParameters["name"] != c.trail {
+				continue
+			}
+			found = true
+			if ev.Username != "root" || ev.EventSource != "cloudtrail.amazonaws.com" || rec.UserIdentity.Type != "Root" ||
+				rec.UserIdentity.ARN != "arn:aws:iam::111122223333:root" || !strings.HasPrefix(rec.UserAgent, c.agent) || rec.ErrorCode != "" {
+				t.Errorf("%s StartLogging event = %+v / %+v", c.cli, ev, rec)
+			}
+		}
+		if !found {
+			t.Errorf("%s lookup-events: no StartLogging event for %s in %s", c.cli, c.trail, out)
+		}
+	}
+	// An error is recorded with its code, and the CLI sees AWS's error.
+	out, err := e.RunErr(t, testenv.V2, "cloudtrail", "start-logging", "--name", "missing")
+	if err == nil || !strings.Contains(out, "TrailNotFoundException") {
+		t.Errorf("start-logging on a missing trail = %v, %s; want TrailNotFoundException", err, out)
+	}
+	l := decodeLookup(t, e.Run(t, testenv.V1, "cloudtrail", "lookup-events", "--max-results", "1",
+		"--lookup-attributes", "AttributeKey=EventName,AttributeValue=StartLogging"))
+	var rec ctRecord
+	if len(l.Events) != 1 || json.Unmarshal([]byte(l.Events[0].CloudTrailEvent), &rec) != nil || rec.ErrorCode != "TrailNotFoundException" {
+		t.Errorf("newest StartLogging event = %+v; want the failed one with errorCode TrailNotFoundException", l.Events)
+	}
+
+	// S3 with the high-level commands of both CLIs.
+	src := filepath.Join(t.TempDir(), "report.txt")
+	os.WriteFile(src, []byte("quarterly audit\n"), 0o644)
+	e.Run(t, testenv.V1, "s3", "cp", src, "s3://audit-logs/reports/report.txt")
+	if ls := e.Run(t, testenv.V2, "s3", "ls", "s3://audit-logs/reports/"); !strings.Contains(ls, "report.txt") {
+		t.Errorf("s3 ls = %q; want report.txt", ls)
+	}
+	dst := filepath.Join(t.TempDir(), "copy.txt")
+	e.Run(t, testenv.V2, "s3", "cp", "s3://audit-logs/reports/report.txt", dst)
+	if b, _ := os.ReadFile(dst); string(b) != "quarterly audit\n" {
+		t.Errorf("downloaded object = %q; want what was uploaded", b)
+	}
+}
+
+// stageLogs copies testdata/AWSLogs with its event dates moved to the last few days, so the
+// events are inside the retention period whenever the test runs.
+func stageLogs(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	now := time.Now().UTC()
+	shift := strings.NewReplacer("2026-11-20", now.AddDate(0, 0, -3).Format("2006-01-02"), "2026-11-21", now.AddDate(0, 0, -2).Format("2006-01-02"))
+	err := filepath.Walk("testdata/AWSLogs", func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(path, ".gz") {
+			b, err = gunzip(b)
+			if err != nil {
+				return err
+			}
+			b, err = gzipBytes([]byte(shift.Replace(string(b))))
+		} else {
+			b = []byte(shift.Replace(string(b)))
+		}
+		if err != nil {
+			return err
+		}
+		out := filepath.Join(dir, path[len("testdata/"):])
+		os.MkdirAll(filepath.Dir(out), 0o755)
+		return os.WriteFile(out, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "AWSLogs")
+}
+
+// TestImportAndExport loads real-shaped CloudTrail log files with bannin import, finds them
+// with both CLIs, re-imports idempotently and exports CSV and JSON.
+func TestImportAndExport(t *testing.T) {
+	e := testenv.New(t, testenv.Options{Account: "111122223333"})
+	logs := stageLogs(t)
+	bin := binary(t)
+	out, err := exec.Command(bin, "import", "--data-dir", e.DataDir, logs).CombinedOutput()
+	if err == nil {
+		t.Errorf("bannin import with a malformed file exited 0; want a failure status")
+	}
+	if !strings.Contains(string(out), "imported 5 new events (0 already present) from 2 files") ||
+		!strings.Contains(string(out), "broken000000000.json: record 1") {
+		t.Errorf("bannin import output = %s; want 5 new events from 2 files and the broken file named with its reason", out)
+	}
+	out, _ = exec.Command(bin, "import", "--data-dir", e.DataDir, logs).CombinedOutput()
+	if !strings.Contains(string(out), "imported 0 new events (5 already present)") {
+		t.Errorf("second bannin import = %s; want 0 new, 5 already present", out)
+	}
+
+	l := decodeLookup(t, e.Run(t, testenv.V2, "--region", "eu-west-1", "cloudtrail", "lookup-events",
+		"--lookup-attributes", "AttributeKey=EventName,AttributeValue=AuthorizeSecurityGroupIngress"))
+	if len(l.Events) != 1 || l.Events[0].Username != "ops-session" || !strings.Contains(l.Events[0].CloudTrailEvent, `"cidrIp":"0.0.0.0/0"`) {
+		t.Errorf("imported AuthorizeSecurityGroupIngress = %+v; want one event by ops-session with its request", l.Events)
+	}
+	l = decodeLookup(t, e.Run(t, testenv.V1, "cloudtrail", "lookup-events",
+		"--lookup-attributes", "AttributeKey=ResourceName,AttributeValue=audit-logs"))
+	if len(l.Events) != 1 || l.Events[0].EventName != "PutBucketPolicy" || l.Events[0].Username != "Alice" {
+		t.Errorf("imported events on audit-logs = %+v; want Alice's PutBucketPolicy", l.Events)
+	}
+
+	start := time.Now().UTC().AddDate(0, 0, -10).Format(time.RFC3339)
+	csvOut, err := exec.Command(bin, "events", "export", "--data-dir", e.DataDir, "--format", "csv", "--start-time", start).Output()
+	if err != nil {
+		t.Fatalf("bannin events export: %v", err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(csvOut))).ReadAll()
+	if err != nil {
+		t.Fatalf("export CSV: %v", err)
+	}
+	names := map[string]bool{}
+	for _, r := range rows[1:] {
+		names[r[3]] = true
+	}
+	if rows[0][0] != "Event ID" || !names["StopLogging"] || !names["AuthorizeSecurityGroupIngress"] || !names["StartInstances"] {
+		t.Errorf("CSV export = %v; want a header and the imported events", rows)
+	}
+	jsonOut, err := exec.Command(bin, "events", "export", "--data-dir", e.DataDir, "--format", "json", "--lookup-attribute", "Username=Alice").Output()
+	if err != nil {
+		t.Fatalf("bannin events export json: %v", err)
+	}
+	var doc struct{ Records []map[string]any }
+	if err := json.Unmarshal(jsonOut, &doc); err != nil || len(doc.Records) != 2 {
+		t.Fatalf("JSON export for Alice = %d records, %v; want 2", len(doc.Records), err)
+	}
+	// The JSON export is a log file: it imports into a fresh data dir.
+	f := filepath.Join(t.TempDir(), "export.json")
+	os.WriteFile(f, jsonOut, 0o644)
+	out, err = exec.Command(bin, "import", "--data-dir", t.TempDir(), f).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "imported 2 new events") {
+		t.Errorf("re-import of the JSON export = %v, %s; want 2 new events", err, out)
+	}
+}
