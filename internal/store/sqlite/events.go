@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 
@@ -46,9 +47,21 @@ func (t *wtx) AppendEvents(ctx context.Context, es []*store.Event) (int, error) 
 	return n, nil
 }
 
-const insertEventSQL = `INSERT INTO events (event_id, time, account, region, category, event_name, event_source,
-	username, access_key_id, read_only, resources, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const insertEventSQL = `INSERT INTO events (scope, event_id, time, account, region, category, event_name, event_source,
+	username, access_key_id, read_only, resources, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (event_id) DO NOTHING`
+
+// eventScope is the scope column of events: a 63-bit FNV-1a hash of account, region and
+// category, the equality prefix of every LookupEvents index.
+func eventScope(account, region, category string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(account))
+	h.Write([]byte{0})
+	h.Write([]byte(region))
+	h.Write([]byte{0})
+	h.Write([]byte(category))
+	return int64(h.Sum64() &^ (1 << 63))
+}
 
 // insertEvent stores e and its resource side rows; it reports false if e.EventID was stored
 // already.
@@ -75,7 +88,8 @@ func (t *wtx) insertEvent(ctx context.Context, e *store.Event) (bool, error) {
 		record = e.Record
 	}
 	ts := e.Time.UnixNano()
-	res, err := t.exec(ctx, insertEventSQL, e.EventID, ts, e.Account, e.Region, cat, e.EventName, e.EventSource,
+	scope := eventScope(e.Account, e.Region, cat)
+	res, err := t.exec(ctx, insertEventSQL, scope, e.EventID, ts, e.Account, e.Region, cat, e.EventName, e.EventSource,
 		e.Username, e.AccessKeyID, e.ReadOnly, resources, record)
 	if err != nil {
 		return false, err
@@ -87,21 +101,37 @@ func (t *wtx) insertEvent(ctx context.Context, e *store.Event) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	for i, r := range e.Resources {
-		if r.Type != "" && !seenBefore(e.Resources[:i], r.Type, func(x store.EventResource) string { return x.Type }) {
-			if _, err := t.exec(ctx, "INSERT INTO event_resource_types (account, region, category, type, time, seq) VALUES (?, ?, ?, ?, ?, ?)",
-				e.Account, e.Region, cat, r.Type, ts, seq); err != nil {
-				return false, err
-			}
-		}
-		if r.Name != "" && !seenBefore(e.Resources[:i], r.Name, func(x store.EventResource) string { return x.Name }) {
-			if _, err := t.exec(ctx, "INSERT INTO event_resource_names (account, region, category, name, time, seq) VALUES (?, ?, ?, ?, ?, ?)",
-				e.Account, e.Region, cat, r.Name, ts, seq); err != nil {
-				return false, err
-			}
+	if len(e.Resources) > 0 {
+		if err := t.insertEventResources(ctx, scope, ts, seq, e.Resources); err != nil {
+			return false, err
 		}
 	}
 	return true, nil
+}
+
+// Side table attr values.
+const (
+	attrType = 0
+	attrName = 1
+)
+
+// insertEventResources writes the side rows of one event, one per distinct type and name.
+// (One row per statement: a multi-row INSERT needs a statement journal, which costs more.)
+func (t *wtx) insertEventResources(ctx context.Context, scope, ts, seq int64, rs []store.EventResource) error {
+	const ins = "INSERT INTO event_resources (scope, attr, value, time, seq) VALUES (?, ?, ?, ?, ?)"
+	for i, r := range rs {
+		if r.Type != "" && !seenBefore(rs[:i], r.Type, func(x store.EventResource) string { return x.Type }) {
+			if _, err := t.exec(ctx, ins, scope, attrType, r.Type, ts, seq); err != nil {
+				return err
+			}
+		}
+		if r.Name != "" && !seenBefore(rs[:i], r.Name, func(x store.EventResource) string { return x.Name }) {
+			if _, err := t.exec(ctx, ins, scope, attrName, r.Name, ts, seq); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func seenBefore(rs []store.EventResource, v string, f func(store.EventResource) string) bool {
@@ -113,33 +143,55 @@ func seenBefore(rs []store.EventResource, v string, f func(store.EventResource) 
 	return false
 }
 
-// PurgeEvents implements store.Tx. It works in chunks through the events_by_age index and
-// deletes each event's side rows by their primary key.
+// PurgeEvents implements store.Tx. It works scope by scope, in chunks, through the
+// events_by_time index, and deletes each event's side rows by their primary key.
 func (t *wtx) PurgeEvents(ctx context.Context, before time.Time) (int64, error) {
 	if err := t.check(ctx); err != nil {
 		return 0, err
 	}
-	var total int64
-	for {
-		n, err := t.purgeChunk(ctx, before.UnixNano(), 5000)
-		total += n
-		if err != nil {
-			return total, fmt.Errorf("store: purge events before %s: %w", before.Format(time.RFC3339), err)
+	fail := func(err error) error {
+		return fmt.Errorf("store: purge events before %s: %w", before.Format(time.RFC3339), err)
+	}
+	var scopes []int64
+	rows, err := t.query(ctx, "SELECT DISTINCT scope FROM events INDEXED BY events_by_time")
+	if err != nil {
+		return 0, fail(err)
+	}
+	for rows.Next() {
+		var sc int64
+		if err := rows.Scan(&sc); err != nil {
+			rows.Close()
+			return 0, fail(err)
 		}
-		if n == 0 {
-			return total, nil
+		scopes = append(scopes, sc)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fail(err)
+	}
+	var total int64
+	for _, sc := range scopes {
+		for {
+			n, err := t.purgeChunk(ctx, sc, before.UnixNano(), 5000)
+			total += n
+			if err != nil {
+				return total, fail(err)
+			}
+			if n == 0 {
+				break
+			}
 		}
 	}
+	return total, nil
 }
 
-func (t *wtx) purgeChunk(ctx context.Context, before int64, chunk int) (int64, error) {
+func (t *wtx) purgeChunk(ctx context.Context, scope, before int64, chunk int) (int64, error) {
 	type doomed struct {
-		seq, time                 int64
-		account, region, category string
-		resources                 []store.EventResource
+		seq, time int64
+		resources []store.EventResource
 	}
-	rows, err := t.query(ctx, `SELECT seq, time, account, region, category, resources FROM events INDEXED BY events_by_age
-		WHERE time < ? ORDER BY time LIMIT ?`, before, chunk)
+	rows, err := t.query(ctx, `SELECT seq, time, resources FROM events INDEXED BY events_by_time
+		WHERE scope = ? AND time < ? ORDER BY time LIMIT ?`, scope, before, chunk)
 	if err != nil {
 		return 0, err
 	}
@@ -147,7 +199,7 @@ func (t *wtx) purgeChunk(ctx context.Context, before int64, chunk int) (int64, e
 	for rows.Next() {
 		var d doomed
 		var res []byte
-		if err := rows.Scan(&d.seq, &d.time, &d.account, &d.region, &d.category, &res); err != nil {
+		if err := rows.Scan(&d.seq, &d.time, &res); err != nil {
 			rows.Close()
 			return 0, err
 		}
@@ -163,17 +215,16 @@ func (t *wtx) purgeChunk(ctx context.Context, before int64, chunk int) (int64, e
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
+	const del = "DELETE FROM event_resources WHERE scope = ? AND attr = ? AND value = ? AND time = ? AND seq = ?"
 	for _, d := range ds {
 		for _, r := range d.resources {
 			if r.Type != "" {
-				if _, err := t.exec(ctx, `DELETE FROM event_resource_types WHERE account = ? AND region = ? AND category = ?
-					AND type = ? AND time = ? AND seq = ?`, d.account, d.region, d.category, r.Type, d.time, d.seq); err != nil {
+				if _, err := t.exec(ctx, del, scope, attrType, r.Type, d.time, d.seq); err != nil {
 					return 0, err
 				}
 			}
 			if r.Name != "" {
-				if _, err := t.exec(ctx, `DELETE FROM event_resource_names WHERE account = ? AND region = ? AND category = ?
-					AND name = ? AND time = ? AND seq = ?`, d.account, d.region, d.category, r.Name, d.time, d.seq); err != nil {
+				if _, err := t.exec(ctx, del, scope, attrName, r.Name, d.time, d.seq); err != nil {
 					return 0, err
 				}
 			}
@@ -197,28 +248,37 @@ var eventColumn = map[string]struct{ col, index string }{
 
 const eventCols = "seq, event_id, time, account, region, category, event_name, event_source, username, access_key_id, read_only, resources, record"
 
-// lookupSQL builds the LookupEvents statement. Every variant is an equality prefix on one
-// index followed by a time range, read backwards; see TestLookupQueryPlans.
+// lookupSQL builds the LookupEvents statement. With account and region set, every variant is
+// an equality prefix (scope, attribute) on one index followed by a time range, read backwards;
+// see TestLookupQueryPlans. Without them it scans and sorts, which is slow on large histories
+// and meant for occasional cross-account views.
 func lookupSQL(q store.EventQuery, cat string, tok *pageToken) (string, []any, error) {
-	var from, p string // p prefixes the filtered table's columns
+	var from, p string // p prefixes the time and seq columns of the driving table
 	var where []string
 	var args []any
 	fast := q.Account != "" && q.Region != ""
+	scope := eventScope(q.Account, q.Region, cat)
 	switch q.AttributeKey {
 	case store.AttrResourceType, store.AttrResourceName:
-		side, col := "event_resource_types", "type"
+		attr := attrType
 		if q.AttributeKey == store.AttrResourceName {
-			side, col = "event_resource_names", "name"
+			attr = attrName
 		}
 		// CROSS JOIN keeps the side table as the outer loop: its primary key gives the order.
-		from = side + " AS r CROSS JOIN events AS e ON e.seq = r.seq"
+		from = "event_resources AS r CROSS JOIN events AS e ON e.seq = r.seq"
 		p = "r."
-		where = append(where, p+col+" = ?")
-		args = append(args, q.AttributeValue)
+		if fast {
+			where = append(where, "r.scope = ?")
+			args = append(args, scope)
+		}
+		where = append(where, "r.attr = ? AND r.value = ?")
+		args = append(args, attr, q.AttributeValue)
 	case "":
 		from = "events AS e"
 		if fast {
-			from += " INDEXED BY events_by_time"
+			from = "events AS e INDEXED BY events_by_time"
+			where = append(where, "e.scope = ?")
+			args = append(args, scope)
 		}
 		p = "e."
 	default:
@@ -229,6 +289,8 @@ func lookupSQL(q store.EventQuery, cat string, tok *pageToken) (string, []any, e
 		from = "events AS e"
 		if fast && c.index != "" {
 			from += " INDEXED BY " + c.index
+			where = append(where, "e.scope = ?")
+			args = append(args, scope)
 		}
 		p = "e."
 		var v any = q.AttributeValue
@@ -242,19 +304,9 @@ func lookupSQL(q store.EventQuery, cat string, tok *pageToken) (string, []any, e
 				return "", nil, fmt.Errorf("%w: ReadOnly must be true or false, not %q", store.ErrInvalidQuery, q.AttributeValue)
 			}
 		}
-		where = append(where, p+c.col+" = ?")
+		where = append(where, "e."+c.col+" = ?")
 		args = append(args, v)
 	}
-	if q.Account != "" {
-		where = append(where, p+"account = ?")
-		args = append(args, q.Account)
-	}
-	if q.Region != "" {
-		where = append(where, p+"region = ?")
-		args = append(args, q.Region)
-	}
-	where = append(where, p+"category = ?")
-	args = append(args, cat)
 	if !q.Start.IsZero() {
 		where = append(where, p+"time >= ?")
 		args = append(args, q.Start.UnixNano())
@@ -276,6 +328,17 @@ func lookupSQL(q store.EventQuery, cat string, tok *pageToken) (string, []any, e
 		where = append(where, "("+p+"time < ? OR "+p+"seq < ?)")
 		args = append(args, tok.T, tok.S)
 	}
+	// Checked on the row: the scope hash narrows, these decide.
+	if q.Account != "" {
+		where = append(where, "e.account = ?")
+		args = append(args, q.Account)
+	}
+	if q.Region != "" {
+		where = append(where, "e.region = ?")
+		args = append(args, q.Region)
+	}
+	where = append(where, "e.category = ?")
+	args = append(args, cat)
 	cols := "e." + strings.ReplaceAll(eventCols, ", ", ", e.")
 	return "SELECT " + cols + " FROM " + from + " WHERE " + strings.Join(where, " AND ") +
 		" ORDER BY " + p + "time DESC, " + p + "seq DESC LIMIT ?", args, nil

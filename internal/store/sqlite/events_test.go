@@ -308,12 +308,8 @@ func TestAppendEventDuplicates(t *testing.T) {
 			}
 		}
 		var n int
-		for _, tbl := range []string{"event_resource_types", "event_resource_names"} {
-			var c int
-			if err := s.rdb.QueryRow("SELECT COUNT(*) FROM " + tbl).Scan(&c); err != nil {
-				return err
-			}
-			n += c
+		if err := s.rdb.QueryRow("SELECT COUNT(*) FROM event_resources").Scan(&n); err != nil {
+			return err
 		}
 		want := 0
 		for _, e := range es {
@@ -369,8 +365,7 @@ func TestPurgeEvents(t *testing.T) {
 			}
 		}
 		var stale int
-		if err := s.rdb.QueryRow("SELECT (SELECT COUNT(*) FROM event_resource_types WHERE time < ?) + (SELECT COUNT(*) FROM event_resource_names WHERE time < ?)",
-			cut.UnixNano(), cut.UnixNano()).Scan(&stale); err != nil {
+		if err := s.rdb.QueryRow("SELECT COUNT(*) FROM event_resources WHERE time < ?", cut.UnixNano()).Scan(&stale); err != nil {
 			return err
 		}
 		if stale != 0 {
@@ -387,15 +382,15 @@ func TestLookupQueryPlans(t *testing.T) {
 	ctx := context.Background()
 	update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, genEvents(200, 1)); return err })
 	wantIndex := map[string]string{
-		"":                     "SEARCH e USING INDEX events_by_time (account=? AND region=? AND category=? AND time>? AND time<?)",
-		store.AttrEventName:    "SEARCH e USING INDEX events_by_name (account=? AND region=? AND category=? AND event_name=? AND time>? AND time<?)",
-		store.AttrEventSource:  "SEARCH e USING INDEX events_by_source (account=? AND region=? AND category=? AND event_source=? AND time>? AND time<?)",
-		store.AttrUsername:     "SEARCH e USING INDEX events_by_user (account=? AND region=? AND category=? AND username=? AND time>? AND time<?)",
-		store.AttrAccessKeyID:  "SEARCH e USING INDEX events_by_key (account=? AND region=? AND category=? AND access_key_id=? AND time>? AND time<?)",
-		store.AttrReadOnly:     "SEARCH e USING INDEX events_by_readonly (account=? AND region=? AND category=? AND read_only=? AND time>? AND time<?)",
+		"":                     "SEARCH e USING INDEX events_by_time (scope=? AND time>? AND time<?)",
+		store.AttrEventName:    "SEARCH e USING INDEX events_by_name (scope=? AND event_name=? AND time>? AND time<?)",
+		store.AttrEventSource:  "SEARCH e USING INDEX events_by_source (scope=? AND event_source=? AND time>? AND time<?)",
+		store.AttrUsername:     "SEARCH e USING INDEX events_by_user (scope=? AND username=? AND time>? AND time<?)",
+		store.AttrAccessKeyID:  "SEARCH e USING INDEX events_by_key (scope=? AND access_key_id=? AND time>? AND time<?)",
+		store.AttrReadOnly:     "SEARCH e USING INDEX events_by_readonly (scope=? AND read_only=? AND time>? AND time<?)",
 		store.AttrEventID:      "SEARCH e USING INDEX events_by_event_id (event_id=?)",
-		store.AttrResourceType: "SEARCH r USING PRIMARY KEY (account=? AND region=? AND category=? AND type=? AND time>? AND time<?); SEARCH e USING INTEGER PRIMARY KEY (rowid=?)",
-		store.AttrResourceName: "SEARCH r USING PRIMARY KEY (account=? AND region=? AND category=? AND name=? AND time>? AND time<?); SEARCH e USING INTEGER PRIMARY KEY (rowid=?)",
+		store.AttrResourceType: "SEARCH r USING PRIMARY KEY (scope=? AND attr=? AND value=? AND time>? AND time<?); SEARCH e USING INTEGER PRIMARY KEY (rowid=?)",
+		store.AttrResourceName: "SEARCH r USING PRIMARY KEY (scope=? AND attr=? AND value=? AND time>? AND time<?); SEARCH e USING INTEGER PRIMARY KEY (rowid=?)",
 	}
 	tok := &pageToken{T: eventBase.Add(time.Hour).UnixNano(), S: 100}
 	for key, want := range wantIndex {

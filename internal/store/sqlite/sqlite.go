@@ -21,6 +21,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -49,6 +50,8 @@ type Options struct {
 	CacheMiB int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Logger receives background errors (default slog.Default()).
+	Logger *slog.Logger
 }
 
 // Store is the SQLite store.Store.
@@ -73,6 +76,14 @@ type Store struct {
 	closeOnce  sync.Once
 	closeErr   error
 	writerDone chan struct{}
+
+	// The checkpointer copies committed WAL pages into the database file in the background,
+	// so that neither the copy nor its fsync sits on a commit's path.
+	cdb    *sql.DB
+	cpKick chan struct{}
+	cpStop chan struct{}
+	cpDone chan struct{}
+	log    *slog.Logger
 
 	changedMu sync.Mutex
 	changed   chan struct{}
@@ -114,6 +125,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	switch opts.Synchronous {
 	case "":
 		opts.Synchronous = "NORMAL"
@@ -133,9 +147,13 @@ func Open(dir string, opts Options) (*Store, error) {
 		reqs:       make(chan *request, opts.MaxBatch),
 		writerDone: make(chan struct{}),
 		changed:    make(chan struct{}),
+		cpKick:     make(chan struct{}, 1),
+		cpStop:     make(chan struct{}),
+		cpDone:     make(chan struct{}),
+		log:        opts.Logger,
 	}
 
-	wdsn := fmt.Sprintf("file:%s?_busy_timeout=10000&_journal_mode=WAL&_synchronous=%s&_pragma=cache_size(%d)&_pragma=temp_store(MEMORY)",
+	wdsn := fmt.Sprintf("file:%s?_busy_timeout=10000&_journal_mode=WAL&_synchronous=%s&_pragma=cache_size(%d)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)",
 		path, opts.Synchronous, -opts.CacheMiB*1024)
 	wdb, err := sql.Open("sqlite", wdsn)
 	if err != nil {
@@ -171,8 +189,18 @@ func Open(dir string, opts Options) (*Store, error) {
 	rdb.SetConnMaxLifetime(0)
 	rdb.SetConnMaxIdleTime(0)
 	s.rdb = rdb
+	cdb, err := sql.Open("sqlite", fmt.Sprintf("file:%s?_busy_timeout=10000&_synchronous=%s", path, opts.Synchronous))
+	if err != nil {
+		rdb.Close()
+		wconn.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	cdb.SetMaxOpenConns(1)
+	s.cdb = cdb
 
 	go s.writer()
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -263,6 +291,8 @@ func (s *Store) Close() error {
 		close(s.reqs)
 		s.mu.Unlock()
 		<-s.writerDone
+		close(s.cpStop)
+		<-s.cpDone
 		var errs []error
 		for _, st := range s.wstmts {
 			errs = append(errs, st.Close())
@@ -276,7 +306,7 @@ func (s *Store) Close() error {
 			errs = append(errs, v.(*sql.Stmt).Close())
 			return true
 		})
-		errs = append(errs, s.rdb.Close())
+		errs = append(errs, s.rdb.Close(), s.cdb.Close())
 		if err := errors.Join(errs...); err != nil {
 			s.closeErr = fmt.Errorf("store: close: %w", err)
 		}
@@ -389,7 +419,44 @@ func (s *Store) runBatch(batch []*request, errs []error) []error {
 	if appended {
 		s.notifyChanged()
 	}
+	select {
+	case s.cpKick <- struct{}{}:
+	default:
+	}
 	return errs
+}
+
+// checkpointer runs PASSIVE checkpoints after commits, at most every checkpointEvery. A
+// PASSIVE checkpoint never blocks the writer or readers. Should the WAL still grow past
+// walRestartFrames (readers pinning old frames under constant writing), it runs a RESTART
+// checkpoint, which briefly holds writers back so that the WAL can start over.
+func (s *Store) checkpointer() {
+	defer close(s.cpDone)
+	const (
+		checkpointEvery  = 50 * time.Millisecond
+		walRestartFrames = 1 << 18 // 1 GiB of 4 KiB pages
+	)
+	ctx := context.Background()
+	for {
+		select {
+		case <-s.cpStop:
+			return
+		case <-s.cpKick:
+		}
+		var busy, frames, done int
+		if err := s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil {
+			s.log.Error("store: checkpoint", "path", s.path, "err", err)
+		} else if frames > walRestartFrames {
+			if err := s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &done); err != nil {
+				s.log.Error("store: checkpoint", "path", s.path, "err", err)
+			}
+		}
+		select {
+		case <-s.cpStop:
+			return
+		case <-time.After(checkpointEvery):
+		}
+	}
 }
 
 func (s *Store) writeStmtCtx(_ context.Context, q string) (*sql.Stmt, error) { return s.writeStmt(q) }

@@ -36,11 +36,15 @@ CREATE TABLE resource_versions (
 ) WITHOUT ROWID;
 
 -- CloudTrail event history. seq orders events of equal time and is the join key of the
--- resource side tables. Every single-valued LookupEvents attribute has a composite index
--- (account, region, category, attribute, time): an equality prefix then a time range, read
--- backwards for newest first (the rowid seq is the index's implicit last column).
+-- resource side tables. scope is a 63-bit hash of (account, region, category) (see
+-- eventScope): LookupEvents always names all three, and one small integer instead of three
+-- strings keeps every index entry short. Every single-valued LookupEvents attribute has a
+-- composite index (scope, attribute, time): an equality prefix then a time range, read
+-- backwards for newest first (the rowid seq is the index's implicit last column). account,
+-- region and category are re-checked on the row, so a hash collision cannot mix scopes.
 CREATE TABLE events (
 	seq           INTEGER PRIMARY KEY,
+	scope         INTEGER NOT NULL,
 	event_id      TEXT NOT NULL,
 	time          INTEGER NOT NULL,
 	account       TEXT NOT NULL,
@@ -55,34 +59,23 @@ CREATE TABLE events (
 	record        BLOB
 );
 CREATE UNIQUE INDEX events_by_event_id ON events (event_id);
-CREATE INDEX events_by_time ON events (account, region, category, time);
-CREATE INDEX events_by_name ON events (account, region, category, event_name, time);
-CREATE INDEX events_by_source ON events (account, region, category, event_source, time);
-CREATE INDEX events_by_user ON events (account, region, category, username, time);
-CREATE INDEX events_by_key ON events (account, region, category, access_key_id, time);
-CREATE INDEX events_by_readonly ON events (account, region, category, read_only, time);
--- Retention (PurgeEvents) and queries without account/region.
-CREATE INDEX events_by_age ON events (time);
+CREATE INDEX events_by_time ON events (scope, time);
+CREATE INDEX events_by_name ON events (scope, event_name, time);
+CREATE INDEX events_by_source ON events (scope, event_source, time);
+CREATE INDEX events_by_user ON events (scope, username, time);
+CREATE INDEX events_by_key ON events (scope, access_key_id, time);
+CREATE INDEX events_by_readonly ON events (scope, read_only, time);
 
--- The multi-valued attributes: one row per distinct resource type (name) of an event, with the
--- event's prefix columns copied so that a lookup is one index range, joined to events by seq.
-CREATE TABLE event_resource_types (
-	account  TEXT NOT NULL,
-	region   TEXT NOT NULL,
-	category TEXT NOT NULL,
-	type     TEXT NOT NULL,
-	time     INTEGER NOT NULL,
-	seq      INTEGER NOT NULL,
-	PRIMARY KEY (account, region, category, type, time, seq)
-) WITHOUT ROWID;
-CREATE TABLE event_resource_names (
-	account  TEXT NOT NULL,
-	region   TEXT NOT NULL,
-	category TEXT NOT NULL,
-	name     TEXT NOT NULL,
-	time     INTEGER NOT NULL,
-	seq      INTEGER NOT NULL,
-	PRIMARY KEY (account, region, category, name, time, seq)
+-- The multi-valued attributes: one row per distinct resource type (attr 0) and resource name
+-- (attr 1) of an event, keyed so that a lookup is one primary-key range, joined to events by
+-- seq.
+CREATE TABLE event_resources (
+	scope INTEGER NOT NULL,
+	attr  INTEGER NOT NULL,
+	value TEXT NOT NULL,
+	time  INTEGER NOT NULL,
+	seq   INTEGER NOT NULL,
+	PRIMARY KEY (scope, attr, value, time, seq)
 ) WITHOUT ROWID;
 
 -- The durable ordered stream. AUTOINCREMENT: a Seq is never reused, even after trimming.
