@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/bannin/bannin/internal/testenv"
 )
 
 var (
@@ -101,7 +103,7 @@ func startServe(t *testing.T, dataDir string) (*exec.Cmd, string) {
 }
 
 func sdkConfig(url string) aws.Config {
-	return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url), RetryMaxAttempts: 1,
+	return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url), RetryMaxAttempts: 1, HTTPClient: testenv.HTTPClient(),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, "")}
 }
 

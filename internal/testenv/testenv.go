@@ -3,9 +3,11 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -80,6 +82,7 @@ func New(t testing.TB, opts ...Options) *Env {
 		Credentials:      credentials.NewStaticCredentialsProvider(srv.RootKey.AccessKeyID, srv.RootKey.SecretAccessKey, ""),
 		BaseEndpoint:     aws.String(hs.URL),
 		RetryMaxAttempts: 1,
+		HTTPClient:       HTTPClient(),
 	}
 	return e
 }
@@ -137,4 +140,29 @@ func (e *Env) RunErr(t testing.TB, cli CLI, args ...string) (string, error) {
 		return stdout.String() + stderr.String(), err
 	}
 	return stdout.String(), nil
+}
+
+// HTTPClient is the HTTP client the tests' SDK clients use. It reads each response body
+// before handing the response to the SDK: smithy-go closes the request body as soon as the
+// response headers arrive, and against a server that answers within microseconds that
+// close can race the transport's final check of the request body, which then closes the
+// connection under the response (aws-sdk-go-v2 issues 1825 and 2935 show it against AWS).
+func HTTPClient() *http.Client {
+	return &http.Client{Transport: bufferingTransport{http.DefaultTransport}}
+}
+
+type bufferingTransport struct{ rt http.RoundTripper }
+
+func (b bufferingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := b.rt.RoundTrip(r)
+	if err != nil || r.Method == http.MethodHead {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }
