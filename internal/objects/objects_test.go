@@ -224,3 +224,18 @@ func TestBuckets(t *testing.T) {
 	// The name is free again, for anyone.
 	e.createBucket(other, "logs-bucket")
 }
+
+func (e *env) createBucketWith(in *s3.CreateBucketRequest) {
+	e.t.Helper()
+	ok(e, acct, "CreateBucket", e.svc.CreateBucket, in)
+}
+
+func findBucketView(e *env, name string) (*bucketRef, error) {
+	var b *bucketRef
+	err := e.st.View(context.Background(), func(tx store.ReadTx) error {
+		var err error
+		b, err = findBucket(context.Background(), tx, name)
+		return err
+	})
+	return b, err
+}
