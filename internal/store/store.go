@@ -36,6 +36,9 @@ const (
 	CategoryManagement = "Management"
 	CategoryData       = "Data"
 	CategoryInsight    = "Insight"
+	// CategoryActivityAuditLog holds events from outside AWS, ingested through CloudTrail
+	// Lake channels (cloudtrail-data PutAuditEvents).
+	CategoryActivityAuditLog = "ActivityAuditLog"
 )
 
 // LookupEvents attribute keys (CloudTrail LookupAttributeKey).
@@ -247,6 +250,8 @@ func NormalizeCategory(c string) string {
 		return CategoryData
 	case "insight":
 		return CategoryInsight
+	case "activityauditlog":
+		return CategoryActivityAuditLog
 	}
 	return ""
 }

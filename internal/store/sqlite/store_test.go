@@ -554,3 +554,59 @@ func TestMigrationsRecorded(t *testing.T) {
 		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
 	}
 }
+
+func TestChangedNotifiesAppendCommits(t *testing.T) {
+	s, _ := openTest(t, t.TempDir())
+	ctx := context.Background()
+	ch := s.Changed()
+	update(t, s, func(tx store.Tx) error { return tx.Put(ctx, "b", "k", []byte("v")) })
+	update(t, s, func(tx store.Tx) error { return tx.SetCheckpoint(ctx, "c", 1) })
+	select {
+	case <-ch:
+		t.Fatalf("Changed closed by commits that appended no stream entry")
+	default:
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.Append(ctx, "k", nil); err != nil {
+			return err
+		}
+		return errors.New("rolled back")
+	}); err == nil {
+		t.Fatal("Update = nil; want its error")
+	}
+	select {
+	case <-ch:
+		t.Fatalf("Changed closed by an append that was rolled back")
+	default:
+	}
+	var seq int64
+	update(t, s, func(tx store.Tx) error { var err error; seq, err = tx.Append(ctx, "k", []byte("p")); return err })
+	select {
+	case <-ch:
+	default:
+		t.Fatalf("Changed not closed after a committed append")
+	}
+	view(t, s, func(tx store.ReadTx) error {
+		head, err := tx.StreamHead(ctx)
+		if err != nil || head != seq {
+			t.Errorf("StreamHead = %d, %v; want %d", head, err, seq)
+		}
+		es, err := tx.ReadStream(ctx, 0, 10)
+		if err != nil || len(es) != 1 || es[0].Seq != seq || string(es[0].Payload) != "p" || es[0].Kind != "k" {
+			t.Errorf("ReadStream = %+v, %v; want the one committed entry", es, err)
+		}
+		return nil
+	})
+	update(t, s, func(tx store.Tx) error {
+		n, err := tx.TrimStream(ctx, seq)
+		if n != 1 {
+			t.Errorf("TrimStream = %d; want 1", n)
+		}
+		return err
+	})
+	var next int64
+	update(t, s, func(tx store.Tx) error { var err error; next, err = tx.Append(ctx, "k", nil); return err })
+	if next <= seq {
+		t.Errorf("Append after TrimStream = seq %d; want > %d (never reused)", next, seq)
+	}
+}
