@@ -79,7 +79,7 @@ func TestMalformedRequests(t *testing.T) {
 		{"missing required", "CreateTrail", `{"Name": "main"}`, 400, "ValidationException", "s3BucketName"},
 		{"bad enum", "LookupEvents", `{"LookupAttributes":[{"AttributeKey":"Nope","AttributeValue":"x"}]}`, 400, "ValidationException", "enum"},
 		{"unknown operation", "DoSomethingElse", `{}`, 400, "UnknownOperationException", "DoSomethingElse"},
-		{"not yet built", "CreateEventDataStore", `{"Name":"eds"}`, 501, "UnsupportedOperation", "CreateEventDataStore"},
+		{"not yet built", "StartQuery", `{"QueryStatement":"SELECT 1"}`, 501, "UnsupportedOperation", "StartQuery"},
 	} {
 		status, m := jsonCall(t, e, c.op, c.body)
 		code, _ := m["__type"].(string)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bannin/bannin/internal/gateway"
 	"github.com/bannin/bannin/internal/iam"
+	"github.com/bannin/bannin/internal/lake"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/store/sqlite"
 	"github.com/bannin/bannin/internal/trail"
@@ -94,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 	gw := gateway.New(gateway.Options{
 		Services: []gateway.Service{
 			cloudtrail.Handler{API: s.trail},
-			cloudtraildata.Handler{API: cloudtraildata.Unimplemented{}},
+			cloudtraildata.Handler{API: lake.NewData(lake.Options{})},
 			cloudwatch.Handler{API: cloudwatch.Unimplemented{}},
 			config.Handler{API: config.Unimplemented{}},
 			ec2.Handler{API: ec2.Unimplemented{}},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/call"
+	"github.com/bannin/bannin/internal/lake"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/wire/cloudtrail"
 )
@@ -33,9 +34,10 @@ type Options struct {
 	Clock     func() time.Time
 }
 
-// Service implements cloudtrail.API.
+// Service implements cloudtrail.API: trails and event history here, CloudTrail Lake
+// event data stores and channels in the embedded lake service.
 type Service struct {
-	cloudtrail.Unimplemented
+	*lake.Service
 	opts Options
 }
 
@@ -47,7 +49,7 @@ func New(opts Options) *Service {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	return &Service{opts: opts}
+	return &Service{Service: lake.New(lake.Options{}), opts: opts}
 }
 
 // Trail is a trail's stored configuration and logging state.
@@ -246,11 +248,16 @@ func checkLogs(group, role string) error {
 	return nil
 }
 
-// Purge deletes event history older than the retention period.
+// Purge deletes event history older than the retention period, and event data stores
+// whose deletion wait is over.
 func (s *Service) Purge(ctx context.Context, st store.Store) error {
-	before := s.opts.Clock().Add(-s.opts.Retention)
-	return st.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.PurgeEvents(ctx, before)
+	now := s.opts.Clock()
+	err := st.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.PurgeEvents(ctx, now.Add(-s.opts.Retention))
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	return s.Service.PurgeEventDataStores(ctx, st, now)
 }
