@@ -16,6 +16,7 @@ import (
 	"github.com/bannin/bannin/internal/gateway"
 	"github.com/bannin/bannin/internal/iam"
 	"github.com/bannin/bannin/internal/lake"
+	"github.com/bannin/bannin/internal/objects"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/store/sqlite"
 	"github.com/bannin/bannin/internal/trail"
@@ -60,6 +61,7 @@ type Server struct {
 	RootKey        iam.Key
 	RootKeyCreated bool
 	trail          *trail.Service
+	objects        *objects.Service
 	handler        http.Handler
 }
 
@@ -92,6 +94,12 @@ func New(cfg Config) (*Server, error) {
 	keys.Dev, keys.DevAccount = cfg.Dev, cfg.Account
 	s := &Server{cfg: cfg, Store: st, Keys: keys, RootKey: key, RootKeyCreated: created,
 		trail: trail.New(trail.Options{Retention: cfg.EventRetention, Clock: cfg.Clock})}
+	objs, err := objects.New(objects.Options{Dir: filepath.Join(cfg.DataDir, "objects"), Clock: cfg.Clock})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.objects = objs
 	gw := gateway.New(gateway.Options{
 		Services: []gateway.Service{
 			cloudtrail.Handler{API: s.trail},
@@ -104,7 +112,7 @@ func New(cfg Config) (*Server, error) {
 			kms.Handler{API: kms.Unimplemented{}},
 			logs.Handler{API: logs.Unimplemented{}},
 			organizations.Handler{API: organizations.Unimplemented{}},
-			s3.Handler{API: s3.Unimplemented{}},
+			s3.Handler{API: objs},
 			sns.Handler{API: sns.Unimplemented{}},
 			ssm.Handler{API: ssm.Unimplemented{}},
 			sts.Handler{API: iam.STS{}},
@@ -136,11 +144,12 @@ func (s *Server) Storage() store.Store { return s.Store }
 // finish (and so are recorded) before the store closes.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 30 * time.Second}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- hs.Serve(ln) }()
 	bg, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() { errc <- s.purgeLoop(bg) }()
+	go func() { errc <- s.objects.Run(bg, s.Store, time.Minute, s.cfg.Logger) }()
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
