@@ -162,6 +162,10 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	return hs.Shutdown(sctx)
 }
 
+// Purge enforces retention now: event history older than the retention period and
+// event data stores whose deletion wait is over are deleted.
+func (s *Server) Purge(ctx context.Context) error { return s.trail.Purge(ctx, s.Store) }
+
 // purgeLoop enforces event-history retention hourly.
 func (s *Server) purgeLoop(ctx context.Context) error {
 	t := time.NewTicker(time.Hour)

@@ -43,6 +43,8 @@ type Options struct {
 	DataDir string
 	// Account is the default account's id (default 123456789012).
 	Account string
+	// Dev accepts any well-formed credentials as the default account's root.
+	Dev bool
 }
 
 // New starts a server with a fresh data dir; it stops when the test ends.
@@ -66,7 +68,7 @@ func New(t testing.TB, opts ...Options) *Env {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	srv, err := server.New(server.Config{DataDir: o.DataDir, Region: o.Region, Account: o.Account,
-		Logger: log, Clock: o.Clock,
+		Logger: log, Clock: o.Clock, Dev: o.Dev,
 		RootAccessKeyID: "AKIATESTROOT00000001", RootSecretAccessKey: "testsecretkeytestsecretkeytestsecretkey0"})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)

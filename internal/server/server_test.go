@@ -1,0 +1,92 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/bannin/bannin/internal/store"
+	"github.com/bannin/bannin/internal/testenv"
+)
+
+func TestDevModeAcceptsAnyCredentials(t *testing.T) {
+	e := testenv.New(t, testenv.Options{Dev: true})
+	cfg := e.Config.Copy()
+	cfg.Credentials = credentials.NewStaticCredentialsProvider("AKIAANYTHINGGOES0001", "any-secret-at-all", "")
+	ctx := context.Background()
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(id.Arn) != "arn:aws:iam::"+e.Account+":root" {
+		t.Fatalf("GetCallerIdentity in dev mode = %v, %v; want the default account's root", id, err)
+	}
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("dev-bucket")}); err != nil {
+		t.Fatalf("CreateBucket in dev mode: %v", err)
+	}
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("dev-bucket"), Key: aws.String("k"), Body: strings.NewReader("hello")}); err != nil {
+		t.Fatalf("PutObject in dev mode: %v", err)
+	}
+	out, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("dev-bucket"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatalf("GetObject in dev mode: %v", err)
+	}
+	b := make([]byte, 16)
+	n, _ := out.Body.Read(b)
+	if string(b[:n]) != "hello" {
+		t.Errorf("GetObject body = %q; want hello", b[:n])
+	}
+	// Without dev mode the same key is refused.
+	strict := testenv.New(t)
+	cfg.BaseEndpoint = aws.String(strict.URL)
+	if _, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err == nil {
+		t.Error("GetCallerIdentity with an unknown key succeeded without dev mode")
+	}
+}
+
+func TestRetentionPurgesOldEvents(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	old := time.Now().Add(-91 * 24 * time.Hour)
+	rec, _ := json.Marshal(map[string]any{"eventID": "old-1", "eventName": "StopLogging"})
+	err := e.Server.Store.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.AppendEvents(ctx, []*store.Event{{EventID: "old-1", Time: old, Account: e.Account, Region: e.Region,
+			EventName: "StopLogging", EventSource: "cloudtrail.amazonaws.com", Username: "root", Record: rec}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.STS().GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		out, err := e.CloudTrail().LookupEvents(ctx, &cloudtrail.LookupEventsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Events)
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("events before purge = %d; want 2", n)
+	}
+	if err := e.Server.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The purge leaves the recent call and the LookupEvents calls made since.
+	out, err := e.CloudTrail().LookupEvents(ctx, &cloudtrail.LookupEventsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range out.Events {
+		if aws.ToString(ev.EventId) == "old-1" {
+			t.Errorf("a 91-day-old event is still in the history after the purge")
+		}
+	}
+}
