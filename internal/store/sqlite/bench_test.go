@@ -150,6 +150,71 @@ func BenchmarkUpdateConcurrent(b *testing.B) {
 	b.ReportMetric(float64(st.Updates-before.Updates)/float64(max(1, st.Batches-before.Batches)), "updates/batch")
 }
 
+// BenchmarkUpdateRate5k offers 5,000 recorded write calls a second from 50 callers (each one
+// every 10 ms, staggered), the same call as BenchmarkUpdateConcurrent, and reports the latency
+// from each call's scheduled start (so a call delayed by a slow predecessor counts its wait).
+// Run it with -benchtime=Nx; N calls take N/5000 seconds.
+func BenchmarkUpdateRate5k(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	const callers = 50
+	const every = 10 * time.Millisecond
+	lat := make([][]time.Duration, callers)
+	var wg sync.WaitGroup
+	before := s.Stats()
+	b.ResetTimer()
+	start := time.Now()
+	for c := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g := newBenchGen(uint64(100 + c))
+			n := b.N / callers
+			if c < b.N%callers {
+				n++
+			}
+			for i := range n {
+				due := start.Add(time.Duration(i)*every + time.Duration(c)*every/callers)
+				e := g.event(due)
+				r := &store.Resource{Account: e.Account, Region: e.Region, Type: "AWS::S3::Bucket",
+					ID: fmt.Sprintf("bucket-%d-%d", c, i%50), Config: json.RawMessage(`{"versioning":"Enabled","encryption":{"sse":"AES256"}}`)}
+				time.Sleep(time.Until(due))
+				err := s.Update(ctx, func(tx store.Tx) error {
+					if err := tx.PutResource(ctx, r); err != nil {
+						return err
+					}
+					return tx.AppendEvent(ctx, e)
+				})
+				lat[c] = append(lat[c], time.Since(due))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	if len(all) == 0 {
+		return
+	}
+	p50, p99 := percentiles(all)
+	st := s.Stats()
+	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "updates/s")
+	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(st.Updates-before.Updates)/float64(max(1, st.Batches-before.Batches)), "updates/batch")
+}
+
 // benchLookupStore opens the 1M-event store, building it once and caching it under
 // os.TempDir() keyed by the schema version.
 func benchLookupStore(b *testing.B) *Store {

@@ -89,7 +89,16 @@ type Store struct {
 	changed   chan struct{}
 
 	batches, updates atomic.Int64
+	// walFrames is the WAL size in frames seen by the last checkpoint; walLimit is
+	// walLimitFrames (tests lower it).
+	walFrames atomic.Int64
+	walLimit  int64
 }
+
+// walLimitFrames bounds the WAL: when background checkpoints fall behind sustained writing
+// (bulk imports), the writer checkpoints itself past this size, which holds writes back to the
+// pace at which the database file can take them.
+const walLimitFrames = 1 << 16 // 256 MiB of 4 KiB pages
 
 // Stats counts the writer's work since Open.
 type Stats struct {
@@ -151,6 +160,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		cpStop:     make(chan struct{}),
 		cpDone:     make(chan struct{}),
 		log:        opts.Logger,
+		walLimit:   walLimitFrames,
 	}
 
 	wdsn := fmt.Sprintf("file:%s?_busy_timeout=10000&_journal_mode=WAL&_synchronous=%s&_pragma=cache_size(%d)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)",
@@ -343,6 +353,7 @@ func (s *Store) writer() {
 			r.done <- errs[i]
 			batch[i] = nil
 		}
+		s.bound()
 	}
 }
 
@@ -427,15 +438,10 @@ func (s *Store) runBatch(batch []*request, errs []error) []error {
 }
 
 // checkpointer runs PASSIVE checkpoints after commits, at most every checkpointEvery. A
-// PASSIVE checkpoint never blocks the writer or readers. Should the WAL still grow past
-// walRestartFrames (readers pinning old frames under constant writing), it runs a RESTART
-// checkpoint, which briefly holds writers back so that the WAL can start over.
+// PASSIVE checkpoint never blocks the writer or readers.
 func (s *Store) checkpointer() {
 	defer close(s.cpDone)
-	const (
-		checkpointEvery  = 50 * time.Millisecond
-		walRestartFrames = 1 << 18 // 1 GiB of 4 KiB pages
-	)
+	const checkpointEvery = 50 * time.Millisecond
 	ctx := context.Background()
 	for {
 		select {
@@ -443,19 +449,33 @@ func (s *Store) checkpointer() {
 			return
 		case <-s.cpKick:
 		}
-		var busy, frames, done int
+		var busy, frames, done int64
 		if err := s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil {
 			s.log.Error("store: checkpoint", "path", s.path, "err", err)
-		} else if frames > walRestartFrames {
-			if err := s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &done); err != nil {
-				s.log.Error("store: checkpoint", "path", s.path, "err", err)
-			}
+		} else {
+			s.walFrames.Store(frames)
 		}
 		select {
 		case <-s.cpStop:
 			return
 		case <-time.After(checkpointEvery):
 		}
+	}
+}
+
+// bound runs a RESTART checkpoint on the writer's connection when the WAL has outgrown
+// walLimitFrames, so that the next transaction starts the WAL over.
+func (s *Store) bound() {
+	if s.walFrames.Load() <= s.walLimit {
+		return
+	}
+	var busy, frames, done int64
+	if err := s.wconn.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &done); err != nil {
+		s.log.Error("store: checkpoint", "path", s.path, "err", err)
+		return
+	}
+	if busy == 0 {
+		s.walFrames.Store(0)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -608,5 +610,34 @@ func TestChangedNotifiesAppendCommits(t *testing.T) {
 	update(t, s, func(tx store.Tx) error { var err error; next, err = tx.Append(ctx, "k", nil); return err })
 	if next <= seq {
 		t.Errorf("Append after TrimStream = seq %d; want > %d (never reused)", next, seq)
+	}
+}
+
+// TestWALBounded writes far more than the (lowered) WAL limit and checks that the WAL file
+// was started over instead of growing with every write.
+func TestWALBounded(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := openTest(t, dir)
+	s.walLimit = 50
+	ctx := context.Background()
+	g := newBenchGen(5)
+	for range 40 {
+		es := make([]*store.Event, 200)
+		for i := range es {
+			es[i] = g.event(benchBase.Add(time.Duration(g.rng.Int64N(int64(benchSpan)))))
+		}
+		update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, es); return err })
+		time.Sleep(time.Millisecond) // let the background checkpointer report the WAL size
+	}
+	wal, err := os.Stat(filepath.Join(dir, FileName+"-wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := os.Stat(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wal.Size() >= db.Size() {
+		t.Errorf("WAL is %d bytes, database %d; want the WAL restarted, smaller than the data written", wal.Size(), db.Size())
 	}
 }
