@@ -118,16 +118,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fail := func(op *model.Operation, err error) { codec.WriteError(w, m, op, err, reqID) }
 
 	var body []byte
+	// S3's payload is checked against its signature while it is read, so it is read only
+	// once the verifier has wrapped it, and never whole when the operation streams it.
 	streaming := m.Metadata.Protocol == "rest-xml"
 	if !streaming {
-		body, err = io.ReadAll(io.LimitReader(r.Body, g.opts.MaxBodyBytes+1))
-		if err != nil {
-			fail(nil, awserr.New("IncompleteBody", http.StatusBadRequest, "The request body could not be read: %v", err))
-			return
-		}
-		if int64(len(body)) > g.opts.MaxBodyBytes {
-			fail(nil, awserr.New("RequestEntityTooLarge", http.StatusRequestEntityTooLarge,
-				"The request body exceeds the maximum size of %d bytes.", g.opts.MaxBodyBytes))
+		if body, err = g.readBody(r.Body); err != nil {
+			fail(nil, err)
 			return
 		}
 	}
@@ -143,6 +139,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		fail(nil, err)
 		return
+	}
+	if streaming && !protocol.StreamingInput(op) {
+		if body, err = g.readBody(r.Body); err != nil {
+			fail(op, err)
+			return
+		}
 	}
 	c := &call.Call{RequestID: reqID, Time: now, Service: m.Name, Operation: op.Name,
 		Account: auth.Caller.Account, Region: region, Caller: auth.Caller,
@@ -169,6 +171,25 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rc, ok := o.Out[payloadName(op)].(io.Closer); ok {
 		_ = rc.Close()
 	}
+}
+
+// readBody reads a whole request body, bounded by MaxBodyBytes.
+func (g *Gateway) readBody(rd io.Reader) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(rd, g.opts.MaxBodyBytes+1))
+	if err != nil {
+		if _, ok := awserr.As(err); ok {
+			return nil, err // the payload did not match its signature
+		}
+		return nil, awserr.New("IncompleteBody", http.StatusBadRequest, "The request body could not be read: %v", err)
+	}
+	if int64(len(body)) > g.opts.MaxBodyBytes {
+		return nil, awserr.New("RequestEntityTooLarge", http.StatusRequestEntityTooLarge,
+			"The request body exceeds the maximum size of %d bytes.", g.opts.MaxBodyBytes)
+	}
+	if body == nil {
+		body = []byte{}
+	}
+	return body, nil
 }
 
 // errHandler carries a handler's error out of a store transaction so that its writes roll back.
