@@ -32,10 +32,10 @@ import (
 )
 
 const (
-	_x = 0
+	_x           = 0
 	wireAccountX = "123456789012"
-	wireKeyX = "AKIAOBJECTSTEST00001"
-	wireSecretX = "objects-test-secret-key-0000000000000000"
+	wireKeyX     = "AKIAOBJECTSTEST00001"
+	wireSecretX  = "objects-test-secret-key-0000000000000000"
 )
 
 // wireServer serves the S3 service alone behind the gateway, with SigV4 verified against
