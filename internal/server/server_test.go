@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/testenv"
@@ -41,6 +43,15 @@ func TestDevModeAcceptsAnyCredentials(t *testing.T) {
 	n, _ := out.Body.Read(b)
 	if string(b[:n]) != "hello" {
 		t.Errorf("GetObject body = %q; want hello", b[:n])
+	}
+	ranged, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("dev-bucket"), Key: aws.String("k"), Range: aws.String("bytes=1-3")})
+	if err != nil {
+		t.Fatalf("ranged GetObject: %v", err)
+	}
+	raw := awsmiddleware.GetRawResponse(ranged.ResultMetadata).(*smithyhttp.Response)
+	n, _ = ranged.Body.Read(b)
+	if raw.StatusCode != 206 || string(b[:n]) != "ell" || aws.ToString(ranged.ContentRange) != "bytes 1-3/5" {
+		t.Errorf("ranged GetObject = %d %q %s; want 206 \"ell\" bytes 1-3/5", raw.StatusCode, b[:n], aws.ToString(ranged.ContentRange))
 	}
 	// Without dev mode the same key is refused.
 	strict := testenv.New(t)

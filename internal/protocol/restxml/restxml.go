@@ -184,6 +184,9 @@ func (Codec) WriteResponse(w http.ResponseWriter, svc *model.Service, op *model.
 	setRequestID(h, requestID)
 	sh := op.Output
 	status := httpbind.WriteBindings(h, sh, out, op.ResponseCode)
+	if _, partial := out["ContentRange"]; partial && op.Name == "GetObject" && status == http.StatusOK {
+		status = http.StatusPartialContent // the model has no status member for S3's ranged reads
+	}
 	if sh == nil || op.Method == http.MethodHead {
 		if h.Get("Content-Length") == "" && op.Method != http.MethodHead {
 			h.Set("Content-Length", "0")
