@@ -83,4 +83,6 @@ type Spool struct {
 	*os.File
 	Path string
 	Size int64
+	// MD5 is the payload's MD5, computed while it was received (S3's ETag).
+	MD5 []byte
 }

@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -317,7 +318,8 @@ func (g *Gateway) spool(op *model.Operation, in map[string]any) error {
 	if err != nil {
 		return fmt.Errorf("gateway: spool: %w", err)
 	}
-	n, err := io.Copy(f, rd)
+	sum := md5.New()
+	n, err := io.Copy(io.MultiWriter(f, sum), rd)
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
 	}
@@ -329,7 +331,7 @@ func (g *Gateway) spool(op *model.Operation, in map[string]any) error {
 		}
 		return awserr.New("IncompleteBody", http.StatusBadRequest, "The request body could not be read: %v", err)
 	}
-	in[op.Input.Payload] = &call.Spool{File: f, Path: f.Name(), Size: n}
+	in[op.Input.Payload] = &call.Spool{File: f, Path: f.Name(), Size: n, MD5: sum.Sum(nil)}
 	return nil
 }
 

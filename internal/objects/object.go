@@ -32,6 +32,9 @@ type body struct {
 func readBody(rc io.ReadCloser) (*body, error) {
 	h := md5.New()
 	if sp, ok := rc.(*call.Spool); ok {
+		if sp.MD5 != nil {
+			return &body{spool: sp, size: sp.Size, md5: sp.MD5}, nil
+		}
 		if _, err := sp.Seek(0, io.SeekStart); err != nil {
 			return nil, fmt.Errorf("objects: read upload: %w", err)
 		}
