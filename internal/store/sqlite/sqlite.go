@@ -441,7 +441,7 @@ func (s *Store) runBatch(batch []*request, errs []error) []error {
 // PASSIVE checkpoint never blocks the writer or readers.
 func (s *Store) checkpointer() {
 	defer close(s.cpDone)
-	const checkpointEvery = 50 * time.Millisecond
+	const checkpointEvery = 500 * time.Millisecond
 	ctx := context.Background()
 	for {
 		select {
