@@ -449,18 +449,23 @@ func (s *Store) checkpointer() {
 			return
 		case <-s.cpKick:
 		}
-		var busy, frames, done int64
-		if err := s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil {
-			s.log.Error("store: checkpoint", "path", s.path, "err", err)
-		} else {
-			s.walFrames.Store(frames)
-		}
+		s.checkpointOnce(ctx)
 		select {
 		case <-s.cpStop:
 			return
 		case <-time.After(checkpointEvery):
 		}
 	}
+}
+
+// checkpointOnce runs one PASSIVE checkpoint and records the WAL size.
+func (s *Store) checkpointOnce(ctx context.Context) {
+	var busy, frames, done int64
+	if err := s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil {
+		s.log.Error("store: checkpoint", "path", s.path, "err", err)
+		return
+	}
+	s.walFrames.Store(frames)
 }
 
 // bound runs a RESTART checkpoint on the writer's connection when the WAL has outgrown

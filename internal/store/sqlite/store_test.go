@@ -627,7 +627,7 @@ func TestWALBounded(t *testing.T) {
 			es[i] = g.event(benchBase.Add(time.Duration(g.rng.Int64N(int64(benchSpan)))))
 		}
 		update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, es); return err })
-		time.Sleep(time.Millisecond) // let the background checkpointer report the WAL size
+		s.checkpointOnce(ctx) // what the background checkpointer does, here in step with the writes
 	}
 	wal, err := os.Stat(filepath.Join(dir, FileName+"-wal"))
 	if err != nil {
