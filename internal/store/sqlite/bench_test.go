@@ -160,11 +160,18 @@ func BenchmarkUpdateConcurrent(b *testing.B) {
 	b.ReportMetric(float64(st.Updates-before.Updates)/float64(max(1, st.Batches-before.Batches)), "updates/batch")
 }
 
-// BenchmarkUpdateRate5k offers 5,000 recorded write calls a second from 50 callers (each one
-// every 10 ms, staggered), the same call as BenchmarkUpdateConcurrent, and reports the latency
-// from each call's scheduled start (so a call delayed by a slow predecessor counts its wait).
-// Run it with -benchtime=Nx; N calls take N/5000 seconds.
-func BenchmarkUpdateRate5k(b *testing.B) {
+// BenchmarkUpdateRate offers a fixed rate of recorded write calls (2,000 and 5,000 a second)
+// from 50 callers, each calling at rate/50 per second, staggered: the same call as
+// BenchmarkUpdateConcurrent. It reports the latency from each call's scheduled start, so a call
+// delayed by a slow predecessor counts its wait. Run it with -benchtime=Nx; N calls take N/rate
+// seconds.
+func BenchmarkUpdateRate(b *testing.B) {
+	for _, rate := range []int{2000, 5000} {
+		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) { benchUpdateRate(b, rate) })
+	}
+}
+
+func benchUpdateRate(b *testing.B, rate int) {
 	s, err := Open(b.TempDir(), Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -172,7 +179,7 @@ func BenchmarkUpdateRate5k(b *testing.B) {
 	defer s.Close()
 	ctx := context.Background()
 	const callers = 50
-	const every = 10 * time.Millisecond
+	every := time.Second * callers / time.Duration(rate)
 	lat := make([][]time.Duration, callers)
 	var wg sync.WaitGroup
 	before := s.Stats()
