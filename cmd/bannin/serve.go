@@ -37,7 +37,7 @@ func serve(args []string) error {
 	defer srv.Close()
 	if srv.RootKeyCreated {
 		fmt.Fprintf(os.Stderr, "bannin: root credentials of account %s (shown once; kept in %s):\n  export AWS_ACCESS_KEY_ID=%s\n  export AWS_SECRET_ACCESS_KEY=%s\n",
-			*account, filepath.Join(*dataDir, iam.RootCredentialsFile), srv.RootKey.AccessKeyID, srv.RootKey.SecretAccessKey)
+			srv.RootKey.Account, filepath.Join(*dataDir, iam.RootCredentialsFile), srv.RootKey.AccessKeyID, srv.RootKey.SecretAccessKey)
 	}
 	if *dev {
 		log.Warn("DEV MODE: any well-formed SigV4 credentials are accepted as the root of account " + *account + "; signatures are not checked. Never expose this server.")
@@ -57,6 +57,7 @@ func serve(args []string) error {
 func env(args []string) error {
 	fs := flag.NewFlagSet("env", flag.ExitOnError)
 	dataDir := fs.String("data-dir", "./bannin-data", "where bannin keeps its data")
+	region := fs.String("region", "us-east-1", "the region to print as AWS_DEFAULT_REGION")
 	fs.Parse(args)
 	b, err := os.ReadFile(filepath.Join(*dataDir, iam.RootCredentialsFile))
 	if err != nil {
@@ -66,6 +67,6 @@ func env(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("export AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\nexport AWS_DEFAULT_REGION=us-east-1\n", key.AccessKeyID, key.SecretAccessKey)
+	fmt.Printf("export AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\nexport AWS_DEFAULT_REGION=%s\n", key.AccessKeyID, key.SecretAccessKey, *region)
 	return nil
 }

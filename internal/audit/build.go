@@ -19,6 +19,8 @@ type Outcome struct {
 	In, Out map[string]any
 	Err     error
 	TLS     *TLSDetails
+	// Host is the request's Host header (S3 records show it).
+	Host string
 }
 
 // Build makes the CloudTrail record of a call and its event-history entry.
@@ -49,10 +51,15 @@ func Build(c *call.Call, o Outcome) (*store.Event, error) {
 		rec.UserAgent = c.Caller.InvokedBy
 	}
 	if o.Op != nil {
-		if p := Params(o.Op.Input, o.In); p != nil {
+		p := Params(o.Op.Input, o.In)
+		if o.Service.Name == "s3" {
+			p = s3Params(p, o.Host)
+		}
+		if p != nil {
 			rec.RequestParameters = p
 		}
-		if o.Err == nil && !ro {
+		// S3 records carry no response elements for the calls bannin serves.
+		if o.Err == nil && !ro && o.Service.Name != "s3" {
 			if p := Params(o.Op.Output, o.Out); p != nil {
 				rec.ResponseElements = p
 			}
@@ -111,10 +118,37 @@ func EventSource(svc *model.Service) string {
 	return svc.Metadata.EndpointPrefix + ".amazonaws.com"
 }
 
+// s3Params names S3's request parameters as CloudTrail does: bucketName and Host.
+func s3Params(p map[string]any, host string) map[string]any {
+	if p == nil {
+		p = map[string]any{}
+	}
+	if b, ok := p["bucket"]; ok {
+		delete(p, "bucket")
+		p["bucketName"] = b
+	}
+	if host != "" {
+		p["Host"] = host
+	}
+	return p
+}
+
 var readPrefixes = []string{"Get", "Describe", "List", "Lookup", "Head", "Search", "Select", "BatchGet", "Filter", "Test", "Query", "Scan"}
+
+// readOnlyOps are read-only operations whose names do not say so: KMS's cryptographic
+// operations change no state, and CloudTrail records them with readOnly true.
+var readOnlyOps = map[string]map[string]bool{
+	"kms": {"Encrypt": true, "Decrypt": true, "ReEncrypt": true, "GenerateDataKey": true, "GenerateDataKeyPair": true,
+		"GenerateDataKeyPairWithoutPlaintext": true, "GenerateDataKeyWithoutPlaintext": true, "GenerateMac": true,
+		"VerifyMac": true, "Sign": true, "Verify": true, "GenerateRandom": true, "DeriveSharedSecret": true},
+	"iam": {"SimulateCustomPolicy": true, "SimulatePrincipalPolicy": true},
+}
 
 // ReadOnly reports whether CloudTrail marks an operation read-only.
 func ReadOnly(service, op string) bool {
+	if readOnlyOps[service][op] {
+		return true
+	}
 	for _, p := range readPrefixes {
 		if strings.HasPrefix(op, p) {
 			return true

@@ -1,10 +1,11 @@
 package audit
 
 import (
-	"encoding/base64"
-	"io"
+	"math"
+	"strconv"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/bannin/bannin/internal/model"
 )
@@ -76,37 +77,22 @@ func render(sh *model.Shape, x any) (any, bool) {
 			return t.UTC().Format(time.RFC3339), true
 		}
 	case model.Blob:
-		switch b := x.(type) {
-		case []byte:
-			if len(b) > 1024 {
-				return nil, false
-			}
-			return base64.StdEncoding.EncodeToString(b), true
-		case io.Reader:
-			return nil, false
+		return nil, false // CloudTrail leaves binary payloads (ciphertext, object bodies) out
+	case model.Float, model.Double:
+		if f, ok := x.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			return strconv.FormatFloat(f, 'g', -1, 64), true // JSON has no NaN or Infinity
 		}
 	}
 	return x, true
 }
 
-// LowerCamel turns a model member name into the lowerCamel form CloudTrail uses:
-// S3BucketName -> s3BucketName, SNSTopicName -> snsTopicName, ARN -> arn.
+// LowerCamel turns a model member name into the form CloudTrail writes: the first
+// letter in lower case and the rest as is (S3BucketName -> s3BucketName,
+// DBInstanceIdentifier -> dBInstanceIdentifier, SAMLMetadataDocument -> sAMLMetadataDocument).
 func LowerCamel(s string) string {
-	r := []rune(s)
-	n := 0
-	for n < len(r) && (unicode.IsUpper(r[n]) || unicode.IsDigit(r[n])) {
-		n++
-	}
-	switch {
-	case n == 0:
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError || unicode.IsLower(r) {
 		return s
-	case n == len(r):
-		n = len(r)
-	case n > 1:
-		n-- // keep the capital that starts the next word
 	}
-	for i := 0; i < n; i++ {
-		r[i] = unicode.ToLower(r[i])
-	}
-	return string(r)
+	return string(unicode.ToLower(r)) + s[n:]
 }

@@ -20,7 +20,11 @@ type recordHead struct {
 	ReadOnly           *bool        `json:"readOnly"`
 	EventCategory      string       `json:"eventCategory"`
 	RecipientAccountID string       `json:"recipientAccountId"`
-	Resources          []struct {
+	InsightDetails     *struct {
+		EventName   string `json:"eventName"`
+		EventSource string `json:"eventSource"`
+	} `json:"insightDetails"`
+	Resources []struct {
 		ARN  string `json:"ARN"`
 		Type string `json:"type"`
 	} `json:"resources"`
@@ -32,6 +36,13 @@ func ParseRecord(raw json.RawMessage) (*store.Event, error) {
 	var h recordHead
 	if err := json.Unmarshal(raw, &h); err != nil {
 		return nil, fmt.Errorf("record: %w", err)
+	}
+	if h.InsightDetails != nil && h.EventName == "" {
+		// Insights events name the API they are about inside insightDetails.
+		h.EventName, h.EventSource = h.InsightDetails.EventName, h.InsightDetails.EventSource
+		if h.EventCategory == "" {
+			h.EventCategory = store.CategoryInsight
+		}
 	}
 	switch {
 	case h.EventID == "":
@@ -56,6 +67,9 @@ func ParseRecord(raw json.RawMessage) (*store.Event, error) {
 		AccessKeyID: h.UserIdentity.AccessKeyID, ReadOnly: ro, Category: h.EventCategory, Record: raw}
 	if ev.Category == "" {
 		ev.Category = store.CategoryManagement
+	}
+	if store.NormalizeCategory(ev.Category) == "" {
+		return nil, fmt.Errorf("record %s: eventCategory %q is not one bannin keeps", h.EventID, ev.Category)
 	}
 	for _, r := range h.Resources {
 		ev.Resources = append(ev.Resources, store.EventResource{Type: r.Type, Name: resourceName(r.ARN)})

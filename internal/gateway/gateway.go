@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -75,6 +76,9 @@ func New(opts Options) *Gateway {
 	}
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 16 << 20
+	}
+	if opts.SpoolDir == "" {
+		opts.SpoolDir = os.TempDir()
 	}
 	g := &Gateway{opts: opts, services: map[string]Service{}}
 	for _, s := range opts.Services {
@@ -151,14 +155,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Account: auth.Caller.Account, Region: region, Caller: auth.Caller,
 		SourceIP: sourceIP(r), UserAgent: r.UserAgent()}
 	ctx := call.With(r.Context(), c)
-	o := audit.Outcome{Service: m, Op: op}
+	o := audit.Outcome{Service: m, Op: op, Host: r.Host}
 	if r.TLS != nil {
 		o.TLS = &audit.TLSDetails{TLSVersion: tlsVersion(r.TLS.Version), CipherSuite: tlsCipher(r.TLS.CipherSuite), ClientProvidedHostHeader: r.Host}
 	}
-	var recorded bool
-	o.In, o.Out, recorded, o.Err = g.serve(ctx, c, svc, codec, op, r, body)
+	recorded := g.serve(ctx, c, svc, codec, op, r, body, &o)
+	defer func() {
+		if rc, ok := o.Out[payloadName(op)].(io.Closer); ok {
+			_ = rc.Close()
+		}
+	}()
 	if !recorded {
-		if err := g.record(ctx, c, o); err != nil {
+		// The record must be kept even if the client has gone away meanwhile.
+		if err := g.record(context.WithoutCancel(ctx), c, o); err != nil {
 			g.opts.Logger.Error("gateway: record call", "op", op.Name, "err", err)
 			fail(op, awserr.Internal())
 			return
@@ -169,9 +178,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	codec.WriteResponse(w, m, op, o.Out, reqID)
-	if rc, ok := o.Out[payloadName(op)].(io.Closer); ok {
-		_ = rc.Close()
-	}
 }
 
 // readBody reads a whole request body, bounded by MaxBodyBytes.
@@ -198,38 +204,55 @@ type errHandler struct{ err error }
 
 func (e errHandler) Error() string { return e.err.Error() }
 
-// serve decodes, validates and calls the operation. A mutating call that succeeds
-// commits its CloudTrail record in the same transaction as its state change (recorded);
-// every other call is recorded by the caller once serve returns.
+// serve decodes, validates and calls the operation, filling o's input, output and error.
+// A mutating call that succeeds commits its CloudTrail record in the same transaction as
+// its state change and serve reports it recorded; every other call is recorded by the
+// caller once serve returns.
 func (g *Gateway) serve(ctx context.Context, c *call.Call, svc Service, codec protocol.Codec, op *model.Operation,
-	r *http.Request, body []byte) (in, out map[string]any, recorded bool, err error) {
-	in, err = codec.DecodeRequest(svc.Model(), op, r, body)
+	r *http.Request, body []byte, o *audit.Outcome) (recorded bool) {
+	in, err := codec.DecodeRequest(svc.Model(), op, r, body)
 	if err != nil {
-		return nil, nil, false, err
+		o.Err = err
+		return false
 	}
+	o.In = in
 	if op.Input != nil {
 		if err := model.Validate(op.Input, in); err != nil {
-			return in, nil, false, validationError(codec.Name(), err)
+			o.Err = validationError(codec.Name(), err)
+			return false
 		}
 	}
 	if err := g.spool(op, in); err != nil {
-		return in, nil, false, err
+		o.Err = err
+		return false
 	}
 	defer cleanSpool(op, in)
 	typed := svc.NewInput(op.Name)
 	if typed == nil {
-		return in, nil, false, awserr.NotImplemented(svc.Model().Metadata.ServiceID, op.Name)
+		o.Err = awserr.NotImplemented(svc.Model().Metadata.ServiceID, op.Name)
+		return false
 	}
 	if err := model.Bind(typed, in); err != nil {
-		return in, nil, false, validationError(codec.Name(), err)
+		o.Err = validationError(codec.Name(), err)
+		return false
 	}
-	run := func() error {
+	run := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				g.opts.Logger.Error("gateway: handler panic", "op", op.Name, "panic", p, "stack", string(debug.Stack()))
+				err = errHandler{awserr.Internal()}
+			}
+		}()
 		res, err := svc.Call(ctx, op.Name, typed)
 		if err != nil {
+			if _, ok := awserr.As(err); !ok {
+				g.opts.Logger.Error("gateway: handler", "op", op.Name, "err", err)
+				err = awserr.Internal()
+			}
 			return errHandler{err}
 		}
 		if res != nil {
-			out = model.Unbind(res)
+			o.Out = model.Unbind(res)
 		}
 		return nil
 	}
@@ -241,27 +264,24 @@ func (g *Gateway) serve(ctx context.Context, c *call.Call, svc Service, codec pr
 			if err := run(); err != nil {
 				return err
 			}
-			ev, err := audit.Build(c, audit.Outcome{Service: svc.Model(), Op: op, In: in, Out: out})
+			ev, err := audit.Build(c, *o)
 			if err != nil {
 				return err
 			}
 			return tx.AppendEvent(ctx, ev)
 		})
-		if err == nil {
-			c.Tx = nil
-			return in, out, true, nil
-		}
+		recorded = err == nil
 	}
 	c.Tx = nil
 	var he errHandler
-	if errors.As(err, &he) {
-		return in, nil, false, he.err
-	}
-	if err != nil {
+	switch {
+	case errors.As(err, &he):
+		o.Out, o.Err = nil, he.err
+	case err != nil:
 		g.opts.Logger.Error("gateway: call", "op", op.Name, "err", err)
-		return in, nil, false, awserr.Internal()
+		o.Out, o.Err = nil, awserr.Internal()
 	}
-	return in, out, false, nil
+	return recorded
 }
 
 // record makes the call's CloudTrail record durable before the answer goes out.

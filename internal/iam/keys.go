@@ -104,7 +104,12 @@ func LoadRoot(dir, account, id, secret string) (key Key, created bool, err error
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Key{}, false, fmt.Errorf("iam: %w", err)
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+	// Written aside and renamed, so a crash never leaves a half-written key behind.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return Key{}, false, fmt.Errorf("iam: keep root key: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		return Key{}, false, fmt.Errorf("iam: keep root key: %w", err)
 	}
 	return key, true, nil
@@ -131,8 +136,11 @@ func randomString(n int, alphabet string) string {
 // ParseKey reads a key kept by LoadRoot.
 func ParseKey(b []byte) (Key, error) {
 	var key Key
-	if err := json.Unmarshal(b, &key); err != nil || key.AccessKeyID == "" || key.SecretAccessKey == "" {
-		return Key{}, fmt.Errorf("iam: root credentials file is damaged: %v", err)
+	if err := json.Unmarshal(b, &key); err != nil {
+		return Key{}, fmt.Errorf("iam: root credentials file is damaged: %w", err)
+	}
+	if key.AccessKeyID == "" || key.SecretAccessKey == "" || key.Account == "" {
+		return Key{}, errors.New("iam: root credentials file is damaged: AccessKeyId, SecretAccessKey or AccountId is missing")
 	}
 	return key, nil
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/bannin/bannin/internal/gateway"
@@ -94,6 +95,12 @@ func New(cfg Config) (*Server, error) {
 	keys.Dev, keys.DevAccount = cfg.Dev, cfg.Account
 	s := &Server{cfg: cfg, Store: st, Keys: keys, RootKey: key, RootKeyCreated: created,
 		trail: trail.New(trail.Options{Retention: cfg.EventRetention, Clock: cfg.Clock})}
+	// Uploads a crash interrupted are never completed: start with an empty spool.
+	spool := filepath.Join(cfg.DataDir, "spool")
+	if err := os.RemoveAll(spool); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("server: clear spool: %w", err)
+	}
 	objs, err := objects.New(objects.Options{Dir: filepath.Join(cfg.DataDir, "objects"), Clock: cfg.Clock})
 	if err != nil {
 		st.Close()
@@ -122,15 +129,17 @@ func New(cfg Config) (*Server, error) {
 		Authenticate: authenticator(keys, cfg.Clock),
 		Clock:        cfg.Clock,
 		Logger:       cfg.Logger,
-		SpoolDir:     filepath.Join(cfg.DataDir, "spool"),
+		SpoolDir:     spool,
 	})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_bannin/health", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintln(w, `{"status":"ok"}`)
+	// Not an http.ServeMux: it cleans paths and redirects, and S3 keys may hold "//" or "../".
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/_bannin/health" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintln(w, `{"status":"ok"}`)
+			return
+		}
+		gw.ServeHTTP(w, r)
 	})
-	mux.Handle("/", gw)
-	s.handler = mux
 	return s, nil
 }
 
@@ -147,9 +156,13 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 3)
 	go func() { errc <- hs.Serve(ln) }()
 	bg, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); errc <- s.purgeLoop(bg) }()
+	go func() { defer wg.Done(); errc <- s.objects.Run(bg, s.Store, time.Minute, s.cfg.Logger) }()
+	// Background work stops before the caller closes the store.
+	defer wg.Wait()
 	defer stop()
-	go func() { errc <- s.purgeLoop(bg) }()
-	go func() { errc <- s.objects.Run(bg, s.Store, time.Minute, s.cfg.Logger) }()
 	select {
 	case <-ctx.Done():
 	case err := <-errc:

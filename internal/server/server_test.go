@@ -101,3 +101,31 @@ func TestRetentionPurgesOldEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestS3KeysThatLookLikePaths(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	s3c := e.S3()
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("paths")}); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"a//b", "x/../y", "/lead", "./dot", "sp ace+plus%"}
+	for _, k := range keys {
+		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("paths"), Key: aws.String(k), Body: strings.NewReader(k)}); err != nil {
+			t.Errorf("PutObject(%q): %v", k, err)
+		}
+	}
+	out, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("paths")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, o := range out.Contents {
+		got[aws.ToString(o.Key)] = true
+	}
+	for _, k := range keys {
+		if !got[k] {
+			t.Errorf("ListObjectsV2 lacks key %q (got %v)", k, got)
+		}
+	}
+}

@@ -39,6 +39,8 @@ const (
 	// CategoryActivityAuditLog holds events from outside AWS, ingested through CloudTrail
 	// Lake channels (cloudtrail-data PutAuditEvents).
 	CategoryActivityAuditLog = "ActivityAuditLog"
+	// CategoryNetworkActivity holds VPC endpoint network activity events.
+	CategoryNetworkActivity = "NetworkActivity"
 )
 
 // LookupEvents attribute keys (CloudTrail LookupAttributeKey).
@@ -252,6 +254,8 @@ func NormalizeCategory(c string) string {
 		return CategoryInsight
 	case "activityauditlog":
 		return CategoryActivityAuditLog
+	case "networkactivity":
+		return CategoryNetworkActivity
 	}
 	return ""
 }

@@ -16,11 +16,21 @@ func defaultSelectors() []cloudtrail.EventSelector {
 		DataResources: []cloudtrail.DataResource{}, ExcludeManagementEventSources: []string{}}}
 }
 
+// dataResourceTypes maps the basic selectors' data resource types to the prefix their
+// values must have; the bare prefix ("arn:aws:s3") selects every resource of the type.
 var dataResourceTypes = map[string]string{
-	"AWS::S3::Object":       "arn:aws:s3:::",
+	"AWS::S3::Object":       "arn:aws:s3",
 	"AWS::Lambda::Function": "arn:aws:lambda",
 	"AWS::DynamoDB::Table":  "arn:aws:dynamodb",
 }
+
+// excludableSources are the event sources ExcludeManagementEventSources may name.
+var excludableSources = map[string]bool{"kms.amazonaws.com": true, "rdsdata.amazonaws.com": true}
+
+// trailCategories are the eventCategory values a trail's advanced selectors may select.
+var trailCategories = map[string]bool{"Management": true, "Data": true, "NetworkActivity": true}
+
+const maxDataResources = 250
 
 var advancedFields = map[string]bool{"eventCategory": true, "eventSource": true, "eventName": true, "eventType": true,
 	"readOnly": true, "resources.type": true, "resources.ARN": true, "errorCode": true,
@@ -49,6 +59,7 @@ func (s *Service) PutEventSelectors(ctx context.Context, in *cloudtrail.PutEvent
 		return nil, invalidSelectors("A trail can have at most 5 event selectors; %d were given.", len(in.EventSelectors))
 	}
 	sels := make([]cloudtrail.EventSelector, 0, len(in.EventSelectors))
+	dataResources := 0
 	for i, e := range in.EventSelectors {
 		if e.ReadWriteType == nil {
 			e.ReadWriteType = aws.String("All")
@@ -62,7 +73,13 @@ func (s *Service) PutEventSelectors(ctx context.Context, in *cloudtrail.PutEvent
 		if e.ExcludeManagementEventSources == nil {
 			e.ExcludeManagementEventSources = []string{}
 		}
+		for _, src := range e.ExcludeManagementEventSources {
+			if !excludableSources[src] {
+				return nil, invalidSelectors("Event selector %d: management events of %q cannot be excluded; only kms.amazonaws.com and rdsdata.amazonaws.com can.", i+1, src)
+			}
+		}
 		for _, d := range e.DataResources {
+			dataResources += len(d.Values)
 			prefix, ok := dataResourceTypes[aws.ToString(d.Type)]
 			if !ok {
 				return nil, invalidSelectors("Event selector %d: data resource type %q is not valid; use AWS::S3::Object, AWS::Lambda::Function or AWS::DynamoDB::Table.", i+1, aws.ToString(d.Type))
@@ -74,6 +91,9 @@ func (s *Service) PutEventSelectors(ctx context.Context, in *cloudtrail.PutEvent
 			}
 		}
 		sels = append(sels, e)
+	}
+	if dataResources > maxDataResources {
+		return nil, invalidSelectors("A trail can have at most %d data resources in its event selectors; %d were given.", maxDataResources, dataResources)
 	}
 	total := 0
 	for i, a := range in.AdvancedEventSelectors {
@@ -90,6 +110,11 @@ func (s *Service) PutEventSelectors(ctx context.Context, in *cloudtrail.PutEvent
 			total += n
 			if field == "eventCategory" {
 				hasCategory = true
+				for _, v := range append(append([]string{}, f.Equals...), f.NotEquals...) {
+					if !trailCategories[v] {
+						return nil, invalidSelectors("Advanced event selector %d: eventCategory %q is not valid for a trail; use Management, Data or NetworkActivity.", i+1, v)
+					}
+				}
 			}
 		}
 		if !hasCategory {

@@ -58,6 +58,9 @@ func (s *Service) AddTags(ctx context.Context, in *cloudtrail.AddTagsRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := inHomeRegion(c, t); err != nil {
+		return nil, err
+	}
 	if tags, err = tagMap(tags, in.TagsList); err != nil {
 		return nil, err
 	}
@@ -72,6 +75,9 @@ func (s *Service) RemoveTags(ctx context.Context, in *cloudtrail.RemoveTagsReque
 	c := call.From(ctx)
 	t, tags, err := tagged(ctx, c, aws.ToString(in.ResourceId))
 	if err != nil {
+		return nil, err
+	}
+	if err := inHomeRegion(c, t); err != nil {
 		return nil, err
 	}
 	tags, _ = tagMap(tags, nil)
@@ -100,7 +106,7 @@ func (s *Service) ListTags(ctx context.Context, in *cloudtrail.ListTagsRequest) 
 		sort.Strings(keys)
 		rt := cloudtrail.ResourceTag{ResourceId: aws.String(id), TagsList: []cloudtrail.Tag{}}
 		for _, k := range keys {
-			rt.TagsList = append(rt.TagsList, cloudtrail.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+			rt.TagsList = append(rt.TagsList, cloudtrail.Tag{Key: aws.String(k), Value: opt(tags[k])})
 		}
 		out.ResourceTagList = append(out.ResourceTagList, rt)
 	}

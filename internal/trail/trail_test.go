@@ -325,3 +325,66 @@ func TestLookupEvents(t *testing.T) {
 		t.Errorf("LookupEvents ending an hour ago = %d events, %v; want 0", len(old.Events), err)
 	}
 }
+
+func TestTrailRules(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	ct := e.CloudTrail()
+	west := e.Config.Copy()
+	west.Region = "us-west-2"
+	ctWest := cloudtrail.NewFromConfig(west)
+	mkBucket(t, e, "audit-logs")
+	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("single"), S3BucketName: aws.String("audit-logs")}); err != nil {
+		t.Fatal(err)
+	}
+	// The same name in another region is fine while both are single-region...
+	if _, err := ctWest.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("single"), S3BucketName: aws.String("audit-logs")}); err != nil {
+		t.Fatalf("CreateTrail(single) in us-west-2: %v", err)
+	}
+	// ...but neither may then become multi-region.
+	_, err := ctWest.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("single"), IsMultiRegionTrail: aws.Bool(true)})
+	wantCode(t, "UpdateTrail to multi-region over a same-named trail", err, "TrailAlreadyExistsException")
+	_, err = ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("everywhere"), S3BucketName: aws.String("audit-logs"),
+		IsMultiRegionTrail: aws.Bool(true), IncludeGlobalServiceEvents: aws.Bool(false)})
+	wantCode(t, "multi-region trail without global events", err, "InvalidParameterCombinationException")
+	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("everywhere"), S3BucketName: aws.String("audit-logs"),
+		IsMultiRegionTrail: aws.Bool(true), SnsTopicName: aws.String("arn:aws:sns:us-east-1:" + e.Account + ":alerts")}); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := ct.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("everywhere")})
+	if aws.ToString(g.Trail.SnsTopicName) != "alerts" || aws.ToString(g.Trail.SnsTopicARN) != "arn:aws:sns:us-east-1:"+e.Account+":alerts" {
+		t.Errorf("SNS topic given as ARN = name %q, ARN %q", aws.ToString(g.Trail.SnsTopicName), aws.ToString(g.Trail.SnsTopicARN))
+	}
+	arn := aws.ToString(g.Trail.TrailARN)
+	_, err = ctWest.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(arn), TagsList: []types.Tag{{Key: aws.String("k")}}})
+	wantCode(t, "AddTags outside the home region", err, "InvalidHomeRegionException")
+	if _, err := ct.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(arn), TagsList: []types.Tag{{Key: aws.String("k")}}}); err != nil {
+		t.Fatal(err)
+	}
+	lt, _ := ct.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{arn}})
+	if tags := lt.ResourceTagList[0].TagsList; len(tags) != 1 || tags[0].Value != nil {
+		t.Errorf("a tag without a value = %+v; want no value", tags)
+	}
+
+	for _, c := range []struct {
+		name string
+		sel  types.EventSelector
+		code string
+	}{
+		{"all S3 objects", types.EventSelector{DataResources: []types.DataResource{{Type: aws.String("AWS::S3::Object"), Values: []string{"arn:aws:s3"}}}}, ""},
+		{"exclude KMS", types.EventSelector{ExcludeManagementEventSources: []string{"kms.amazonaws.com"}}, ""},
+		{"exclude S3", types.EventSelector{ExcludeManagementEventSources: []string{"s3.amazonaws.com"}}, "InvalidEventSelectorsException"},
+	} {
+		_, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("everywhere"), EventSelectors: []types.EventSelector{c.sel}})
+		if c.code == "" && err != nil {
+			t.Errorf("PutEventSelectors(%s): %v", c.name, err)
+		} else if c.code != "" {
+			wantCode(t, "PutEventSelectors("+c.name+")", err, c.code)
+		}
+	}
+	_, err = ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("everywhere"),
+		AdvancedEventSelectors: []types.AdvancedEventSelector{{FieldSelectors: []types.AdvancedFieldSelector{{Field: aws.String("eventCategory"), Equals: []string{"Bogus"}}}}}})
+	wantCode(t, "advanced selector with eventCategory Bogus", err, "InvalidEventSelectorsException")
+	_, err = ct.ListTrails(ctx, &cloudtrail.ListTrailsInput{NextToken: aws.String("not-a-token")})
+	wantCode(t, "ListTrails with a bad token", err, "InvalidNextTokenException")
+}

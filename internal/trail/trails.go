@@ -2,6 +2,7 @@ package trail
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sort"
 	"strings"
@@ -21,21 +22,8 @@ func (s *Service) CreateTrail(ctx context.Context, in *cloudtrail.CreateTrailReq
 	if err := validateName(name); err != nil {
 		return nil, err
 	}
-	rs, err := c.Tx.FindResources(ctx, ResourceType, name)
-	if err != nil {
+	if err := nameFree(ctx, c, name, c.Region, aws.ToBool(in.IsMultiRegionTrail), false); err != nil {
 		return nil, err
-	}
-	for _, r := range rs {
-		if r.Account != c.Account {
-			continue
-		}
-		other, err := decode(r)
-		if err != nil {
-			return nil, err
-		}
-		if r.Region == c.Region || other.IsMultiRegionTrail || aws.ToBool(in.IsMultiRegionTrail) {
-			return nil, errf("TrailAlreadyExistsException", "Trail %s already exists for customer: %s", name, c.Account)
-		}
 	}
 	t := &Trail{Name: name, TrailARN: ARN(c.Region, c.Account, name), HomeRegion: c.Region,
 		S3BucketName: aws.ToString(in.S3BucketName), S3KeyPrefix: aws.ToString(in.S3KeyPrefix),
@@ -61,6 +49,36 @@ func (s *Service) CreateTrail(ctx context.Context, in *cloudtrail.CreateTrailReq
 		KmsKeyId: w.KmsKeyId, IsOrganizationTrail: w.IsOrganizationTrail}, nil
 }
 
+// nameFree refuses a trail name another trail of the account holds where the new or
+// changed trail would be seen: its home region, or every region when either trail is
+// multi-region. self skips the home region's trail: the one being changed.
+func nameFree(ctx context.Context, c *call.Call, name, home string, multiRegion, self bool) error {
+	rs, err := c.Tx.FindResources(ctx, ResourceType, name)
+	if err != nil {
+		return err
+	}
+	exists := errf("TrailAlreadyExistsException", "Trail %s already exists for customer: %s", name, c.Account)
+	for _, r := range rs {
+		if r.Account != c.Account {
+			continue
+		}
+		if r.Region == home {
+			if self {
+				continue
+			}
+			return exists
+		}
+		other, err := decode(r)
+		if err != nil {
+			return err
+		}
+		if other.IsMultiRegionTrail || multiRegion {
+			return exists
+		}
+	}
+	return nil
+}
+
 // applyChecks validates the settings CreateTrail and UpdateTrail share.
 func (s *Service) applyChecks(ctx context.Context, c *call.Call, t *Trail, snsTopic string) error {
 	if err := checkBucket(ctx, c, t.S3BucketName); err != nil {
@@ -69,15 +87,19 @@ func (s *Service) applyChecks(ctx context.Context, c *call.Call, t *Trail, snsTo
 	if err := checkLogs(t.CloudWatchLogsLogGroupArn, t.CloudWatchLogsRoleArn); err != nil {
 		return err
 	}
+	if t.IsMultiRegionTrail && !t.IncludeGlobalServiceEvents {
+		return errf("InvalidParameterCombinationException", "Multi-Region trail must include global service events.")
+	}
 	if t.IsOrganizationTrail {
 		return awserr.New("OrganizationsNotInUseException", http.StatusBadRequest,
 			"This account is not part of an organization; organization trails need AWS Organizations, which bannin does not serve yet.")
 	}
 	t.SnsTopicName, t.SnsTopicARN = "", ""
 	if snsTopic != "" {
-		t.SnsTopicName = snsTopic
-		t.SnsTopicARN = snsTopic
-		if !strings.HasPrefix(snsTopic, "arn:") {
+		t.SnsTopicName, t.SnsTopicARN = snsTopic, snsTopic
+		if strings.HasPrefix(snsTopic, "arn:") {
+			t.SnsTopicName = snsTopic[strings.LastIndexByte(snsTopic, ':')+1:]
+		} else {
 			t.SnsTopicARN = "arn:aws:sns:" + c.Region + ":" + c.Account + ":" + snsTopic
 		}
 	}
@@ -110,6 +132,11 @@ func (s *Service) UpdateTrail(ctx context.Context, in *cloudtrail.UpdateTrailReq
 	set(&t.CloudWatchLogsLogGroupArn, in.CloudWatchLogsLogGroupArn)
 	set(&t.CloudWatchLogsRoleArn, in.CloudWatchLogsRoleArn)
 	setb(&t.IncludeGlobalServiceEvents, in.IncludeGlobalServiceEvents)
+	if aws.ToBool(in.IsMultiRegionTrail) && !t.IsMultiRegionTrail {
+		if err := nameFree(ctx, c, t.Name, t.HomeRegion, true, true); err != nil {
+			return nil, err
+		}
+	}
 	setb(&t.IsMultiRegionTrail, in.IsMultiRegionTrail)
 	setb(&t.LogFileValidationEnabled, in.EnableLogFileValidation)
 	setb(&t.IsOrganizationTrail, in.IsOrganizationTrail)
@@ -219,6 +246,9 @@ func (s *Service) ListTrails(ctx context.Context, in *cloudtrail.ListTrailsReque
 	c := call.From(ctx)
 	rs, tok, err := c.Tx.ListResources(ctx, store.ResourceQuery{Account: c.Account, Type: ResourceType,
 		After: aws.ToString(in.NextToken), Limit: 50})
+	if errors.Is(err, store.ErrInvalidToken) {
+		return nil, errf("InvalidNextTokenException", "The NextToken is not valid.")
+	}
 	if err != nil {
 		return nil, err
 	}

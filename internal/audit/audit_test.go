@@ -1,0 +1,99 @@
+package audit
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/bannin/bannin/internal/wire/cloudwatch"
+	"github.com/bannin/bannin/internal/wire/iam"
+	"github.com/bannin/bannin/internal/wire/kms"
+)
+
+func TestLowerCamel(t *testing.T) {
+	for in, want := range map[string]string{
+		"S3BucketName": "s3BucketName", "Name": "name", "IsMultiRegionTrail": "isMultiRegionTrail",
+		"DBInstanceIdentifier": "dBInstanceIdentifier", "SAMLMetadataDocument": "sAMLMetadataDocument",
+		"name": "name", "": "",
+	} {
+		if got := LowerCamel(in); got != want {
+			t.Errorf("LowerCamel(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+func TestParamsHidesSecretsAndBinary(t *testing.T) {
+	op := iam.Model().Operations["CreateLoginProfile"]
+	got := Params(op.Input, map[string]any{"UserName": "alice", "Password": "hunter2", "PasswordResetRequired": true})
+	b, _ := json.Marshal(got)
+	if string(b) != `{"password":"HIDDEN_DUE_TO_SECURITY_REASONS","passwordResetRequired":true,"userName":"alice"}` {
+		t.Errorf("CreateLoginProfile parameters = %s", b)
+	}
+	enc := kms.Model().Operations["Encrypt"]
+	got = Params(enc.Input, map[string]any{"KeyId": "alias/a", "Plaintext": []byte("secret")})
+	if b, _ := json.Marshal(got); string(b) != `{"keyId":"alias/a","plaintext":"HIDDEN_DUE_TO_SECURITY_REASONS"}` {
+		t.Errorf("Encrypt parameters = %s", b)
+	}
+	dec := kms.Model().Operations["Decrypt"]
+	got = Params(dec.Input, map[string]any{"CiphertextBlob": []byte{1, 2, 3}})
+	if got != nil {
+		t.Errorf("Decrypt parameters = %v; want none (binary is left out)", got)
+	}
+}
+
+func TestParamsNonFiniteNumbers(t *testing.T) {
+	op := cloudwatch.Model().Operations["PutMetricData"]
+	got := Params(op.Input, map[string]any{"Namespace": "App", "MetricData": []any{
+		map[string]any{"MetricName": "m", "Value": math.NaN()}, map[string]any{"MetricName": "n", "Value": math.Inf(1)}}})
+	b, err := json.Marshal(got)
+	if err != nil || !strings.Contains(string(b), `"value":"NaN"`) || !strings.Contains(string(b), `"value":"+Inf"`) {
+		t.Errorf("PutMetricData parameters = %s, %v; want NaN and +Inf as strings", b, err)
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	for _, c := range []struct {
+		service, op string
+		want        bool
+	}{
+		{"cloudtrail", "LookupEvents", true}, {"cloudtrail", "StartLogging", false}, {"s3", "HeadObject", true},
+		{"kms", "Encrypt", true}, {"kms", "CreateKey", false}, {"sts", "GetCallerIdentity", true},
+		{"logs", "FilterLogEvents", true}, {"config", "SelectResourceConfig", true}, {"config", "PutConfigRule", false},
+	} {
+		if got := ReadOnly(c.service, c.op); got != c.want {
+			t.Errorf("ReadOnly(%s, %s) = %v; want %v", c.service, c.op, got, c.want)
+		}
+	}
+}
+
+func TestParseRecord(t *testing.T) {
+	insight := `{"eventVersion":"1.08","eventTime":"2026-11-20T10:00:00Z","awsRegion":"us-east-1","eventID":"ins-1",
+		"eventType":"AwsCloudTrailInsight","recipientAccountId":"111122223333","sharedEventID":"s-1",
+		"insightDetails":{"state":"Start","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","insightType":"ApiCallRateInsight"},
+		"eventCategory":"Insight"}`
+	ev, err := ParseRecord(json.RawMessage(insight))
+	if err != nil || ev.EventName != "RunInstances" || ev.EventSource != "ec2.amazonaws.com" || ev.Category != "Insight" || ev.Account != "111122223333" {
+		t.Errorf("ParseRecord(insight) = %+v, %v", ev, err)
+	}
+	assumed := `{"eventID":"e-2","eventTime":"2026-11-20T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"CreateBucket",
+		"awsRegion":"eu-west-1","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/Ops/alice",
+		"accountId":"111122223333","accessKeyId":"ASIAX"},"resources":[{"ARN":"arn:aws:s3:::logs","type":"AWS::S3::Bucket"}]}`
+	ev, err = ParseRecord(json.RawMessage(assumed))
+	if err != nil || ev.Username != "alice" || ev.ReadOnly || ev.Category != "Management" || len(ev.Resources) != 1 || ev.Resources[0].Name != "logs" {
+		t.Errorf("ParseRecord(assumed role) = %+v, %v", ev, err)
+	}
+	for _, bad := range []string{`{"eventTime":"2026-11-20T10:00:00Z"}`, `{"eventID":"x","eventName":"A","eventSource":"s","eventTime":"yesterday"}`,
+		`{"eventID":"x","eventName":"A","eventSource":"s","eventTime":"2026-11-20T10:00:00Z","eventCategory":"Gossip"}`} {
+		if _, err := ParseRecord(json.RawMessage(bad)); err == nil {
+			t.Errorf("ParseRecord(%s) = nil error; want one", bad)
+		}
+	}
+}
+
+func TestS3Params(t *testing.T) {
+	got := s3Params(map[string]any{"bucket": "logs", "key": "a.txt"}, "127.0.0.1:4566")
+	if got["bucketName"] != "logs" || got["Host"] != "127.0.0.1:4566" || got["bucket"] != nil || got["key"] != "a.txt" {
+		t.Errorf("s3Params = %v", got)
+	}
+}
