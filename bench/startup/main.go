@@ -21,6 +21,21 @@ import (
 	"time"
 
 	"github.com/bannin/bannin/bench/internal/harness"
+	"github.com/bannin/bannin/internal/model"
+	"github.com/bannin/bannin/internal/wire/cloudtrail"
+	"github.com/bannin/bannin/internal/wire/cloudtraildata"
+	"github.com/bannin/bannin/internal/wire/cloudwatch"
+	"github.com/bannin/bannin/internal/wire/config"
+	"github.com/bannin/bannin/internal/wire/ec2"
+	"github.com/bannin/bannin/internal/wire/events"
+	"github.com/bannin/bannin/internal/wire/iam"
+	"github.com/bannin/bannin/internal/wire/kms"
+	"github.com/bannin/bannin/internal/wire/logs"
+	"github.com/bannin/bannin/internal/wire/organizations"
+	"github.com/bannin/bannin/internal/wire/s3"
+	"github.com/bannin/bannin/internal/wire/sns"
+	"github.com/bannin/bannin/internal/wire/ssm"
+	"github.com/bannin/bannin/internal/wire/sts"
 )
 
 func main() {
@@ -32,6 +47,7 @@ func main() {
 	fmt.Println("command:", harness.CommandLine())
 	fmt.Println("machine:", harness.Machine())
 	if *heap != "" {
+		modelSizes()
 		if err := heapProfile(*heap, *idle); err != nil {
 			fmt.Fprintln(os.Stderr, "startup:", err)
 			os.Exit(1)
@@ -154,6 +170,34 @@ poll:
 		return s, fmt.Errorf("bannin serve did not stop on SIGTERM")
 	}
 	return s, nil
+}
+
+// modelSizes reports the live heap each service model holds once parsed (the gateway
+// parses all of them at start).
+func modelSizes() {
+	models := []struct {
+		name string
+		load func() *model.Service
+	}{{"cloudtrail", cloudtrail.Model}, {"cloudtrail-data", cloudtraildata.Model}, {"cloudwatch", cloudwatch.Model},
+		{"config", config.Model}, {"ec2", ec2.Model}, {"events", events.Model}, {"iam", iam.Model}, {"kms", kms.Model},
+		{"logs", logs.Model}, {"organizations", organizations.Model}, {"s3", s3.Model}, {"sns", sns.Model}, {"ssm", ssm.Model}, {"sts", sts.Model}}
+	var ms runtime.MemStats
+	var keep []*model.Service
+	total := 0.0
+	fmt.Printf("live heap of each parsed service model (what an idle server keeps):\n")
+	for _, m := range models {
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		before := ms.HeapAlloc
+		keep = append(keep, m.load())
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		d := mb(int64(ms.HeapAlloc) - int64(before))
+		total += d
+		fmt.Printf("  %-16s %5.2f MB  (%d operations)\n", m.name, d, len(keep[len(keep)-1].Operations))
+	}
+	fmt.Printf("  %-16s %5.2f MB\n", "all 14", total)
+	runtime.KeepAlive(keep)
 }
 
 // heapProfile serves an in-process server on a fresh data dir, lets it idle, collects
