@@ -160,8 +160,8 @@ func freeAddr() (string, error) {
 // With attempts 1 the SDK does not retry its own known client-side race
 // (aws/aws-sdk-go-v2#2737: smithy-go closes the request body early, net/http's write loop
 // then closes the connection while the response body is read, and the call fails with
-// "use of closed network connection" although the server answered 200); since v1.32.8 the
-// SDK retries that error by default, so read benchmarks pass attempts 3.
+// "use of closed network connection" although the server answered 200); the SDK's default
+// retryer retries that error (aws/aws-sdk-go-v2#2949), so read benchmarks allow 3 attempts.
 func (s *Server) Config(conns, attempts int) aws.Config {
 	hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns = conns + 10
