@@ -14,11 +14,13 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -161,14 +163,21 @@ func run(mode, bin string, clients int, duration, warmup time.Duration, maxCalls
 	// Every successful call must be in the event history.
 	fmt.Printf("\nverify: %d successful AddTags calls (warm-up included)\n", total)
 	vstart := time.Now()
-	got, pages, retries, err := countAPI(ctx, cloudtrail.NewFromConfig(srv.Config(1, 3)), histStart, 3*time.Minute)
+	got, pages, retries, plats, err := countAPI(ctx, cloudtrail.NewFromConfig(srv.Config(1, 3)), histStart, 3*time.Minute)
 	if err != nil {
 		fmt.Printf("  through LookupEvents (API): error after %d events: %v\n", got, err)
 	} else {
 		fmt.Printf("  through LookupEvents (API, 50 per page): %d AddTags events, %d pages in %s  %s\n", got, pages, time.Since(vstart).Round(time.Millisecond), verdict(got, total))
 	}
+	if k := len(plats) / 10; k > 0 {
+		first, _, _, _ := harness.Percentiles(slices.Clone(plats[:k]))
+		last, _, _, _ := harness.Percentiles(slices.Clone(plats[len(plats)-k:]))
+		p50, p90, p99, mx := harness.Percentiles(slices.Clone(plats))
+		fmt.Printf("  (page time: median of the first tenth of the pages %s ms, of the last tenth %s ms; all pages p50 %s p90 %s p99 %s max %s ms)\n",
+			harness.Ms(first), harness.Ms(last), harness.Ms(p50), harness.Ms(p90), harness.Ms(p99), harness.Ms(mx))
+	}
 	if retries > 0 {
-		fmt.Printf("  (%d pages failed on the client with a body read error and were asked for again with the same token)\n", retries)
+		fmt.Printf("  (%d page requests were retried: the SDK's client-side \"use of closed network connection\" race, see harness.Config)\n", retries)
 	}
 	if err := srv.Stop(); err != nil {
 		return fmt.Errorf("stop server: %w", err)
@@ -300,25 +309,30 @@ loop:
 // countAPI counts the AddTags events since start through LookupEvents, page by page. A page
 // whose body fails to decode is asked for again with the same token (at most 5 times in a
 // row) and counted in retries: the SDK's known client-side race, see harness.Config.
-func countAPI(ctx context.Context, ct *cloudtrail.Client, since time.Time, limit time.Duration) (n int64, pages, retries int, err error) {
+func countAPI(ctx context.Context, ct *cloudtrail.Client, since time.Time, limit time.Duration) (n int64, pages, retries int, lats []time.Duration, err error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	in := &cloudtrail.LookupEventsInput{StartTime: aws.Time(since), EndTime: aws.Time(time.Now().Add(time.Minute)), MaxResults: aws.Int32(50),
 		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("AddTags")}}}
 	for again := 0; ; {
+		t0 := time.Now()
 		out, err := ct.LookupEvents(ctx, in)
 		if err != nil {
 			if again++; again > 5 || ctx.Err() != nil {
-				return n, pages, retries, err
+				return n, pages, retries, lats, err
 			}
 			retries++
 			continue
 		}
 		again = 0
+		lats = append(lats, time.Since(t0))
+		if ar, ok := retry.GetAttemptResults(out.ResultMetadata); ok && len(ar.Results) > 1 {
+			retries += len(ar.Results) - 1
+		}
 		pages++
 		n += int64(len(out.Events))
 		if out.NextToken == nil {
-			return n, pages, retries, nil
+			return n, pages, retries, lats, nil
 		}
 		in.NextToken = out.NextToken
 	}

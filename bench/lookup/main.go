@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
@@ -97,17 +96,7 @@ func run(mode, bin, cache string, events, calls int, perAttr time.Duration, conc
 		return err
 	}
 	defer srv.Stop()
-	cfg := srv.Config(conc, 3)
-	// Retry the SDK's known client-side race at once: the default backoff (up to seconds)
-	// would measure the retryer, not the server.
-	cfg.Retryer = func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = 3
-			o.RateLimiter = ratelimit.None
-			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-		})
-	}
-	ct := cloudtrail.NewFromConfig(cfg)
+	ct := cloudtrail.NewFromConfig(srv.Config(conc, 3))
 	ctx := context.Background()
 	// Warm up: connections, the server's statement caches and the page cache.
 	warm := time.Now()

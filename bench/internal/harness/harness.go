@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
@@ -162,17 +164,25 @@ func freeAddr() (string, error) {
 // then closes the connection while the response body is read, and the call fails with
 // "use of closed network connection" although the server answered 200); the SDK's default
 // retryer retries that error (aws/aws-sdk-go-v2#2949), so read benchmarks allow 3 attempts.
+// Retries are immediate: the SDK's default backoff (up to seconds) would measure the
+// retryer, not the server.
 func (s *Server) Config(conns, attempts int) aws.Config {
 	hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns = conns + 10
 		t.MaxIdleConnsPerHost = conns + 10
 	})
 	return aws.Config{
-		Region:           Region,
-		Credentials:      credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
-		BaseEndpoint:     aws.String(s.URL),
-		RetryMaxAttempts: attempts,
-		HTTPClient:       hc,
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
+		BaseEndpoint: aws.String(s.URL),
+		HTTPClient:   hc,
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = attempts
+				o.RateLimiter = ratelimit.None
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+			})
+		},
 	}
 }
 
