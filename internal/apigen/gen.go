@@ -310,6 +310,7 @@ var loadModel = sync.OnceValue(func() *model.Service {
 func Model() *model.Service { return loadModel() }
 
 `)
+	fmt.Fprintf(&b, "// SigningName is the service name in SigV4 credential scopes, known without parsing the model.\nconst SigningName = %q\n\n", g.m.Metadata.SigningNameOrPrefix())
 	sid := g.m.Metadata.ServiceID
 	fmt.Fprintf(&b, "// API is the %s service: one method per operation.\ntype API interface {\n", sid)
 	for _, op := range g.m.OperationList {
@@ -326,6 +327,9 @@ type Handler struct{ API API }
 
 // Model returns the service model.
 func (h Handler) Model() *model.Service { return loadModel() }
+
+// SigningName is the service name in SigV4 credential scopes.
+func (h Handler) SigningName() string { return SigningName }
 
 // NewInput returns a new input struct for op, or nil if op is unknown.
 func (h Handler) NewInput(op string) any {

@@ -30,6 +30,9 @@ import (
 
 // Service is one AWS service's handlers, as the generated wire packages adapt them.
 type Service interface {
+	// SigningName routes requests by their credential scope without parsing the model,
+	// which is loaded on a service's first request.
+	SigningName() string
 	Model() *model.Service
 	NewInput(op string) any
 	Call(ctx context.Context, op string, in any) (any, error)
@@ -51,8 +54,11 @@ type Options struct {
 	// Authenticate verifies the request's signature. body is nil for services whose
 	// payload streams (S3); then Auth.Body carries the checked payload.
 	Authenticate func(ctx context.Context, r *http.Request, service string, body []byte) (Auth, error)
-	Clock        func() time.Time
-	Logger       *slog.Logger
+	// Unrouted rewords a Scope error for the service the request's shape points to (an
+	// unsigned S3 request is AccessDenied, an unsigned JSON one MissingAuthenticationToken).
+	Unrouted func(err error, service string) error
+	Clock    func() time.Time
+	Logger   *slog.Logger
 	// MaxBodyBytes bounds non-streaming request bodies (default 16 MiB).
 	MaxBodyBytes int64
 	// SpoolDir holds streaming payloads while their call runs.
@@ -63,7 +69,6 @@ type Options struct {
 type Gateway struct {
 	opts     Options
 	services map[string]Service // by signing name
-	models   []*model.Service
 }
 
 // New returns a gateway serving opts.Services.
@@ -82,9 +87,7 @@ func New(opts Options) *Gateway {
 	}
 	g := &Gateway{opts: opts, services: map[string]Service{}}
 	for _, s := range opts.Services {
-		m := s.Model()
-		g.services[m.Metadata.SigningNameOrPrefix()] = s
-		g.models = append(g.models, m)
+		g.services[s.SigningName()] = s
 	}
 	return g
 }
@@ -368,26 +371,29 @@ func cleanSpool(op *model.Operation, in map[string]any) {
 // writeUnrouted answers a request that names no service bannin can route to, in the
 // protocol its shape suggests.
 func (g *Gateway) writeUnrouted(w http.ResponseWriter, r *http.Request, err error, reqID string) {
-	var m *model.Service
-	target := r.Header.Get("X-Amz-Target")
-	for _, s := range g.models {
-		switch {
-		case target != "" && s.Metadata.TargetPrefix != "" && strings.HasPrefix(target, s.Metadata.TargetPrefix+"."):
-			m = s
-		case target == "" && s.Metadata.Protocol == "query" && r.URL.Query().Get("Action") != "" && m == nil:
-			m = s
-		}
+	target, _, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+	want := "rest-xml" // S3 answers anonymous requests
+	if target != "" {
+		want = "json"
+	} else if r.URL.Query().Get("Action") != "" || r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" {
+		want = "query"
 	}
-	if m == nil {
-		for _, s := range g.models {
-			if s.Metadata.Protocol == "rest-xml" {
-				m = s
-			}
+	var m *model.Service
+	for _, svc := range g.opts.Services {
+		s := svc.Model()
+		prefix := s.Metadata.TargetPrefix
+		if want == "json" && prefix != "" && (prefix == target || strings.HasSuffix(prefix, "."+target)) ||
+			want != "json" && s.Metadata.Protocol == want {
+			m = s
+			break
 		}
 	}
 	if m == nil {
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
+	}
+	if g.opts.Unrouted != nil {
+		err = g.opts.Unrouted(err, m.Metadata.SigningNameOrPrefix())
 	}
 	codec, cerr := protocol.For(m, r)
 	if cerr != nil {

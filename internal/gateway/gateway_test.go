@@ -119,13 +119,29 @@ func TestAuthentication(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "InvalidClientTokenId") {
 		t.Errorf("GetCallerIdentity with an unknown key = %v; want InvalidClientTokenId", err)
 	}
-	resp, err := http.Post(e.URL+"/", "application/x-amz-json-1.1", strings.NewReader(`{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode < 400 {
-		t.Errorf("unsigned request = %d; want an error", resp.StatusCode)
+	for _, c := range []struct {
+		name, method, path, ctype, target, body, want string
+	}{
+		{"json", "POST", "/", "application/x-amz-json-1.1", "CloudTrail_20131101.CreateTrail", `{"Name":"x","S3BucketName":"b"}`, `"__type":"MissingAuthenticationToken`},
+		{"query", "POST", "/", "application/x-www-form-urlencoded", "", "Action=GetCallerIdentity&Version=2011-06-15", "<ErrorResponse"},
+		{"s3", "GET", "/some-bucket", "", "", "", "<Code>AccessDenied</Code>"},
+	} {
+		req, _ := http.NewRequest(c.method, e.URL+c.path, strings.NewReader(c.body))
+		if c.ctype != "" {
+			req.Header.Set("Content-Type", c.ctype)
+		}
+		if c.target != "" {
+			req.Header.Set("X-Amz-Target", c.target)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode < 400 || !strings.Contains(string(b), c.want) {
+			t.Errorf("unsigned %s request = %d %s; want an error containing %s", c.name, resp.StatusCode, b, c.want)
+		}
 	}
 	if n := eventCount(t, e, "CreateTrail"); n != 0 {
 		t.Errorf("CreateTrail events after a badly signed call = %d; want 0", n)

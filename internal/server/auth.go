@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -20,6 +21,14 @@ func scope(r *http.Request) (string, string, error) {
 		return "", "", err
 	}
 	return sc.Service, sc.Region, nil
+}
+
+// unrouted answers a request without a signature as the service it was meant for does.
+func unrouted(err error, service string) error {
+	if errors.Is(err, sigv4.ErrUnsigned) {
+		return sigv4.MissingAuthError(service)
+	}
+	return err
 }
 
 // authenticator verifies signatures against the keyring and names the caller.

@@ -126,6 +126,7 @@ func New(cfg Config) (*Server, error) {
 		},
 		Store:        st,
 		Scope:        scope,
+		Unrouted:     unrouted,
 		Authenticate: authenticator(keys, cfg.Clock),
 		Clock:        cfg.Clock,
 		Logger:       cfg.Logger,

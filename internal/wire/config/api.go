@@ -26,6 +26,9 @@ var loadModel = sync.OnceValue(func() *model.Service {
 // Model returns the service model, parsed once from the embedded model.json.
 func Model() *model.Service { return loadModel() }
 
+// SigningName is the service name in SigV4 credential scopes, known without parsing the model.
+const SigningName = "config"
+
 // API is the Config Service service: one method per operation.
 type API interface {
 	AssociateResourceTypes(ctx context.Context, in *AssociateResourceTypesRequest) (*AssociateResourceTypesResponse, error)
@@ -524,6 +527,9 @@ type Handler struct{ API API }
 
 // Model returns the service model.
 func (h Handler) Model() *model.Service { return loadModel() }
+
+// SigningName is the service name in SigV4 credential scopes.
+func (h Handler) SigningName() string { return SigningName }
 
 // NewInput returns a new input struct for op, or nil if op is unknown.
 func (h Handler) NewInput(op string) any {

@@ -26,6 +26,9 @@ var loadModel = sync.OnceValue(func() *model.Service {
 // Model returns the service model, parsed once from the embedded model.json.
 func Model() *model.Service { return loadModel() }
 
+// SigningName is the service name in SigV4 credential scopes, known without parsing the model.
+const SigningName = "s3"
+
 // API is the S3 service: one method per operation.
 type API interface {
 	AbortMultipartUpload(ctx context.Context, in *AbortMultipartUploadRequest) (*AbortMultipartUploadOutput, error)
@@ -594,6 +597,9 @@ type Handler struct{ API API }
 
 // Model returns the service model.
 func (h Handler) Model() *model.Service { return loadModel() }
+
+// SigningName is the service name in SigV4 credential scopes.
+func (h Handler) SigningName() string { return SigningName }
 
 // NewInput returns a new input struct for op, or nil if op is unknown.
 func (h Handler) NewInput(op string) any {
