@@ -131,7 +131,7 @@ func (s *Service) PutEventSelectors(ctx context.Context, in *cloudtrail.PutEvent
 		t.EventSelectors = sels
 	}
 	t.HasCustomEventSelectors = true
-	if err := save(ctx, c, t, nil); err != nil {
+	if err := save(ctx, c, t); err != nil {
 		return nil, err
 	}
 	return &cloudtrail.PutEventSelectorsResponse{TrailARN: aws.String(t.TrailARN), EventSelectors: t.EventSelectors,
@@ -186,7 +186,7 @@ func (s *Service) PutInsightSelectors(ctx context.Context, in *cloudtrail.PutIns
 		return nil, errf("InvalidInsightSelectorsException", "Insights need the trail to log management events.")
 	}
 	t.InsightSelectors = in.InsightSelectors
-	if err := save(ctx, c, t, nil); err != nil {
+	if err := save(ctx, c, t); err != nil {
 		return nil, err
 	}
 	return &cloudtrail.PutInsightSelectorsResponse{TrailARN: aws.String(t.TrailARN), InsightSelectors: t.InsightSelectors}, nil

@@ -44,11 +44,7 @@ func tagged(ctx context.Context, c *call.Call, id string) (*Trail, map[string]st
 	if err != nil {
 		return nil, nil, errf("ResourceNotFoundException", "Resource %s not found.", id)
 	}
-	r, err := c.Tx.GetResource(ctx, c.Account, t.HomeRegion, ResourceType, t.Name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return t, r.Tags, nil
+	return t, t.tags, nil
 }
 
 // AddTags adds or overwrites tags on a trail.
@@ -64,7 +60,8 @@ func (s *Service) AddTags(ctx context.Context, in *cloudtrail.AddTagsRequest) (*
 	if tags, err = tagMap(tags, in.TagsList); err != nil {
 		return nil, err
 	}
-	if err := save(ctx, c, t, tags); err != nil {
+	t.tags = tags
+	if err := save(ctx, c, t); err != nil {
 		return nil, err
 	}
 	return &cloudtrail.AddTagsResponse{}, nil
@@ -84,7 +81,8 @@ func (s *Service) RemoveTags(ctx context.Context, in *cloudtrail.RemoveTagsReque
 	for _, tag := range in.TagsList {
 		delete(tags, aws.ToString(tag.Key))
 	}
-	if err := save(ctx, c, t, tags); err != nil {
+	t.tags = tags
+	if err := save(ctx, c, t); err != nil {
 		return nil, err
 	}
 	return &cloudtrail.RemoveTagsResponse{}, nil

@@ -75,6 +75,9 @@ type Trail struct {
 	EventSelectors             []cloudtrail.EventSelector         `json:"EventSelectors,omitempty"`
 	AdvancedEventSelectors     []cloudtrail.AdvancedEventSelector `json:"AdvancedEventSelectors,omitempty"`
 	InsightSelectors           []cloudtrail.InsightSelector       `json:"InsightSelectors,omitempty"`
+
+	// tags are the stored resource's tags, carried so that saving needs no second read.
+	tags map[string]string
 }
 
 func (t *Trail) wire() cloudtrail.Trail {
@@ -183,27 +186,19 @@ func decode(r *store.Resource) (*Trail, error) {
 	if err := json.Unmarshal(r.Config, &t); err != nil {
 		return nil, fmt.Errorf("trail: decode %s: %w", r.ID, err)
 	}
+	t.tags = r.Tags
 	return &t, nil
 }
 
-// save writes a trail in the call's write transaction, keeping its tags.
-func save(ctx context.Context, c *call.Call, t *Trail, tags map[string]string) error {
+// save writes a trail, with its tags, in the call's write transaction.
+func save(ctx context.Context, c *call.Call, t *Trail) error {
 	b, err := json.Marshal(t)
 	if err != nil {
 		return err
 	}
-	if tags == nil {
-		old, err := c.Tx.GetResource(ctx, c.Account, t.HomeRegion, ResourceType, t.Name)
-		if err != nil {
-			return err
-		}
-		if old != nil {
-			tags = old.Tags
-		}
-	}
 	c.Touch(ResourceType, t.TrailARN, t.TrailARN)
 	return c.Write().PutResource(ctx, &store.Resource{Account: c.Account, Region: t.HomeRegion, Type: ResourceType,
-		ID: t.Name, ARN: t.TrailARN, Name: t.Name, Config: b, Tags: tags})
+		ID: t.Name, ARN: t.TrailARN, Name: t.Name, Config: b, Tags: t.tags})
 }
 
 // inHomeRegion refuses changes to a trail from a region other than its home.

@@ -38,7 +38,8 @@ func (s *Service) CreateTrail(ctx context.Context, in *cloudtrail.CreateTrailReq
 	if err != nil {
 		return nil, err
 	}
-	if err := save(ctx, c, t, tags); err != nil {
+	t.tags = tags
+	if err := save(ctx, c, t); err != nil {
 		return nil, err
 	}
 	w := t.wire()
@@ -145,7 +146,7 @@ func (s *Service) UpdateTrail(ctx context.Context, in *cloudtrail.UpdateTrailReq
 	if err := s.applyChecks(ctx, c, t, sns); err != nil {
 		return nil, err
 	}
-	if err := save(ctx, c, t, nil); err != nil {
+	if err := save(ctx, c, t); err != nil {
 		return nil, err
 	}
 	w := t.wire()
@@ -292,7 +293,7 @@ func (s *Service) setLogging(ctx context.Context, name string, on bool) error {
 	} else {
 		t.StopLoggingTime = &now
 	}
-	return save(ctx, c, t, nil)
+	return save(ctx, c, t)
 }
 
 // GetTrailStatus reports whether the trail is logging and since when.
