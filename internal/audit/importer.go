@@ -97,7 +97,7 @@ func Import(ctx context.Context, paths []string, opts ImportOptions) (*ImportSum
 	}
 	sum := &ImportSummary{}
 	sum.FilesTotal, sum.BytesTotal = len(files), total
-	batch := make([]*store.Event, 0, opts.BatchSize)
+	var batch []*store.Event
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -119,26 +119,53 @@ func Import(ctx context.Context, paths []string, opts ImportOptions) (*ImportSum
 		}
 		return nil
 	}
-	for _, f := range files {
+	// Files are parsed into whole batches on their own goroutine while the previous batch
+	// is written, so parsing and writing overlap; at most two batches wait in memory.
+	type chunk struct {
+		files     int
+		bytes     int64
+		evs       []*store.Event
+		malformed []FileError
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan chunk, 1)
+	go func() {
+		defer close(chunks)
+		var c chunk
+		send := func() bool {
+			select {
+			case chunks <- c:
+				c = chunk{}
+				return true
+			case <-pctx.Done():
+				return false
+			}
+		}
+		for _, f := range files {
+			size, err := readLogFile(f, func(ev *store.Event) { c.evs = append(c.evs, ev) })
+			c.files++
+			c.bytes += size
+			if err != nil {
+				c.malformed = append(c.malformed, FileError{Path: f, Err: err})
+			}
+			if len(c.evs) >= opts.BatchSize && !send() {
+				return
+			}
+		}
+		send()
+	}()
+	for c := range chunks {
 		if err := ctx.Err(); err != nil {
 			return sum, err
 		}
-		var evs []*store.Event
-		size, err := readLogFile(f, func(ev *store.Event) { evs = append(evs, ev) })
-		sum.Files++
-		sum.Bytes += size
-		if err != nil {
-			sum.Malformed = append(sum.Malformed, FileError{Path: f, Err: err})
-			continue
-		}
-		for _, ev := range evs {
-			batch = append(batch, ev)
-			sum.Events++
-			if len(batch) >= opts.BatchSize {
-				if err := flush(); err != nil {
-					return sum, err
-				}
-			}
+		sum.Files += c.files
+		sum.Bytes += c.bytes
+		sum.Events += len(c.evs)
+		sum.Malformed = append(sum.Malformed, c.malformed...)
+		batch = c.evs
+		if err := flush(); err != nil {
+			return sum, err
 		}
 	}
 	if err := flush(); err != nil {
