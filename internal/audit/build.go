@@ -38,7 +38,7 @@ func Build(c *call.Call, o Outcome) (*store.Event, error) {
 		SourceIPAddress:    c.SourceIP,
 		UserAgent:          c.UserAgent,
 		RequestID:          c.RequestID,
-		EventID:            uuid.NewString(),
+		EventID:            newEventID(),
 		ReadOnly:           ro,
 		EventType:          "AwsApiCall",
 		ManagementEvent:    cat == "Management",
@@ -176,4 +176,15 @@ func Category(svc *model.Service, op *model.Operation) string {
 		return "Data"
 	}
 	return "Management"
+}
+
+// newEventID makes an event ID in the UUID form CloudTrail uses. It is a time-ordered
+// version 7 UUID, so that the event history's unique index on it grows at its end
+// instead of touching a random page for every call.
+func newEventID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
 }

@@ -222,7 +222,7 @@ func (t *wtx) putResource(ctx context.Context, r *store.Resource) error {
 			return err
 		}
 	}
-	doc, err := json.Marshal(&c)
+	doc, err := changeDoc(&c)
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)
 	}
@@ -270,7 +270,7 @@ func (t *wtx) DeleteResource(ctx context.Context, account, region, typ, id strin
 	c := store.ResourceChange{Resource: *r, Status: store.StatusDeleted}
 	c.Version++
 	c.Updated = now
-	doc, err := json.Marshal(&c)
+	doc, err := changeDoc(&c)
 	if err != nil {
 		return fmt.Errorf("store: delete resource %s %s: encode: %w", typ, id, err)
 	}
@@ -282,4 +282,22 @@ func (t *wtx) DeleteResource(ctx context.Context, account, region, typ, id strin
 		return fmt.Errorf("store: delete resource %s %s: %w", typ, id, err)
 	}
 	return nil
+}
+
+// changeDoc encodes a ResourceChange. The configuration is spliced in as it is rather than
+// through json.Marshal, which would re-validate and compact the whole document on every
+// change; it is JSON the service produced with encoding/json already.
+func changeDoc(c *store.ResourceChange) ([]byte, error) {
+	config := c.Config
+	c.Config = nil
+	doc, err := json.Marshal(c)
+	c.Config = config
+	if err != nil || len(config) == 0 {
+		return doc, err
+	}
+	out := make([]byte, 0, len(doc)+len(config)+12)
+	out = append(out, doc[:len(doc)-1]...)
+	out = append(out, `,"config":`...)
+	out = append(out, config...)
+	return append(out, '}'), nil
 }
