@@ -222,7 +222,7 @@ func (t *wtx) putResource(ctx context.Context, r *store.Resource) error {
 			return err
 		}
 	}
-	doc, err := changeDoc(&c)
+	doc, err := changeDoc(&c, tags)
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)
 	}
@@ -270,7 +270,7 @@ func (t *wtx) DeleteResource(ctx context.Context, account, region, typ, id strin
 	c := store.ResourceChange{Resource: *r, Status: store.StatusDeleted}
 	c.Version++
 	c.Updated = now
-	doc, err := changeDoc(&c)
+	doc, err := changeDoc(&c, nil)
 	if err != nil {
 		return fmt.Errorf("store: delete resource %s %s: encode: %w", typ, id, err)
 	}
@@ -284,20 +284,33 @@ func (t *wtx) DeleteResource(ctx context.Context, account, region, typ, id strin
 	return nil
 }
 
-// changeDoc encodes a ResourceChange. The configuration is spliced in as it is rather than
-// through json.Marshal, which would re-validate and compact the whole document on every
-// change; it is JSON the service produced with encoding/json already.
-func changeDoc(c *store.ResourceChange) ([]byte, error) {
-	config := c.Config
-	c.Config = nil
-	doc, err := json.Marshal(c)
-	c.Config = config
-	if err != nil || len(config) == 0 {
-		return doc, err
+// changeDoc encodes a ResourceChange. The configuration and the tags (already encoded for
+// the tags column, or nil to encode them here) are spliced in as they are rather than
+// through json.Marshal, which would sort the tags again and re-validate and compact the whole
+// configuration on every change; both are JSON produced by encoding/json already.
+func changeDoc(c *store.ResourceChange, tags []byte) ([]byte, error) {
+	if tags == nil && len(c.Tags) > 0 {
+		var err error
+		if tags, err = json.Marshal(c.Tags); err != nil {
+			return nil, err
+		}
 	}
-	out := make([]byte, 0, len(doc)+len(config)+12)
+	config, tagMap := c.Config, c.Tags
+	c.Config, c.Tags = nil, nil
+	doc, err := json.Marshal(c)
+	c.Config, c.Tags = config, tagMap
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(doc)+len(config)+len(tags)+20)
 	out = append(out, doc[:len(doc)-1]...)
-	out = append(out, `,"config":`...)
-	out = append(out, config...)
+	if len(tags) > 0 {
+		out = append(out, `,"tags":`...)
+		out = append(out, tags...)
+	}
+	if len(config) > 0 {
+		out = append(out, `,"config":`...)
+		out = append(out, config...)
+	}
 	return append(out, '}'), nil
 }
