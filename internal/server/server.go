@@ -62,6 +62,7 @@ type Server struct {
 	RootKey        iam.Key
 	RootKeyCreated bool
 	trail          *trail.Service
+	lock           *os.File
 	objects        *objects.Service
 	handler        http.Handler
 }
@@ -83,27 +84,35 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)
 	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	key, created, err := iam.LoadRoot(cfg.DataDir, cfg.Account, cfg.RootAccessKeyID, cfg.RootSecretAccessKey)
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{Now: cfg.Clock})
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	keys := iam.NewKeyring(key)
 	keys.Dev, keys.DevAccount = cfg.Dev, cfg.Account
-	s := &Server{cfg: cfg, Store: st, Keys: keys, RootKey: key, RootKeyCreated: created,
+	s := &Server{cfg: cfg, Store: st, lock: lock, Keys: keys, RootKey: key, RootKeyCreated: created,
 		trail: trail.New(trail.Options{Retention: cfg.EventRetention, Clock: cfg.Clock})}
 	// Uploads a crash interrupted are never completed: start with an empty spool.
 	spool := filepath.Join(cfg.DataDir, "spool")
 	if err := os.RemoveAll(spool); err != nil {
 		st.Close()
+		lock.Close()
 		return nil, fmt.Errorf("server: clear spool: %w", err)
 	}
 	objs, err := objects.New(objects.Options{Dir: filepath.Join(cfg.DataDir, "objects"), Clock: cfg.Clock})
 	if err != nil {
 		st.Close()
+		lock.Close()
 		return nil, err
 	}
 	s.objects = objs
@@ -196,5 +205,9 @@ func (s *Server) purgeLoop(ctx context.Context) error {
 	}
 }
 
-// Close releases the store.
-func (s *Server) Close() error { return s.Store.Close() }
+// Close releases the store and the data dir.
+func (s *Server) Close() error {
+	err := s.Store.Close()
+	s.lock.Close()
+	return err
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/bannin/bannin/internal/server"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/testenv"
 )
@@ -127,5 +128,12 @@ func TestS3KeysThatLookLikePaths(t *testing.T) {
 		if !got[k] {
 			t.Errorf("ListObjectsV2 lacks key %q (got %v)", k, got)
 		}
+	}
+}
+
+func TestOneServerPerDataDir(t *testing.T) {
+	e := testenv.New(t)
+	if _, err := server.New(server.Config{DataDir: e.DataDir}); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("a second server on the same data dir = %v; want an in-use error", err)
 	}
 }
