@@ -2,14 +2,10 @@ package objects_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,101 +13,20 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
-
-	"github.com/bannin/bannin/internal/call"
-	"github.com/bannin/bannin/internal/gateway"
-	"github.com/bannin/bannin/internal/objects"
-	"github.com/bannin/bannin/internal/sigv4"
-	"github.com/bannin/bannin/internal/store/sqlite"
-	"github.com/bannin/bannin/internal/wire/s3"
 )
-
-const (
-	_x           = 0
-	wireAccountX = "123456789012"
-	wireKeyX     = "AKIAOBJECTSTEST00001"
-	wireSecretX  = "objects-test-secret-key-0000000000000000"
-)
-
-// wireServer serves the S3 service alone behind the gateway, with SigV4 verified against
-// one key, the way the server wires it.
-func wireServerX(t *testing.T) (*httptest.Server, aws.Config) {
-	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlite.Open(filepath.Join(dir, "db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := objects.New(objects.Options{Dir: filepath.Join(dir, "objects")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := &sigv4.Verifier{Secret: func(_ context.Context, id string) (string, bool, error) {
-		return wireSecretX, id == wireKeyX, nil
-	}}
-	gw := gateway.New(gateway.Options{
-		Services: []gateway.Service{s3.Handler{API: svc}},
-		Store:    st,
-		Scope: func(r *http.Request) (string, string, error) {
-			sc, err := sigv4.ReadScope(r)
-			return sc.Service, sc.Region, err
-		},
-		Authenticate: func(ctx context.Context, r *http.Request, service string, body []byte) (gateway.Auth, error) {
-			res, err := v.Verify(ctx, r, body)
-			if err != nil {
-				return gateway.Auth{}, err
-			}
-			a := gateway.Auth{Caller: call.Principal{Type: "Root", Account: wireAccountX, ARN: "arn:aws:iam::" + wireAccountX + ":root"}}
-			if body == nil {
-				if a.Body, err = res.Body(r); err != nil {
-					return gateway.Auth{}, err
-				}
-				if strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-") {
-					r.Header.Del("X-Amz-Content-Sha256")
-				}
-				if strings.TrimSpace(r.Header.Get("Content-Encoding")) == "aws-chunked" {
-					r.Header.Del("Content-Encoding")
-				}
-			}
-			return a, nil
-		},
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		SpoolDir: filepath.Join(dir, "spool"),
-	})
-	srv := httptest.NewServer(gw)
-	t.Cleanup(srv.Close)
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(wireKeyX, wireSecretX, ""),
-		BaseEndpoint: aws.String(srv.URL)}
-	return srv, cfg
-}
-
-func clientX(cfg aws.Config) *awss3.Client {
-	return awss3.NewFromConfig(cfg, func(o *awss3.Options) { o.UsePathStyle = true })
-}
-
-func apiCodeX(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
 
 func TestWireFullSDK(t *testing.T) {
-	_, cfg := wireServerX(t)
-	cl := clientX(cfg)
+	_, cfg := wireServer(t)
+	cl := client(cfg)
 	ctx := t.Context()
 	if _, err := cl.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("wire")}); err != nil {
 		t.Fatalf("CreateBucket = %v", err)
 	}
 	_, err := cl.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("Bad_Name")})
-	if apiCodeX(err) != "InvalidBucketName" {
+	if apiCode(err) != "InvalidBucketName" {
 		t.Errorf("CreateBucket(Bad_Name) = %v; want InvalidBucketName", err)
 	}
 	put, err := cl.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("wire"), Key: aws.String("dir/a b.txt"),
@@ -210,7 +125,7 @@ func TestWireFullSDK(t *testing.T) {
 		t.Errorf("GetBucketPolicy = %v, %v; want the policy", gp, err)
 	}
 	_, err = cl.PutBucketPolicy(ctx, &awss3.PutBucketPolicyInput{Bucket: aws.String("wire"), Policy: aws.String("nope")})
-	if apiCodeX(err) != "MalformedPolicy" {
+	if apiCode(err) != "MalformedPolicy" {
 		t.Errorf("PutBucketPolicy(nope) = %v; want MalformedPolicy", err)
 	}
 	if _, err := cl.PutBucketVersioning(ctx, &awss3.PutBucketVersioningInput{Bucket: aws.String("wire"),
@@ -222,7 +137,7 @@ func TestWireFullSDK(t *testing.T) {
 		t.Fatalf("PutObject(versioned) = %v, %v; want a version ID", v1, err)
 	}
 	tags, err := cl.GetBucketTagging(ctx, &awss3.GetBucketTaggingInput{Bucket: aws.String("wire")})
-	if apiCodeX(err) != "NoSuchTagSet" {
+	if apiCode(err) != "NoSuchTagSet" {
 		t.Errorf("GetBucketTagging = %v, %v; want NoSuchTagSet", tags, err)
 	}
 
@@ -245,7 +160,7 @@ func TestWireFullSDK(t *testing.T) {
 
 // TestWireCLI syncs a directory up and down with the aws CLI v1.
 func TestWireFullCLI(t *testing.T) {
-	srv, _ := wireServerX(t)
+	srv, _ := wireServer(t)
 	src, dst := t.TempDir(), t.TempDir()
 	files := map[string]string{"a.txt": "alpha", "sub/b.txt": "bravo", "sub/deep/c.bin": strings.Repeat("c", 9<<20)}
 	for name, data := range files {
@@ -260,7 +175,7 @@ func TestWireFullCLI(t *testing.T) {
 	aws := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command("aws", append([]string{"--endpoint-url", srv.URL, "--region", "us-east-1"}, args...)...)
-		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+wireKeyX, "AWS_SECRET_ACCESS_KEY="+wireSecretX,
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+wireKey, "AWS_SECRET_ACCESS_KEY="+wireSecret,
 			"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
