@@ -1,0 +1,420 @@
+package pattern
+
+import (
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Matcher holds many patterns and finds those an event matches. Add and
+// Remove may run while other goroutines call Match.
+//
+// Every distinct condition (a path and a test on its value) and every
+// distinct field test is stored once, whichever patterns use it. Conditions
+// on exact values, prefixes, suffixes and case-insensitive values are found
+// through hash maps keyed by the event's values; the others are tried one by
+// one per path, once however many patterns share them. Each pattern branch is
+// filed under one of its field tests, preferring a selective one, and is
+// only checked when that field test holds.
+type Matcher struct {
+	mu    sync.RWMutex
+	ids   []string // in order of addition
+	pats  map[string]*Pattern
+	ix    *index
+	slots sync.Pool
+}
+
+// NewMatcher returns an empty Matcher.
+func NewMatcher() *Matcher {
+	return &Matcher{pats: map[string]*Pattern{}, ix: newIndex()}
+}
+
+// Add files p under id, replacing a pattern already filed under that id.
+func (m *Matcher) Add(id string, p *Pattern) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.pats[id]; ok {
+		m.removeLocked(id)
+	}
+	m.pats[id] = p
+	m.ids = append(m.ids, id)
+	m.ix.add(id, p)
+}
+
+// Remove drops the pattern filed under id, if any.
+func (m *Matcher) Remove(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.removeLocked(id)
+}
+
+// removeLocked rebuilds the index without id: removal is rare next to
+// matching, and a rebuild leaves no unused conditions behind.
+func (m *Matcher) removeLocked(id string) {
+	if _, ok := m.pats[id]; !ok {
+		return
+	}
+	delete(m.pats, id)
+	for i, x := range m.ids {
+		if x == id {
+			m.ids = append(m.ids[:i:i], m.ids[i+1:]...)
+			break
+		}
+	}
+	m.ix = newIndex()
+	for _, x := range m.ids {
+		m.ix.add(x, m.pats[x])
+	}
+}
+
+// Len returns the number of patterns held.
+func (m *Matcher) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.pats)
+}
+
+// Match returns the ids of the patterns that event, a JSON object, matches,
+// each once, in no particular order.
+func (m *Matcher) Match(event []byte) ([]string, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	ix := m.ix
+	st, _ := m.slots.Get().(*state)
+	if st == nil {
+		st = &state{}
+	}
+	defer m.slots.Put(st)
+	st.prepare(ix)
+
+	sc := scanner{s: string(event), out: st.leaves[:0]}
+	err := sc.event(ix.root)
+	st.leaves = sc.out[:0]
+	if err != nil {
+		return nil, err
+	}
+	g := st.gen
+	for _, l := range sc.out {
+		st.pathGen[l.path] = g
+		ix.paths[l.path].lookup(l.v, ix, st)
+	}
+	for _, cid := range ix.absent {
+		if st.pathGen[ix.conds[cid].path] != g {
+			st.hit(ix, cid)
+		}
+	}
+	var out []string
+	for _, ft := range st.sat {
+	branches:
+		for _, b := range ix.fts[ft].keyed {
+			if st.patGen[b.pat] == g {
+				continue
+			}
+			for _, other := range b.fts {
+				if st.ftGen[other] != g {
+					continue branches
+				}
+			}
+			st.patGen[b.pat] = g
+			out = append(out, ix.patIDs[b.pat])
+		}
+	}
+	return out, nil
+}
+
+// index is the shared structure behind a Matcher.
+type index struct {
+	root    *pnode
+	pathIDs map[string]int
+	paths   []*pathIndex
+	condIDs map[string]int
+	conds   []condEntry
+	ftIDs   map[string]int
+	fts     []ftEntry
+	absent  []int // exists:false conditions
+	patIDs  []string
+}
+
+type condEntry struct {
+	c    *cond
+	path int
+	fts  []int // field tests that hold when this condition does
+}
+
+type ftEntry struct {
+	weight int
+	keyed  []branchEntry // branches filed under this field test
+}
+
+type branchEntry struct {
+	pat int
+	fts []int
+}
+
+func newIndex() *index {
+	return &index{
+		root:    newPnode(),
+		pathIDs: map[string]int{},
+		condIDs: map[string]int{},
+		ftIDs:   map[string]int{},
+	}
+}
+
+// weight ranks conditions by how often they are expected to hold: branches
+// are filed under their most selective field test.
+func (c *cond) weight() int {
+	switch c.kind {
+	case kExact, kEqualsCI:
+		return 0
+	case kPrefix, kSuffix, kPrefixCI, kSuffixCI, kCIDR:
+		return 1
+	case kWildcard, kNumeric:
+		return 2
+	case kAbsent:
+		return 4
+	default:
+		return 3
+	}
+}
+
+func (ix *index) add(id string, p *Pattern) {
+	pat := len(ix.patIDs)
+	ix.patIDs = append(ix.patIDs, id)
+	for _, b := range p.branches {
+		be := branchEntry{pat: pat}
+		for i := range b {
+			be.fts = append(be.fts, ix.fieldTest(&b[i]))
+		}
+		best := be.fts[0]
+		for _, ft := range be.fts[1:] {
+			x, y := &ix.fts[ft], &ix.fts[best]
+			if x.weight < y.weight || (x.weight == y.weight && len(x.keyed) < len(y.keyed)) {
+				best = ft
+			}
+		}
+		ix.fts[best].keyed = append(ix.fts[best].keyed, be)
+	}
+}
+
+// fieldTest returns the id of a field test, storing it if new.
+func (ix *index) fieldTest(ft *fieldTest) int {
+	key := ft.canonical()
+	if id, ok := ix.ftIDs[key]; ok {
+		return id
+	}
+	id := len(ix.fts)
+	ix.ftIDs[key] = id
+	w := 0
+	for _, c := range ft.conds {
+		w = max(w, c.weight())
+	}
+	ix.fts = append(ix.fts, ftEntry{weight: w})
+	path := ix.path(ft.path)
+	seen := map[int]bool{}
+	for _, c := range ft.conds {
+		cid := ix.cond(ft.path, path, c)
+		if !seen[cid] {
+			seen[cid] = true
+			ix.conds[cid].fts = append(ix.conds[cid].fts, id)
+		}
+	}
+	return id
+}
+
+// path returns the id of a field path, adding it to the trie if new.
+func (ix *index) path(p string) int {
+	if id, ok := ix.pathIDs[p]; ok {
+		return id
+	}
+	id := len(ix.paths)
+	ix.pathIDs[p] = id
+	ix.paths = append(ix.paths, &pathIndex{})
+	n := ix.root
+	for _, seg := range strings.Split(p, pathSep) {
+		if n.children == nil {
+			n.children = map[string]*pnode{}
+		}
+		c := n.children[seg]
+		if c == nil {
+			c = newPnode()
+			n.children[seg] = c
+		}
+		n = c
+	}
+	n.path = id
+	return id
+}
+
+// cond returns the id of a condition on a path, indexing it if new.
+func (ix *index) cond(pathText string, path int, c *cond) int {
+	key := pathText + "\x01" + c.key
+	if id, ok := ix.condIDs[key]; ok {
+		return id
+	}
+	id := len(ix.conds)
+	ix.condIDs[key] = id
+	ix.conds = append(ix.conds, condEntry{c: c, path: path})
+	pi := ix.paths[path]
+	switch c.kind {
+	case kExact:
+		if strings.HasPrefix(c.str, `"`) {
+			pi.exactStr = put(pi.exactStr, c.str[1:], id)
+		} else {
+			pi.exactOther = put(pi.exactOther, c.str, id)
+		}
+	case kEqualsCI:
+		pi.equalsCI = put(pi.equalsCI, c.str, id)
+	case kPrefix:
+		pi.prefix.add(c.str, id)
+	case kSuffix:
+		pi.suffix.add(c.str, id)
+	case kPrefixCI:
+		pi.prefixCI.add(c.str, id)
+	case kSuffixCI:
+		pi.suffixCI.add(c.str, id)
+	case kAbsent:
+		ix.absent = append(ix.absent, id)
+	default:
+		pi.others = append(pi.others, id)
+	}
+	return id
+}
+
+func put(m map[string]int, k string, id int) map[string]int {
+	if m == nil {
+		m = map[string]int{}
+	}
+	m[k] = id
+	return m
+}
+
+// affixes indexes prefixes (or suffixes) by text, remembering which lengths
+// occur so a value is looked up once per length.
+type affixes struct {
+	byText map[string]int
+	lens   []int // sorted, distinct
+}
+
+func (a *affixes) add(s string, id int) {
+	if a.byText == nil {
+		a.byText = map[string]int{}
+	}
+	a.byText[s] = id
+	i := sort.SearchInts(a.lens, len(s))
+	if i == len(a.lens) || a.lens[i] != len(s) {
+		a.lens = append(a.lens, 0)
+		copy(a.lens[i+1:], a.lens[i:])
+		a.lens[i] = len(s)
+	}
+}
+
+// pathIndex holds the conditions on one field path.
+type pathIndex struct {
+	exactStr   map[string]int // string values, unquoted
+	exactOther map[string]int // numbers and literals, as text
+	equalsCI   map[string]int // lower-cased
+	prefix     affixes
+	suffix     affixes
+	prefixCI   affixes // lower-cased
+	suffixCI   affixes // lower-cased
+	others     []int   // tried one by one
+}
+
+// lookup records every condition of the path that v meets.
+func (pi *pathIndex) lookup(v value, ix *index, st *state) {
+	if v.kind != vString {
+		if id, ok := pi.exactOther[v.text]; ok {
+			st.hit(ix, id)
+		}
+	} else {
+		s := v.text
+		if id, ok := pi.exactStr[s]; ok {
+			st.hit(ix, id)
+		}
+		for _, n := range pi.prefix.lens {
+			if n > len(s) {
+				break
+			}
+			if id, ok := pi.prefix.byText[s[:n]]; ok {
+				st.hit(ix, id)
+			}
+		}
+		for _, n := range pi.suffix.lens {
+			if n > len(s) {
+				break
+			}
+			if id, ok := pi.suffix.byText[s[len(s)-n:]]; ok {
+				st.hit(ix, id)
+			}
+		}
+		if pi.equalsCI != nil || pi.prefixCI.lens != nil || pi.suffixCI.lens != nil {
+			lower := strings.ToLower(s)
+			if id, ok := pi.equalsCI[lower]; ok {
+				st.hit(ix, id)
+			}
+			for _, n := range pi.prefixCI.lens {
+				if n > len(lower) {
+					break
+				}
+				if id, ok := pi.prefixCI.byText[lower[:n]]; ok {
+					st.hit(ix, id)
+				}
+			}
+			for _, n := range pi.suffixCI.lens {
+				if n > len(lower) {
+					break
+				}
+				if id, ok := pi.suffixCI.byText[lower[len(lower)-n:]]; ok {
+					st.hit(ix, id)
+				}
+			}
+		}
+	}
+	for _, id := range pi.others {
+		if ix.conds[id].c.matches(v) {
+			st.hit(ix, id)
+		}
+	}
+}
+
+// state is the scratch space of one Match call, reused through a pool.
+// Generation stamps stand for sets, so nothing is cleared between events.
+type state struct {
+	gen     uint32
+	ftGen   []uint32 // field test -> gen when it held
+	pathGen []uint32 // path -> gen when it had a value
+	patGen  []uint32 // pattern -> gen when reported
+	sat     []int    // field tests that held
+	leaves  []leaf
+}
+
+func (st *state) prepare(ix *index) {
+	st.ftGen = grow(st.ftGen, len(ix.fts))
+	st.pathGen = grow(st.pathGen, len(ix.paths))
+	st.patGen = grow(st.patGen, len(ix.patIDs))
+	st.sat = st.sat[:0]
+	st.gen++
+	if st.gen == 0 {
+		clear(st.ftGen)
+		clear(st.pathGen)
+		clear(st.patGen)
+		st.gen = 1
+	}
+}
+
+func grow(s []uint32, n int) []uint32 {
+	if len(s) >= n {
+		return s
+	}
+	return append(s, make([]uint32, n-len(s))...)
+}
+
+// hit records that condition id holds, and so its field tests.
+func (st *state) hit(ix *index, id int) {
+	for _, ft := range ix.conds[id].fts {
+		if st.ftGen[ft] != st.gen {
+			st.ftGen[ft] = st.gen
+			st.sat = append(st.sat, ft)
+		}
+	}
+}

@@ -1,0 +1,276 @@
+package pattern
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// pnode is a node of the trie of field paths that some pattern tests. The
+// scanner follows it while reading an event, and skips every member whose
+// path no pattern mentions without decoding it.
+type pnode struct {
+	children map[string]*pnode
+	path     int // index of the path ending here, or -1
+}
+
+func newPnode() *pnode { return &pnode{path: -1} }
+
+// leaf is one event value at an indexed path.
+type leaf struct {
+	path int
+	v    value
+}
+
+// scanner reads an event's JSON text once, emitting the leaves at indexed
+// paths. Strings without escapes are slices of the text, so reading costs
+// one copy of the event.
+type scanner struct {
+	s   string
+	i   int
+	out []leaf
+}
+
+var errTruncated = errors.New("unexpected end of input")
+
+func (sc *scanner) fail(what string) error {
+	if sc.i >= len(sc.s) {
+		return fmt.Errorf("pattern: event is not valid JSON: %w", errTruncated)
+	}
+	return fmt.Errorf("pattern: event is not valid JSON: %s at offset %d", what, sc.i)
+}
+
+func (sc *scanner) ws() {
+	for sc.i < len(sc.s) {
+		switch sc.s[sc.i] {
+		case ' ', '\t', '\n', '\r':
+			sc.i++
+		default:
+			return
+		}
+	}
+}
+
+// event reads a whole event, which must be a JSON object.
+func (sc *scanner) event(root *pnode) error {
+	sc.ws()
+	if sc.i >= len(sc.s) || sc.s[sc.i] != '{' {
+		return errors.New("pattern: event is not a JSON object")
+	}
+	if err := sc.value(root); err != nil {
+		return err
+	}
+	sc.ws()
+	if sc.i != len(sc.s) {
+		return sc.fail("unexpected data after the object")
+	}
+	return nil
+}
+
+// value reads one value at the path of n; n is nil for paths no pattern tests.
+func (sc *scanner) value(n *pnode) error {
+	sc.ws()
+	if sc.i >= len(sc.s) {
+		return sc.fail("")
+	}
+	switch c := sc.s[sc.i]; c {
+	case '{':
+		sc.i++
+		sc.ws()
+		if sc.i < len(sc.s) && sc.s[sc.i] == '}' {
+			sc.i++
+			return nil
+		}
+		for {
+			sc.ws()
+			if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
+				return sc.fail("expected a member name")
+			}
+			key, err := sc.str()
+			if err != nil {
+				return err
+			}
+			sc.ws()
+			if sc.i >= len(sc.s) || sc.s[sc.i] != ':' {
+				return sc.fail("expected ':'")
+			}
+			sc.i++
+			var child *pnode
+			if n != nil && n.children != nil {
+				child = n.children[key]
+			}
+			if child != nil {
+				err = sc.value(child)
+			} else {
+				err = sc.skip()
+			}
+			if err != nil {
+				return err
+			}
+			sc.ws()
+			if sc.i >= len(sc.s) {
+				return sc.fail("")
+			}
+			switch sc.s[sc.i] {
+			case ',':
+				sc.i++
+			case '}':
+				sc.i++
+				return nil
+			default:
+				return sc.fail("expected ',' or '}'")
+			}
+		}
+	case '[':
+		sc.i++
+		sc.ws()
+		if sc.i < len(sc.s) && sc.s[sc.i] == ']' {
+			sc.i++
+			return nil
+		}
+		for {
+			if err := sc.value(n); err != nil {
+				return err
+			}
+			sc.ws()
+			if sc.i >= len(sc.s) {
+				return sc.fail("")
+			}
+			switch sc.s[sc.i] {
+			case ',':
+				sc.i++
+			case ']':
+				sc.i++
+				return nil
+			default:
+				return sc.fail("expected ',' or ']'")
+			}
+		}
+	case '"':
+		s, err := sc.str()
+		if err != nil {
+			return err
+		}
+		if n != nil && n.path >= 0 {
+			sc.out = append(sc.out, leaf{path: n.path, v: value{kind: vString, text: s}})
+		}
+		return nil
+	case 't', 'f', 'n':
+		for _, lit := range [...]string{"true", "false", "null"} {
+			if strings.HasPrefix(sc.s[sc.i:], lit) {
+				sc.i += len(lit)
+				if n != nil && n.path >= 0 {
+					sc.out = append(sc.out, leaf{path: n.path, v: value{kind: vLiteral, text: lit}})
+				}
+				return nil
+			}
+		}
+		return sc.fail("invalid literal")
+	default:
+		start := sc.i
+		for sc.i < len(sc.s) {
+			c := sc.s[sc.i]
+			if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
+				sc.i++
+				continue
+			}
+			break
+		}
+		if sc.i == start {
+			return sc.fail("unexpected character")
+		}
+		if n != nil && n.path >= 0 {
+			sc.out = append(sc.out, leaf{path: n.path, v: value{kind: vNumber, text: sc.s[start:sc.i]}})
+		}
+		return nil
+	}
+}
+
+// skip passes over one value that no pattern looks at, checking only that
+// its brackets balance.
+func (sc *scanner) skip() error {
+	sc.ws()
+	if sc.i >= len(sc.s) {
+		return sc.fail("")
+	}
+	switch sc.s[sc.i] {
+	case '{', '[':
+		depth := 0
+		for sc.i < len(sc.s) {
+			switch sc.s[sc.i] {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					sc.i++
+					return nil
+				}
+			case '"':
+				if err := sc.skipStr(); err != nil {
+					return err
+				}
+				continue
+			}
+			sc.i++
+		}
+		return sc.fail("")
+	case '"':
+		return sc.skipStr()
+	default:
+		start := sc.i
+		for sc.i < len(sc.s) {
+			switch sc.s[sc.i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				if sc.i == start {
+					return sc.fail("unexpected character")
+				}
+				return nil
+			}
+			sc.i++
+		}
+		return nil
+	}
+}
+
+func (sc *scanner) skipStr() error {
+	sc.i++
+	for sc.i < len(sc.s) {
+		switch sc.s[sc.i] {
+		case '\\':
+			sc.i += 2
+			continue
+		case '"':
+			sc.i++
+			return nil
+		}
+		sc.i++
+	}
+	return sc.fail("")
+}
+
+// str reads a string; sc.i is at its opening quote.
+func (sc *scanner) str() (string, error) {
+	start := sc.i + 1
+	escaped := false
+	for j := start; j < len(sc.s); j++ {
+		switch sc.s[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			sc.i = j + 1
+			if !escaped {
+				return sc.s[start:j], nil
+			}
+			var out string
+			if err := json.Unmarshal([]byte(sc.s[start-1:j+1]), &out); err != nil {
+				return "", fmt.Errorf("pattern: event is not valid JSON: %w", err)
+			}
+			return out, nil
+		}
+	}
+	sc.i = len(sc.s)
+	return "", sc.fail("")
+}
