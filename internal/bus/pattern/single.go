@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -60,6 +61,9 @@ func decodeLeaves(event []byte) (map[string][]value, error) {
 	var root any
 	if err := dec.Decode(&root); err != nil {
 		return nil, fmt.Errorf("pattern: event is not valid JSON: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("pattern: event is not valid JSON: unexpected data after the object")
 	}
 	obj, ok := root.(map[string]any)
 	if !ok {
