@@ -404,11 +404,6 @@ func (s *scope) compare(c *cmpClause) (Status, string) {
 	lhs := s.query(c.q)
 	if len(lhs) == 0 {
 		switch c.op {
-		case "exists":
-			if c.neg {
-				return Pass, ""
-			}
-			return Fail, c.q.text + ": filter selected nothing"
 		case "empty":
 			if c.neg {
 				return Fail, c.q.text + ": filter selected nothing"
