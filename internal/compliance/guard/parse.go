@@ -50,6 +50,11 @@ func Parse(src string) (rs *RuleSet, err error) {
 		case p.keyword("let"):
 			rs.lets = append(rs.lets, p.parseLet())
 		default:
+			start := p.i
+			if p.keyword("when") {
+				def.body.clauses = append(def.body.clauses, disj{p.parseWhen(start)})
+				continue
+			}
 			def.body.clauses = append(def.body.clauses, p.parseDisj(false))
 		}
 	}
@@ -272,17 +277,22 @@ func (p *parser) parseBlock(end byte) *block {
 		}
 		start := p.i
 		if p.keyword("when") {
-			w := &whenClause{}
-			w.srcPos = p.position(start)
-			w.cond = p.parseConds()
-			p.i++ // '{'
-			w.body = p.parseBlock('}')
-			w.text = "when " + w.cond.String()
-			b.clauses = append(b.clauses, disj{w})
+			b.clauses = append(b.clauses, disj{p.parseWhen(start)})
 			continue
 		}
 		b.clauses = append(b.clauses, p.parseDisj(false))
 	}
+}
+
+// parseWhen reads `when conditions { body }` after the when keyword.
+func (p *parser) parseWhen(start int) *whenClause {
+	w := &whenClause{}
+	w.srcPos = p.position(start)
+	w.cond = p.parseConds()
+	p.i++ // '{'
+	w.body = p.parseBlock('}')
+	w.text = "when " + w.cond.String()
+	return w
 }
 
 func (p *parser) position(off int) srcPos {
