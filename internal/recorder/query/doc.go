@@ -128,16 +128,18 @@ func (d *doc) values(p path, f func(any) bool) {
 		return
 	}
 	if len(p.parts) == 2 && strings.EqualFold(p.parts[0], "tags") && strings.EqualFold(p.parts[1], "tag") {
-		if _, isList := v.([]any); isList {
-			walkValues(v, nil, func(v any) bool {
-				t, ok := v.(map[string]any)
+		if list, isList := v.([]any); isList {
+			for _, e := range list {
+				t, ok := e.(map[string]any)
 				if !ok {
-					return true
+					continue
 				}
 				k, _ := t["key"].(string)
 				val, _ := t["value"].(string)
-				return f(k + "=" + val)
-			})
+				if !f(k + "=" + val) {
+					return
+				}
+			}
 			return
 		}
 	}
