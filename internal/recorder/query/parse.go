@@ -188,6 +188,7 @@ func (p *parser) selectList() error {
 				return err
 			}
 			q.selects = append(q.selects, selectItem{name: a.name, agg: q.addAggregate(a)})
+			q.aggregate = true
 		default:
 			if t.kind == tokEOF {
 				return p.errorf(t, "expected a property to select")
@@ -252,7 +253,6 @@ func (q *Query) addAggregate(a aggregate) int {
 		}
 	}
 	q.aggs = append(q.aggs, a)
-	q.aggregate = true
 	return len(q.aggs) - 1
 }
 
