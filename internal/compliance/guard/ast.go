@@ -6,6 +6,18 @@
 // The language follows the AWS CloudFormation Guard user guide ("Writing Guard rules",
 // "Defining queries and filtering", "Assigning and referencing variables", "Composing
 // named-rule blocks", "Writing clauses to perform context-aware evaluations").
+//
+// Semantics chosen where the guide is terse: a query value that cannot be retrieved
+// (missing key, wildcard over an empty list or map, bad index) fails the clause; a filter
+// that selects nothing skips it (empty passes, !empty fails); a rule whose when
+// conditions are not PASS is SKIP, and so is a rule all of whose clauses skip; a
+// referenced rule keeps its status (negation swaps PASS and FAIL). == against a list
+// with a scalar on the left means membership, and two scalars of different types are
+// never != (both as in cfn-guard 2.x).
+//
+// Not covered: parameterized rules, built-in functions (Guard 3.x), map-key filters
+// (`[ keys == /re/ ]`), `let` inside filters, string escape sequences, the
+// cfn-guard output formats, and YAML input (callers pass decoded JSON).
 package guard
 
 import (
