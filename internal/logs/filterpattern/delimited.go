@@ -208,11 +208,11 @@ func (p *Pattern) matchDelimited(msg string) bool {
 	if p.fieldCond == nil {
 		return true
 	}
-	e := env{vals: make([][]jval, len(vals))}
+	e := make(env, len(vals))
 	backing := make([]jval, len(vals))
 	for i, v := range vals {
 		backing[i] = jval{'w', v}
-		e.vals[i] = backing[i : i+1]
+		e[i] = backing[i : i+1]
 	}
-	return p.fieldCond.eval(&e)
+	return p.fieldCond.eval(e)
 }

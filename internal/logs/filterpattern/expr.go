@@ -19,19 +19,17 @@ type jval struct {
 }
 
 // env holds, per selector id, the values found in one message.
-type env struct {
-	vals [][]jval
-}
+type env [][]jval
 
 type node interface {
-	eval(e *env) bool
+	eval(e env) bool
 }
 
 type andNode struct{ l, r node }
 type orNode struct{ l, r node }
 
-func (n *andNode) eval(e *env) bool { return n.l.eval(e) && n.r.eval(e) }
-func (n *orNode) eval(e *env) bool  { return n.l.eval(e) || n.r.eval(e) }
+func (n *andNode) eval(e env) bool { return n.l.eval(e) && n.r.eval(e) }
+func (n *orNode) eval(e env) bool  { return n.l.eval(e) || n.r.eval(e) }
 
 type op int
 
@@ -65,8 +63,8 @@ type cmpNode struct {
 	val  lit
 }
 
-func (c *cmpNode) eval(e *env) bool {
-	for _, v := range e.vals[c.sel] {
+func (c *cmpNode) eval(e env) bool {
+	for _, v := range e[c.sel] {
 		if c.test(v) {
 			return true
 		}
@@ -145,8 +143,8 @@ type isNode struct {
 	want byte
 }
 
-func (n *isNode) eval(e *env) bool {
-	vals := e.vals[n.sel]
+func (n *isNode) eval(e env) bool {
+	vals := e[n.sel]
 	if n.want == 0 {
 		return len(vals) == 0
 	}

@@ -244,8 +244,7 @@ func (p *Pattern) matchJSON(msg string) bool {
 	}
 	ok := scanJSON(msg, p.paths.root, vals)
 	if ok {
-		e := env{vals: vals}
-		ok = p.expr.eval(&e)
+		ok = p.expr.eval(env(vals))
 	}
 	p.paths.pool.Put(vp)
 	return ok
@@ -395,23 +394,34 @@ func (sc *scanner) literal(word string, kind byte, n *pnode) bool {
 
 // str scans a string at sc.i and returns its raw contents and whether it holds escapes.
 func (sc *scanner) str() (string, bool, bool) {
-	sc.i++
-	start := sc.i
-	esc := false
-	for sc.i < len(sc.s) {
-		switch sc.s[sc.i] {
-		case '"':
-			raw := sc.s[start:sc.i]
-			sc.i++
-			return raw, esc, true
+	start := sc.i + 1
+	end, esc := stringEnd(sc.s, start)
+	if end < 0 {
+		return "", false, false
+	}
+	sc.i = end + 1
+	return sc.s[start:end], esc, true
+}
+
+// stringEnd returns the index of the quote that ends the string whose contents start at
+// s[i], and whether the string holds escapes; -1 when it does not end.
+func stringEnd(s string, i int) (int, bool) {
+	k := strings.IndexByte(s[i:], '"')
+	if k < 0 {
+		return -1, false
+	}
+	if strings.IndexByte(s[i:i+k], '\\') < 0 {
+		return i + k, false
+	}
+	for j := i; j < len(s); j++ {
+		switch s[j] {
 		case '\\':
-			esc = true
-			sc.i += 2
-		default:
-			sc.i++
+			j++
+		case '"':
+			return j, true
 		}
 	}
-	return "", false, false
+	return -1, true
 }
 
 func decodeString(quoted string) string {
@@ -509,16 +519,11 @@ func (sc *scanner) skipContainer() bool {
 				return true
 			}
 		case '"':
-			i++
-			for i < len(s) && s[i] != '"' {
-				if s[i] == '\\' {
-					i++
-				}
-				i++
-			}
-			if i >= len(s) {
+			end, _ := stringEnd(s, i+1)
+			if end < 0 {
 				return false
 			}
+			i = end
 		}
 	}
 	return false
