@@ -113,9 +113,42 @@ func compileCIDR(v any) (*cond, error) {
 	return &cond{kind: kCIDR, prefix: p.Masked()}, nil
 }
 
+// probe is an event value with its number and IP address parsed at most
+// once, however many conditions look at them.
+type probe struct {
+	value
+	numDone, numOK   bool
+	num              float64
+	addrDone, addrOK bool
+	addr             netip.Addr
+}
+
+func (v *probe) number() (float64, bool) {
+	if !v.numDone {
+		v.numDone = true
+		v.num, v.numOK = v.value.number()
+	}
+	return v.num, v.numOK
+}
+
+func (v *probe) address() (netip.Addr, bool) {
+	if !v.addrDone {
+		v.addrDone = true
+		if v.kind == vString && len(v.text) <= 45 {
+			a, err := netip.ParseAddr(v.text)
+			v.addr, v.addrOK = a.Unmap(), err == nil
+		}
+	}
+	return v.addr, v.addrOK
+}
+
 // matches reports whether one event value meets the condition. kAbsent is
 // decided by the caller, from the absence of values.
 func (c *cond) matches(v value) bool {
+	return c.test(&probe{value: v})
+}
+
+func (c *cond) test(v *probe) bool {
 	switch c.kind {
 	case kExact:
 		return v.key() == c.str
@@ -160,11 +193,8 @@ func (c *cond) matches(v value) bool {
 		}
 		return true
 	case kCIDR:
-		if v.kind != vString {
-			return false
-		}
-		a, err := netip.ParseAddr(v.text)
-		return err == nil && c.prefix.Contains(a.Unmap())
+		a, ok := v.address()
+		return ok && c.prefix.Contains(a)
 	case kAnythingBut:
 		return !c.set[v.key()]
 	case kAnythingButNum:

@@ -1,9 +1,12 @@
 package pattern
 
 import (
+	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // Matcher holds many patterns and finds those an event matches. Add and
@@ -87,9 +90,17 @@ func (m *Matcher) Match(event []byte) ([]string, error) {
 	defer m.slots.Put(st)
 	st.prepare(ix)
 
-	sc := scanner{s: string(event), out: st.leaves[:0]}
+	// The event's text is read in place: no value of it outlives the call.
+	var text string
+	if len(event) > 0 {
+		text = unsafe.String(&event[0], len(event))
+	}
+	sc := scanner{s: text, out: st.leaves[:0]}
 	err := sc.event(ix.root)
-	st.leaves = sc.out[:0]
+	defer func() {
+		clear(sc.out) // keep no reference to the caller's buffer
+		st.leaves = sc.out[:0]
+	}()
 	if err != nil {
 		return nil, err
 	}
@@ -272,6 +283,8 @@ func (ix *index) cond(pathText string, path int, c *cond) int {
 		pi.prefixCI.add(c.str, id)
 	case kSuffixCI:
 		pi.suffixCI.add(c.str, id)
+	case kCIDR:
+		pi.cidr.add(c.prefix, id)
 	case kAbsent:
 		ix.absent = append(ix.absent, id)
 	default:
@@ -317,7 +330,26 @@ type pathIndex struct {
 	suffix     affixes
 	prefixCI   affixes // lower-cased
 	suffixCI   affixes // lower-cased
-	others     []int   // tried one by one
+	cidr       cidrs
+	others     []int // tried one by one
+}
+
+// cidrs indexes CIDR blocks by their masked prefix, remembering which
+// prefix lengths occur so an address is looked up once per length.
+type cidrs struct {
+	byPrefix map[netip.Prefix]int
+	bits     []int // sorted, distinct
+}
+
+func (c *cidrs) add(p netip.Prefix, id int) {
+	if c.byPrefix == nil {
+		c.byPrefix = map[netip.Prefix]int{}
+	}
+	c.byPrefix[p] = id
+	i := sort.SearchInts(c.bits, p.Bits())
+	if i == len(c.bits) || c.bits[i] != p.Bits() {
+		c.bits = slices.Insert(c.bits, i, p.Bits())
+	}
 }
 
 // lookup records every condition of the path that v meets.
@@ -370,8 +402,26 @@ func (pi *pathIndex) lookup(v value, ix *index, st *state) {
 			}
 		}
 	}
+	if pi.cidr.byPrefix == nil && pi.others == nil {
+		return
+	}
+	pv := probe{value: v}
+	if pi.cidr.byPrefix != nil {
+		if a, ok := pv.address(); ok {
+			for _, n := range pi.cidr.bits {
+				if n > a.BitLen() {
+					break
+				}
+				if p, err := a.Prefix(n); err == nil {
+					if id, ok := pi.cidr.byPrefix[p]; ok {
+						st.hit(ix, id)
+					}
+				}
+			}
+		}
+	}
 	for _, id := range pi.others {
-		if ix.conds[id].c.matches(v) {
+		if ix.conds[id].c.test(&pv) {
 			st.hit(ix, id)
 		}
 	}
