@@ -406,14 +406,29 @@ func (sc *scanner) str() (string, bool, bool) {
 // stringEnd returns the index of the quote that ends the string whose contents start at
 // s[i], and whether the string holds escapes; -1 when it does not end.
 func stringEnd(s string, i int) (int, bool) {
-	k := strings.IndexByte(s[i:], '"')
+	// Most strings in log records are short: a plain loop beats IndexByte's call.
+	j := i
+	for n := min(len(s), i+24); j < n; j++ {
+		switch s[j] {
+		case '"':
+			return j, false
+		case '\\':
+			return stringEndSlow(s, j)
+		}
+	}
+	k := strings.IndexByte(s[j:], '"')
 	if k < 0 {
 		return -1, false
 	}
-	if strings.IndexByte(s[i:i+k], '\\') < 0 {
-		return i + k, false
+	if strings.IndexByte(s[j:j+k], '\\') < 0 {
+		return j + k, false
 	}
-	for j := i; j < len(s); j++ {
+	return stringEndSlow(s, j)
+}
+
+// stringEndSlow finds the end of a string that holds escapes, from s[j] on.
+func stringEndSlow(s string, j int) (int, bool) {
+	for ; j < len(s); j++ {
 		switch s[j] {
 		case '\\':
 			j++
