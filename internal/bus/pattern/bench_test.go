@@ -12,20 +12,23 @@ import (
 var benchServices = []string{"ec2", "s3", "iam", "sts", "kms", "lambda", "rds", "dynamodb", "sns", "sqs",
 	"cloudtrail", "config", "logs", "monitoring", "events", "ssm", "organizations", "ecs", "eks", "elasticloadbalancing"}
 
-func benchAction(i int) string {
+// benchAction names an API action; svc makes most names particular to a
+// service, as in CloudTrail, while shared verbs and nouns make some collide.
+func benchAction(svc, i int) string {
 	verbs := []string{"Create", "Delete", "Describe", "Put", "Get", "Update", "List", "Attach", "Detach", "Start", "Stop", "Modify"}
 	nouns := []string{"Bucket", "Instance", "Role", "Policy", "Key", "Function", "Table", "Topic", "Queue", "Trail", "Rule", "Parameter", "Cluster", "Service", "Volume", "Snapshot"}
-	return verbs[i%len(verbs)] + nouns[(i/len(verbs))%len(nouns)] + fmt.Sprint(i/(len(verbs)*len(nouns)))
+	return verbs[i%len(verbs)] + nouns[(i/len(verbs)+svc)%len(nouns)] + fmt.Sprint((i+svc)%3)
 }
 
 // benchRule returns a rule shaped like those users write on CloudTrail
 // events: a source and detail-type, then event sources and names, with some
 // content filters.
 func benchRule(r *rand.Rand) string {
-	svc := benchServices[r.IntN(len(benchServices))]
+	si := r.IntN(len(benchServices))
+	svc := benchServices[si]
 	var names []string
 	for range 1 + r.IntN(3) {
-		names = append(names, benchAction(r.IntN(400)))
+		names = append(names, benchAction(si, r.IntN(400)))
 	}
 	detail := map[string]any{
 		"eventSource": []any{svc + ".amazonaws.com"},
@@ -62,8 +65,9 @@ func benchRule(r *rand.Rand) string {
 
 // benchEvent returns an EventBridge event carrying a CloudTrail record.
 func benchEvent(r *rand.Rand) []byte {
-	svc := benchServices[r.IntN(len(benchServices))]
-	name := benchAction(r.IntN(400))
+	si := r.IntN(len(benchServices))
+	svc := benchServices[si]
+	name := benchAction(si, r.IntN(400))
 	region := []string{"us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"}[r.IntN(4)]
 	ev := map[string]any{
 		"version":     "0",

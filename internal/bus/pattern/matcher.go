@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"math"
 	"net/netip"
 	"slices"
 	"sort"
@@ -285,6 +286,8 @@ func (ix *index) cond(pathText string, path int, c *cond) int {
 		pi.suffixCI.add(c.str, id)
 	case kCIDR:
 		pi.cidr.add(c.prefix, id)
+	case kNumeric:
+		pi.numeric = c.interval(id).insert(pi.numeric)
 	case kAbsent:
 		ix.absent = append(ix.absent, id)
 	default:
@@ -331,7 +334,47 @@ type pathIndex struct {
 	prefixCI   affixes // lower-cased
 	suffixCI   affixes // lower-cased
 	cidr       cidrs
-	others     []int // tried one by one
+	numeric    []interval // sorted by lower bound
+	others     []int      // tried one by one
+}
+
+// interval is a numeric condition as a range of numbers.
+type interval struct {
+	lo, hi         float64
+	loOpen, hiOpen bool
+	id             int
+}
+
+// interval returns the range of numbers a numeric condition accepts.
+func (c *cond) interval(id int) interval {
+	iv := interval{lo: math.Inf(-1), hi: math.Inf(1), id: id}
+	for _, o := range c.ops {
+		switch o.op {
+		case "=":
+			iv.lo, iv.hi = o.val, o.val
+		case ">":
+			iv.lo, iv.loOpen = o.val, true
+		case ">=":
+			iv.lo = o.val
+		case "<":
+			iv.hi, iv.hiOpen = o.val, true
+		case "<=":
+			iv.hi = o.val
+		}
+	}
+	return iv
+}
+
+func (iv interval) insert(s []interval) []interval {
+	i := sort.Search(len(s), func(i int) bool { return s[i].lo > iv.lo })
+	return slices.Insert(s, i, iv)
+}
+
+func (iv *interval) contains(f float64) bool {
+	if f < iv.lo || (iv.loOpen && f == iv.lo) {
+		return false
+	}
+	return f < iv.hi || (!iv.hiOpen && f == iv.hi)
 }
 
 // cidrs indexes CIDR blocks by their masked prefix, remembering which
@@ -402,10 +445,23 @@ func (pi *pathIndex) lookup(v value, ix *index, st *state) {
 			}
 		}
 	}
-	if pi.cidr.byPrefix == nil && pi.others == nil {
+	if pi.cidr.byPrefix == nil && pi.others == nil && pi.numeric == nil {
 		return
 	}
 	pv := probe{value: v}
+	if pi.numeric != nil {
+		if f, ok := pv.number(); ok {
+			for i := range pi.numeric {
+				iv := &pi.numeric[i]
+				if iv.lo > f {
+					break
+				}
+				if iv.contains(f) {
+					st.hit(ix, iv.id)
+				}
+			}
+		}
+	}
 	if pi.cidr.byPrefix != nil {
 		if a, ok := pv.address(); ok {
 			for _, n := range pi.cidr.bits {

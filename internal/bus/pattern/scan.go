@@ -236,6 +236,11 @@ func (sc *scanner) skip() error {
 
 func (sc *scanner) skipStr() error {
 	sc.i++
+	// Fast path: the closing quote, with no backslash before it.
+	if q := strings.IndexByte(sc.s[sc.i:], '"'); q >= 0 && strings.IndexByte(sc.s[sc.i:sc.i+q], '\\') < 0 {
+		sc.i += q + 1
+		return nil
+	}
 	for sc.i < len(sc.s) {
 		switch sc.s[sc.i] {
 		case '\\':
@@ -253,6 +258,10 @@ func (sc *scanner) skipStr() error {
 // str reads a string; sc.i is at its opening quote.
 func (sc *scanner) str() (string, error) {
 	start := sc.i + 1
+	if q := strings.IndexByte(sc.s[start:], '"'); q >= 0 && strings.IndexByte(sc.s[start:start+q], '\\') < 0 {
+		sc.i = start + q + 1
+		return sc.s[start : start+q], nil
+	}
 	escaped := false
 	for j := start; j < len(sc.s); j++ {
 		switch sc.s[j] {
