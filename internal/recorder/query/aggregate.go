@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"iter"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -30,8 +31,7 @@ func (q *Query) runAggregate(items iter.Seq[map[string]any], offset, limit int) 
 	groups := map[string]*group{}
 	var order []*group
 	get := func(key []any) *group {
-		b, _ := json.Marshal(key)
-		id := string(b)
+		id := groupID(key)
 		g, ok := groups[id]
 		if !ok {
 			g = &group{key: key, id: id, aggs: make([]aggState, len(q.aggs))}
@@ -40,12 +40,21 @@ func (q *Query) runAggregate(items iter.Seq[map[string]any], offset, limit int) 
 		}
 		return g
 	}
+	var all *group // the one group when there is no GROUP BY
 	if len(q.groupBy) == 0 {
-		get([]any{})
+		all = get([]any{})
 	}
+	d := &doc{}
 	for m := range items {
-		d := newDoc(m)
+		d.reset(m)
 		if !q.match(d) {
+			continue
+		}
+		if all != nil {
+			all.rows++
+			for i, a := range q.aggs {
+				accumulate(&all.aggs[i], a, d)
+			}
 			continue
 		}
 		for _, key := range groupKeys(d, q.groupBy) {
@@ -106,16 +115,31 @@ func (q *Query) runAggregate(items iter.Seq[map[string]any], offset, limit int) 
 	return rows, next, nil
 }
 
+// groupID is a map key for a group: its values, each tagged with its JSON type.
+func groupID(key []any) string {
+	var b strings.Builder
+	for _, v := range key {
+		switch x := v.(type) {
+		case string:
+			b.WriteString("s")
+			b.WriteString(strconv.Quote(x))
+		default:
+			j, _ := json.Marshal(x)
+			b.WriteString("v")
+			b.Write(j)
+		}
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
 // groupKeys is every combination of the group properties' values in d.
 func groupKeys(d *doc, by []path) [][]any {
 	keys := [][]any{{}}
 	for _, p := range by {
 		var vals []any
-		seen := map[string]bool{}
 		d.values(p, func(v any) bool {
-			b, _ := json.Marshal(v)
-			if !seen[string(b)] {
-				seen[string(b)] = true
+			if !slices.ContainsFunc(vals, func(w any) bool { return compareValues(v, w) == 0 && rank(v) == rank(w) }) {
 				vals = append(vals, v)
 			}
 			return true

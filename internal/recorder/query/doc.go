@@ -17,12 +17,20 @@ type doc struct {
 	norm map[string]any // adapted top-level values, by the key used in m
 }
 
-func newDoc(m map[string]any) *doc { return &doc{m: m} }
+// reset makes d the view of item m, reusing its storage.
+func (d *doc) reset(m map[string]any) {
+	d.m = m
+	if len(d.norm) > 0 {
+		clear(d.norm)
+	}
+}
 
 // top returns the adapted top-level property k (matched as field does).
 func (d *doc) top(k string) (any, bool) {
-	if v, ok := d.norm[k]; ok {
-		return v, true
+	if d.norm != nil {
+		if v, ok := d.norm[k]; ok {
+			return v, true
+		}
 	}
 	v, ok := field(d.m, k)
 	if !ok {
@@ -144,6 +152,38 @@ func (d *doc) values(p path, f func(any) bool) {
 		}
 	}
 	walkValues(v, p.parts[1:], f)
+}
+
+// single returns the value at p when reaching it crosses no array, the common case,
+// so that conditions on it need no callback; multi is true when p crosses an array (or
+// is tags.tag) and the caller must use values instead. ok is false when nothing is there.
+func (d *doc) single(p path) (v any, ok, multi bool) {
+	v, ok = d.top(p.parts[0])
+	if !ok {
+		return nil, false, false
+	}
+	if len(p.parts) == 2 && strings.EqualFold(p.parts[0], "tags") {
+		return nil, false, true
+	}
+	for _, part := range p.parts[1:] {
+		switch x := v.(type) {
+		case map[string]any:
+			if v, ok = field(x, part); !ok {
+				return nil, false, false
+			}
+		case []any:
+			return nil, false, true
+		default:
+			return nil, false, false
+		}
+	}
+	switch v.(type) {
+	case []any:
+		return nil, false, true
+	case map[string]any, nil:
+		return nil, false, false
+	}
+	return v, true, false
 }
 
 // walkValues is values over a decoded JSON value; it reports whether to continue.

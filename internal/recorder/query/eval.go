@@ -40,27 +40,35 @@ type cmpExpr struct {
 }
 
 func (e *cmpExpr) eval(d *doc) bool {
+	if v, ok, multi := d.single(e.prop); !multi {
+		return ok && e.test(v)
+	}
 	found := false
 	d.values(e.prop, func(v any) bool {
-		lo, hi, ok := bounds(v, e.lit)
-		if !ok {
-			return true
-		}
-		switch e.op {
-		case opEq:
-			found = lo <= 0 && hi >= 0
-		case opLt:
-			found = lo < 0
-		case opLe:
-			found = lo <= 0
-		case opGt:
-			found = hi > 0
-		case opGe:
-			found = hi >= 0
-		}
+		found = e.test(v)
 		return !found
 	})
 	return found
+}
+
+func (e *cmpExpr) test(v any) bool {
+	lo, hi, ok := bounds(v, e.lit)
+	if !ok {
+		return false
+	}
+	switch e.op {
+	case opEq:
+		return lo <= 0 && hi >= 0
+	case opLt:
+		return lo < 0
+	case opLe:
+		return lo <= 0
+	case opGt:
+		return hi > 0
+	case opGe:
+		return hi >= 0
+	}
+	return false
 }
 
 // inExpr is property IN (literals).
@@ -70,17 +78,24 @@ type inExpr struct {
 }
 
 func (e *inExpr) eval(d *doc) bool {
+	if v, ok, multi := d.single(e.prop); !multi {
+		return ok && e.test(v)
+	}
 	found := false
 	d.values(e.prop, func(v any) bool {
-		for _, l := range e.lits {
-			if lo, hi, ok := bounds(v, l); ok && lo <= 0 && hi >= 0 {
-				found = true
-				return false
-			}
-		}
-		return true
+		found = e.test(v)
+		return !found
 	})
 	return found
+}
+
+func (e *inExpr) test(v any) bool {
+	for _, l := range e.lits {
+		if lo, hi, ok := bounds(v, l); ok && lo <= 0 && hi >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // betweenExpr is property BETWEEN lo AND hi (inclusive); for a CIDR value it holds when

@@ -47,8 +47,9 @@ func (q *Query) Run(items iter.Seq[map[string]any], limit int, token string) (ro
 		// Stream: project only the rows of this page and stop one match past it.
 		n := 0
 		more := false
+		d := &doc{}
 		for m := range items {
-			d := newDoc(m)
+			d.reset(m)
 			if !q.match(d) {
 				continue
 			}
@@ -75,11 +76,14 @@ func (q *Query) Run(items iter.Seq[map[string]any], limit int, token string) (ro
 		keys []any
 	}
 	var all []keyed
+	scratch := &doc{}
 	for m := range items {
-		d := newDoc(m)
-		if !q.match(d) {
+		scratch.reset(m)
+		if !q.match(scratch) {
 			continue
 		}
+		d := &doc{m: m, norm: scratch.norm}
+		scratch.norm = nil
 		k := keyed{d: d, keys: make([]any, len(q.orderBy))}
 		for i, o := range q.orderBy {
 			k.keys[i] = sortKey(d, o)
@@ -109,10 +113,11 @@ func (q *Query) Run(items iter.Seq[map[string]any], limit int, token string) (ro
 
 // match reports whether a configuration item is queryable and satisfies WHERE.
 func (q *Query) match(d *doc) bool {
-	if s, ok := d.m["configurationItemStatus"].(string); ok && unqueryableStatus[s] {
+	if q.where != nil && !q.where.eval(d) {
 		return false
 	}
-	return q.where == nil || q.where.eval(d)
+	s, ok := d.m["configurationItemStatus"].(string)
+	return !ok || !unqueryableStatus[s]
 }
 
 func (q *Query) selectTree() *ptree {
