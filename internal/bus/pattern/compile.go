@@ -168,7 +168,13 @@ func compileLeaf(arr []any, path []string) (fieldTest, error) {
 		case string:
 			c = &cond{kind: kExact, str: `"` + v}
 		case json.Number:
+			// Like AWS's rule engine, a number also matches the numbers
+			// equal to it written otherwise (300 matches 3.0e2), within
+			// the range numeric filters accept.
 			c = &cond{kind: kExact, str: string(v)}
+			if f, err := v.Float64(); err == nil && f >= -maxNumeric && f <= maxNumeric {
+				c.ops = []numOp{{op: "=", val: f}}
+			}
 		case bool:
 			c = &cond{kind: kExact, str: fmt.Sprint(v)}
 		case nil:

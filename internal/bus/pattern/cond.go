@@ -151,6 +151,10 @@ func (c *cond) matches(v value) bool {
 func (c *cond) test(v *probe) bool {
 	switch c.kind {
 	case kExact:
+		if c.ops != nil {
+			f, ok := v.number()
+			return (ok && f == c.ops[0].val) || v.key() == c.str
+		}
 		return v.key() == c.str
 	case kPrefix:
 		return v.kind == vString && strings.HasPrefix(v.text, c.str)

@@ -274,6 +274,9 @@ func (ix *index) cond(pathText string, path int, c *cond) int {
 		} else {
 			pi.exactOther = put(pi.exactOther, c.str, id)
 		}
+		if c.ops != nil {
+			pi.numeric = c.interval(id).insert(pi.numeric)
+		}
 	case kEqualsCI:
 		pi.equalsCI = put(pi.equalsCI, c.str, id)
 	case kPrefix:
