@@ -96,20 +96,25 @@ func (m *Matcher) Match(event []byte) ([]string, error) {
 	if len(event) > 0 {
 		text = unsafe.String(&event[0], len(event))
 	}
-	sc := scanner{s: text, out: st.leaves[:0]}
+	sc := scanner{s: text, out: st.leaves[:0], trails: st.trails[:0], stack: st.stack[:0]}
 	err := sc.event(ix.root)
 	defer func() {
 		clear(sc.out) // keep no reference to the caller's buffer
-		st.leaves = sc.out[:0]
+		st.leaves, st.trails, st.stack = sc.out[:0], sc.trails[:0], sc.stack[:0]
 	}()
 	if err != nil {
 		return nil, err
 	}
 	g := st.gen
-	for _, l := range sc.out {
+	for i, l := range sc.out {
 		st.pathGen[l.path] = g
+		st.leaf = -1
+		if l.t1 > l.t0 {
+			st.leaf = int32(i)
+		}
 		ix.paths[l.path].lookup(l.v, ix, st)
 	}
+	st.leaf = -1
 	for _, cid := range ix.absent {
 		if st.pathGen[ix.conds[cid].path] != g {
 			st.hit(ix, cid)
@@ -122,10 +127,15 @@ func (m *Matcher) Match(event []byte) ([]string, error) {
 			if st.patGen[b.pat] == g {
 				continue
 			}
+			free := true
 			for _, other := range b.fts {
 				if st.ftGen[other] != g {
 					continue branches
 				}
+				free = free && st.ftFree[other] == g
+			}
+			if !free && !st.consistent(b.fts, sc.out, sc.trails) {
+				continue
 			}
 			st.patGen[b.pat] = g
 			out = append(out, ix.patIDs[b.pat])
@@ -493,18 +503,52 @@ type state struct {
 	ftGen   []uint32 // field test -> gen when it held
 	pathGen []uint32 // path -> gen when it had a value
 	patGen  []uint32 // pattern -> gen when reported
+	ftFree  []uint32 // field test -> gen when it held outside any array of objects
 	sat     []int    // field tests that held
 	leaves  []leaf
+	trails  []arrPos
+	stack   []arrPos
+	leaf    int32    // the leaf being looked up, if it is inside an array of objects
+	within  []ftLeaf // field tests that held on leaves inside arrays of objects
+}
+
+type ftLeaf struct {
+	ft   int
+	leaf int32
+}
+
+// consistent decides a branch whose field tests all held, some only on
+// values inside arrays of objects: it matches if one value per field test
+// can be chosen with no two from different elements of the same array.
+func (st *state) consistent(fts []int, leaves []leaf, trails []arrPos) bool {
+	var cands [][][]arrPos
+	for _, ft := range fts {
+		if st.ftFree[ft] == st.gen {
+			continue
+		}
+		var c [][]arrPos
+		for _, w := range st.within {
+			if w.ft == ft {
+				l := leaves[w.leaf]
+				c = append(c, trails[l.t0:l.t1])
+			}
+		}
+		cands = append(cands, c)
+	}
+	return assignable(cands)
 }
 
 func (st *state) prepare(ix *index) {
 	st.ftGen = grow(st.ftGen, len(ix.fts))
+	st.ftFree = grow(st.ftFree, len(ix.fts))
+	st.within = st.within[:0]
 	st.pathGen = grow(st.pathGen, len(ix.paths))
 	st.patGen = grow(st.patGen, len(ix.patIDs))
 	st.sat = st.sat[:0]
 	st.gen++
 	if st.gen == 0 {
 		clear(st.ftGen)
+		clear(st.ftFree)
 		clear(st.pathGen)
 		clear(st.patGen)
 		st.gen = 1
@@ -524,6 +568,11 @@ func (st *state) hit(ix *index, id int) {
 		if st.ftGen[ft] != st.gen {
 			st.ftGen[ft] = st.gen
 			st.sat = append(st.sat, ft)
+		}
+		if st.leaf < 0 {
+			st.ftFree[ft] = st.gen
+		} else if st.ftFree[ft] != st.gen {
+			st.within = append(st.within, ftLeaf{ft: ft, leaf: st.leaf})
 		}
 	}
 }

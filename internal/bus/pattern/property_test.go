@@ -124,6 +124,23 @@ func randomEvent(r *rand.Rand) []byte {
 	if r.IntN(5) == 0 {
 		setPath(obj, []string{"detail", "c"}, []any{map[string]any{"d": randomScalar(r)}, map[string]any{"d": randomScalar(r)}})
 	}
+	if r.IntN(4) == 0 {
+		// An array of objects, where matches must not mix elements.
+		var elems []any
+		for range 1 + r.IntN(3) {
+			e := map[string]any{}
+			for _, k := range []string{"a", "b"} {
+				if r.IntN(3) > 0 {
+					e[k] = randomScalar(r)
+				}
+			}
+			if r.IntN(2) == 0 {
+				e["c"] = []any{map[string]any{"d": randomScalar(r)}, map[string]any{"d": randomScalar(r)}}
+			}
+			elems = append(elems, e)
+		}
+		obj["detail"] = elems
+	}
 	b, err := json.Marshal(obj)
 	if err != nil {
 		panic(err)

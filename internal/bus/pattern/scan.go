@@ -17,19 +17,82 @@ type pnode struct {
 
 func newPnode() *pnode { return &pnode{path: -1} }
 
-// leaf is one event value at an indexed path.
+// leaf is one event value at an indexed path. trail (an index range of the
+// scanner's trails) lists the array elements whose objects enclose it.
 type leaf struct {
-	path int
-	v    value
+	path   int
+	v      value
+	t0, t1 int32
+}
+
+// arrPos is an element of an array of the event: arrays are numbered in the
+// order they start.
+type arrPos struct {
+	arr, idx int32
+}
+
+// consistent reports whether two trails can belong to one match: AWS refuses
+// matches where two fields are within objects in different elements of the
+// same array.
+func consistent(a, b []arrPos) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x.arr == y.arr && x.idx != y.idx {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// assignable reports whether one candidate trail can be chosen from each
+// list so that all chosen trails are consistent with one another.
+func assignable(cands [][][]arrPos) bool {
+	chosen := make([][]arrPos, 0, len(cands))
+	var try func(i int) bool
+	try = func(i int) bool {
+		if i == len(cands) {
+			return true
+		}
+	next:
+		for _, t := range cands[i] {
+			for _, c := range chosen {
+				if !consistent(t, c) {
+					continue next
+				}
+			}
+			chosen = append(chosen, t)
+			if try(i + 1) {
+				return true
+			}
+			chosen = chosen[:len(chosen)-1]
+		}
+		return false
+	}
+	return try(0)
 }
 
 // scanner reads an event's JSON text once, emitting the leaves at indexed
 // paths. Strings without escapes are slices of the text, so reading costs
 // one copy of the event.
 type scanner struct {
-	s   string
-	i   int
-	out []leaf
+	s      string
+	i      int
+	out    []leaf
+	trails []arrPos
+	stack  []arrPos // the array elements being read
+	mark   int      // stack entries that enclose the innermost object
+	arrays int32
+}
+
+func (sc *scanner) emit(path int, v value) {
+	l := leaf{path: path, v: v}
+	if sc.mark > 0 {
+		l.t0 = int32(len(sc.trails))
+		sc.trails = append(sc.trails, sc.stack[:sc.mark]...)
+		l.t1 = int32(len(sc.trails))
+	}
+	sc.out = append(sc.out, l)
 }
 
 var errTruncated = errors.New("unexpected end of input")
@@ -82,6 +145,8 @@ func (sc *scanner) value(n *pnode) error {
 			sc.i++
 			return nil
 		}
+		saved := sc.mark
+		sc.mark = len(sc.stack)
 		for {
 			sc.ws()
 			if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
@@ -117,6 +182,7 @@ func (sc *scanner) value(n *pnode) error {
 				sc.i++
 			case '}':
 				sc.i++
+				sc.mark = saved
 				return nil
 			default:
 				return sc.fail("expected ',' or '}'")
@@ -129,8 +195,13 @@ func (sc *scanner) value(n *pnode) error {
 			sc.i++
 			return nil
 		}
-		for {
-			if err := sc.value(n); err != nil {
+		arr := sc.arrays
+		sc.arrays++
+		for idx := int32(0); ; idx++ {
+			sc.stack = append(sc.stack, arrPos{arr: arr, idx: idx})
+			err := sc.value(n)
+			sc.stack = sc.stack[:len(sc.stack)-1]
+			if err != nil {
 				return err
 			}
 			sc.ws()
@@ -153,7 +224,7 @@ func (sc *scanner) value(n *pnode) error {
 			return err
 		}
 		if n != nil && n.path >= 0 {
-			sc.out = append(sc.out, leaf{path: n.path, v: value{kind: vString, text: s}})
+			sc.emit(n.path, value{kind: vString, text: s})
 		}
 		return nil
 	case 't', 'f', 'n':
@@ -161,7 +232,7 @@ func (sc *scanner) value(n *pnode) error {
 			if strings.HasPrefix(sc.s[sc.i:], lit) {
 				sc.i += len(lit)
 				if n != nil && n.path >= 0 {
-					sc.out = append(sc.out, leaf{path: n.path, v: value{kind: vLiteral, text: lit}})
+					sc.emit(n.path, value{kind: vLiteral, text: lit})
 				}
 				return nil
 			}
@@ -181,7 +252,7 @@ func (sc *scanner) value(n *pnode) error {
 			return sc.fail("unexpected character")
 		}
 		if n != nil && n.path >= 0 {
-			sc.out = append(sc.out, leaf{path: n.path, v: value{kind: vNumber, text: sc.s[start:sc.i]}})
+			sc.emit(n.path, value{kind: vNumber, text: sc.s[start:sc.i]})
 		}
 		return nil
 	}

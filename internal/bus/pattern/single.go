@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -25,37 +26,49 @@ func (p *Pattern) Matches(event []byte) (bool, error) {
 	return false, nil
 }
 
-func branchMatches(b branch, leaves map[string][]value) bool {
+// branchMatches evaluates a branch: each field test needs a value that meets
+// one of its conditions (or, for exists:false, no value), and the values
+// chosen must not come from different elements of one array of objects.
+func branchMatches(b branch, leaves map[string][]trailed) bool {
+	var cands [][][]arrPos
 	for _, ft := range b {
 		vals := leaves[ft.path]
-		ok := false
-		for _, c := range ft.conds {
-			if c.kind == kAbsent {
-				if len(vals) == 0 {
-					ok = true
-				}
-				continue
-			}
-			for _, v := range vals {
-				if c.matches(v) {
-					ok = true
+		free := false
+		var c [][]arrPos
+		for _, v := range vals {
+			for _, cd := range ft.conds {
+				if cd.kind != kAbsent && cd.matches(v.value) {
+					c = append(c, v.trail)
+					free = free || len(v.trail) == 0
 					break
 				}
 			}
-			if ok {
-				break
+		}
+		for _, cd := range ft.conds {
+			if cd.kind == kAbsent && len(vals) == 0 {
+				free = true
 			}
 		}
-		if !ok {
+		switch {
+		case free:
+		case len(c) == 0:
 			return false
+		default:
+			cands = append(cands, c)
 		}
 	}
-	return true
+	return assignable(cands)
+}
+
+// trailed is an event value with the array elements whose objects enclose it.
+type trailed struct {
+	value
+	trail []arrPos
 }
 
 // decodeLeaves flattens an event into its leaf values by field path; array
 // elements are leaves of the array's own path.
-func decodeLeaves(event []byte) (map[string][]value, error) {
+func decodeLeaves(event []byte) (map[string][]trailed, error) {
 	dec := json.NewDecoder(bytes.NewReader(event))
 	dec.UseNumber()
 	var root any
@@ -69,37 +82,46 @@ func decodeLeaves(event []byte) (map[string][]value, error) {
 	if !ok {
 		return nil, errors.New("pattern: event is not a JSON object")
 	}
-	out := map[string][]value{}
-	var walk func(path string, v any)
-	walk = func(path string, v any) {
+	out := map[string][]trailed{}
+	var arrays int32
+	// elems are the enclosing array elements; objTrail those that enclose
+	// the innermost object.
+	var walk func(path string, v any, elems, objTrail []arrPos)
+	walk = func(path string, v any, elems, objTrail []arrPos) {
+		add := func(val value) {
+			out[path] = append(out[path], trailed{value: val, trail: objTrail})
+		}
 		switch v := v.(type) {
 		case map[string]any:
+			trail := slices.Clone(elems)
 			for k, e := range v {
 				p := k
 				if path != "" {
 					p = path + pathSep + k
 				}
-				walk(p, e)
+				walk(p, e, elems, trail)
 			}
 		case []any:
-			for _, e := range v {
-				walk(path, e)
+			arr := arrays
+			arrays++
+			for i, e := range v {
+				walk(path, e, append(slices.Clip(elems), arrPos{arr: arr, idx: int32(i)}), objTrail)
 			}
 		case string:
-			out[path] = append(out[path], value{kind: vString, text: v})
+			add(value{kind: vString, text: v})
 		case json.Number:
-			out[path] = append(out[path], value{kind: vNumber, text: string(v)})
+			add(value{kind: vNumber, text: string(v)})
 		case bool:
-			out[path] = append(out[path], value{kind: vLiteral, text: fmt.Sprint(v)})
+			add(value{kind: vLiteral, text: fmt.Sprint(v)})
 		case nil:
-			out[path] = append(out[path], value{kind: vLiteral, text: "null"})
+			add(value{kind: vLiteral, text: "null"})
 		}
 	}
 	for k, e := range obj {
 		if strings.Contains(k, pathSep) {
 			continue
 		}
-		walk(k, e)
+		walk(k, e, nil, nil)
 	}
 	return out, nil
 }
