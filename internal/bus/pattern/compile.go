@@ -101,6 +101,9 @@ func compileObject(obj map[string]any, path []string, branches []branch, inOr bo
 			}
 			continue
 		}
+		if inOr && reservedInOr[k] {
+			return nil, invalid("%s is Ruler reserved fieldName which cannot be used inside $or.", k)
+		}
 		p := append(path[:len(path):len(path)], k)
 		switch v := v.(type) {
 		case map[string]any:
@@ -121,6 +124,14 @@ func compileObject(obj map[string]any, path []string, branches []branch, inOr bo
 		}
 	}
 	return branches, nil
+}
+
+// reservedInOr are the operator names that may not be field names inside
+// "$or", where they would read as a misplaced match expression.
+var reservedInOr = map[string]bool{
+	"exactly": true, "equals-ignore-case": true, "prefix": true, "suffix": true, "anything-but": true,
+	"exists": true, "wildcard": true, "numeric": true, "cidr": true,
+	"=": true, "<": true, "<=": true, ">": true, ">=": true,
 }
 
 // compileOr forks every branch once per alternative of a "$or" array.
