@@ -160,12 +160,13 @@ func (c *cond) test(v *probe) bool {
 		return v.kind == vString && strings.HasPrefix(v.text, c.str)
 	case kSuffix:
 		return v.kind == vString && strings.HasSuffix(v.text, c.str)
+	// Case-insensitive tests compare lower-cased text, as the index does.
 	case kPrefixCI:
-		return v.kind == vString && len(v.text) >= len(c.str) && strings.EqualFold(v.text[:len(c.str)], c.str)
+		return v.kind == vString && strings.HasPrefix(strings.ToLower(v.text), c.str)
 	case kSuffixCI:
-		return v.kind == vString && len(v.text) >= len(c.str) && strings.EqualFold(v.text[len(v.text)-len(c.str):], c.str)
+		return v.kind == vString && strings.HasSuffix(strings.ToLower(v.text), c.str)
 	case kEqualsCI:
-		return v.kind == vString && strings.EqualFold(v.text, c.str)
+		return v.kind == vString && strings.ToLower(v.text) == c.str
 	case kWildcard:
 		return v.kind == vString && wildcardMatch(c.str, v.text)
 	case kExists:
@@ -226,7 +227,7 @@ func (c *cond) test(v *probe) bool {
 			case kAnythingButWildcard:
 				hit = wildcardMatch(s, v.text)
 			case kAnythingButCI:
-				hit = strings.EqualFold(v.text, s)
+				hit = strings.ToLower(v.text) == s
 			}
 			if hit {
 				return false
