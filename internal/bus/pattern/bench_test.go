@@ -23,7 +23,10 @@ func benchAction(svc, i int) string {
 // benchRule returns a rule shaped like those users write on CloudTrail
 // events: a source and detail-type, then event sources and names, with some
 // content filters.
-func benchRule(r *rand.Rand) string {
+func benchRule(r *rand.Rand) string { return benchRuleOf(r, true) }
+
+// benchRuleOf returns a rule; without filters it tests exact values only.
+func benchRuleOf(r *rand.Rand, filters bool) string {
 	si := r.IntN(len(benchServices))
 	svc := benchServices[si]
 	var names []string
@@ -34,7 +37,11 @@ func benchRule(r *rand.Rand) string {
 		"eventSource": []any{svc + ".amazonaws.com"},
 		"eventName":   names,
 	}
-	switch r.IntN(10) {
+	choice := r.IntN(10)
+	if !filters {
+		choice = -1
+	}
+	switch choice {
 	case 0:
 		detail["requestParameters"] = map[string]any{"bucketName": []any{map[string]any{"prefix": fmt.Sprintf("logs-%d", r.IntN(50))}}}
 	case 1:
@@ -129,7 +136,13 @@ func benchEvent(r *rand.Rand) []byte {
 
 // BenchmarkMatcher matches CloudTrail-shaped events against 10 to 10,000
 // rules; the events/s and ns/op figures should stay nearly flat.
-func BenchmarkMatcher(b *testing.B) {
+func BenchmarkMatcher(b *testing.B) { benchmarkMatcher(b, true) }
+
+// BenchmarkMatcherExact is BenchmarkMatcher with rules on exact values only
+// (source, detail-type, eventSource, eventName).
+func BenchmarkMatcherExact(b *testing.B) { benchmarkMatcher(b, false) }
+
+func benchmarkMatcher(b *testing.B, filters bool) {
 	events := make([][]byte, 256)
 	er := rand.New(rand.NewPCG(7, 7))
 	for i := range events {
@@ -140,7 +153,7 @@ func BenchmarkMatcher(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, uint64(n)))
 			m := NewMatcher()
 			for i := range n {
-				p, err := Compile(benchRule(r))
+				p, err := Compile(benchRuleOf(r, filters))
 				if err != nil {
 					b.Fatal(err)
 				}
