@@ -243,8 +243,10 @@ func (v value) number() (float64, bool) {
 	if v.kind != vNumber {
 		return 0, false
 	}
+	// Like AWS's rule engine, numbers beyond the range of numeric filters
+	// are not compared as numbers (only their JSON text can match).
 	f, err := strconv.ParseFloat(v.text, 64)
-	if err != nil || math.IsInf(f, 0) {
+	if err != nil || math.IsInf(f, 0) || f < -maxNumeric || f > maxNumeric {
 		return 0, false
 	}
 	return f, true
