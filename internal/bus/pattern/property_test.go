@@ -13,7 +13,7 @@ import (
 // A small vocabulary makes random patterns and events meet often.
 var (
 	propPaths   = [][]string{{"source"}, {"detail-type"}, {"detail", "a"}, {"detail", "b"}, {"detail", "c", "d"}, {"resources"}}
-	propStrings = []string{"", "a", "ab", "abc", "b", "B", "AB", "Abc", "x.png", "X.PNG", "10.0.0.1", "10.0.1.7", "::1", "a*b", "lib/x"}
+	propStrings = []string{"", "a", "ab", "abc", "b", "B", "AB", "Abc", "x.png", "X.PNG", "10.0.0.1", "10.0.1.7", "::1", "a*b", "lib/x", "a\"b\\c", "<É>", "<é>"}
 	propNumbers = []any{0, 1, 2, 2.5, 10, -3, 1e3}
 )
 
