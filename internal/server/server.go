@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bannin/bannin/internal/bus"
 	"github.com/bannin/bannin/internal/gateway"
 	"github.com/bannin/bannin/internal/iam"
 	"github.com/bannin/bannin/internal/lake"
@@ -123,7 +124,7 @@ func New(cfg Config) (*Server, error) {
 			cloudwatch.Handler{API: cloudwatch.Unimplemented{}},
 			config.Handler{API: config.Unimplemented{}},
 			ec2.Handler{API: ec2.Unimplemented{}},
-			events.Handler{API: events.Unimplemented{}},
+			events.Handler{API: bus.New()},
 			wireiam.Handler{API: wireiam.Unimplemented{}},
 			kms.Handler{API: kms.Unimplemented{}},
 			logs.Handler{API: logs.Unimplemented{}},
