@@ -18,6 +18,7 @@ import (
 	"github.com/bannin/bannin/internal/gateway"
 	"github.com/bannin/bannin/internal/iam"
 	"github.com/bannin/bannin/internal/lake"
+	cwlogs "github.com/bannin/bannin/internal/logs"
 	"github.com/bannin/bannin/internal/objects"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/store/sqlite"
@@ -30,7 +31,7 @@ import (
 	"github.com/bannin/bannin/internal/wire/events"
 	wireiam "github.com/bannin/bannin/internal/wire/iam"
 	"github.com/bannin/bannin/internal/wire/kms"
-	"github.com/bannin/bannin/internal/wire/logs"
+	wirelogs "github.com/bannin/bannin/internal/wire/logs"
 	"github.com/bannin/bannin/internal/wire/organizations"
 	"github.com/bannin/bannin/internal/wire/s3"
 	"github.com/bannin/bannin/internal/wire/sns"
@@ -127,7 +128,7 @@ func New(cfg Config) (*Server, error) {
 			events.Handler{API: bus.New()},
 			wireiam.Handler{API: wireiam.Unimplemented{}},
 			kms.Handler{API: kms.Unimplemented{}},
-			logs.Handler{API: logs.Unimplemented{}},
+			wirelogs.Handler{API: cwlogs.New(cwlogs.Options{})},
 			organizations.Handler{API: organizations.Unimplemented{}},
 			s3.Handler{API: objs},
 			sns.Handler{API: sns.Unimplemented{}},
