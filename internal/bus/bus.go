@@ -1,6 +1,7 @@
 // Package bus is EventBridge: event buses, rules and their targets, and the event pattern
-// language (package bus/pattern). Today it answers TestEventPattern; buses, rules, targets
-// and delivery come with the alerting issue.
+// language (package bus/pattern). Buses, rules, targets and their tags are stored as store
+// resources (BusType, RuleType); Rules gives event delivery the enabled rules of a bus.
+// PutEvents and delivery to targets are not implemented yet.
 package bus
 
 import (
