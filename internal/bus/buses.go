@@ -174,8 +174,8 @@ func (s *Service) DescribeEventBus(ctx context.Context, in *events.DescribeEvent
 	return out, nil
 }
 
-// DeleteEventBus deletes a custom bus and its rules; deleting a bus that does not exist
-// succeeds, deleting the default bus is refused.
+// DeleteEventBus deletes a custom bus. Deleting a bus that does not exist succeeds;
+// deleting the default bus, or a bus that still has rules, is refused.
 func (s *Service) DeleteEventBus(ctx context.Context, in *events.DeleteEventBusRequest) (*events.DeleteEventBusOutput, error) {
 	c := call.From(ctx)
 	name := aws.ToString(in.Name)
@@ -190,11 +190,8 @@ func (s *Service) DeleteEventBus(ctx context.Context, in *events.DeleteEventBusR
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range rules {
-		c.Touch(RuleType, r.Name, r.Arn)
-		if err := c.Write().DeleteResource(ctx, c.Account, c.Region, RuleType, ruleID(name, r.Name)); err != nil {
-			return nil, fmt.Errorf("bus: delete rule %s: %w", r.Name, err)
-		}
+	if len(rules) > 0 {
+		return nil, errf("ValidationException", "EventBus can't be deleted since it has rules.")
 	}
 	c.Touch(BusType, b.Name, b.Arn)
 	if err := c.Write().DeleteResource(ctx, c.Account, c.Region, BusType, name); err != nil {

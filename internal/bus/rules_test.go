@@ -85,13 +85,18 @@ func TestEventBuses(t *testing.T) {
 	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("r"), EventBusName: aws.String("b1"), EventPattern: aws.String(`{"source":["aws.s3"]}`)}); err != nil {
 		t.Fatal(err)
 	}
+	_, err = eb.DeleteEventBus(ctx, &eventbridge.DeleteEventBusInput{Name: aws.String("b1")})
+	wantErr(t, "DeleteEventBus with rules", err, "ValidationException", "EventBus can't be deleted since it has rules.")
+	if _, err := eb.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: aws.String("r"), EventBusName: aws.String("b1")}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := eb.DeleteEventBus(ctx, &eventbridge.DeleteEventBusInput{Name: aws.String("b1")}); err != nil {
 		t.Fatalf("DeleteEventBus(b1) = %v", err)
 	}
 	_, err = eb.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: aws.String("b1")})
 	wantErr(t, "DescribeEventBus deleted", err, "ResourceNotFoundException", "Event bus b1 does not exist.")
-	_, err = eb.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String("r"), EventBusName: aws.String("b1")})
-	wantErr(t, "DescribeRule on deleted bus", err, "ResourceNotFoundException", "Rule r does not exist on EventBus b1.")
+	_, err = eb.ListRules(ctx, &eventbridge.ListRulesInput{EventBusName: aws.String("b1")})
+	wantErr(t, "ListRules on deleted bus", err, "ResourceNotFoundException", "Event bus b1 does not exist.")
 	if _, err := eb.DeleteEventBus(ctx, &eventbridge.DeleteEventBusInput{Name: aws.String("b1")}); err != nil {
 		t.Errorf("DeleteEventBus(b1) again = %v; want success", err)
 	}
@@ -198,6 +203,9 @@ func TestRules(t *testing.T) {
 	}
 	_, err = eb.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String("page-0")})
 	wantErr(t, "DescribeRule deleted", err, "ResourceNotFoundException", "Rule page-0 does not exist on EventBus default.")
+	if _, err := eb.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: aws.String("page-0")}); err != nil {
+		t.Errorf("DeleteRule of a missing rule = %v; want success", err)
+	}
 }
 
 func TestTargets(t *testing.T) {
