@@ -1,0 +1,456 @@
+package logs
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/bannin/bannin/internal/awserr"
+	"github.com/bannin/bannin/internal/call"
+	"github.com/bannin/bannin/internal/logs/filterpattern"
+	"github.com/bannin/bannin/internal/store"
+	wirelogs "github.com/bannin/bannin/internal/wire/logs"
+)
+
+// PutLogEvents limits, as documented.
+const (
+	maxBatchEvents   = 10000
+	maxBatchBytes    = 1048576
+	eventOverhead    = 26
+	maxEventBytes    = 1048576 - eventOverhead
+	maxBatchSpan     = 24 * time.Hour
+	maxEventAge      = 14 * 24 * time.Hour
+	maxEventFuture   = 2 * time.Hour
+	defaultEventPage = 10000
+	suffixLen        = 24 // 16-hex timestamp + 8-hex sequence
+)
+
+func isNotFound(err error) bool {
+	c, ok := awserr.As(err)
+	return ok && c.AWSErrorCode() == "ResourceNotFoundException"
+}
+
+// eventSuffix is the part of an event's key after its stream: it orders events by time.
+func eventSuffix(ts int64, seq uint32) string { return fmt.Sprintf("%016x%08x", uint64(ts), seq) }
+
+// suffixTime is the timestamp an event key suffix holds.
+func suffixTime(suffix string) int64 {
+	v, _ := strconv.ParseUint(suffix[:16], 16, 64)
+	return int64(v)
+}
+
+// timeKey is a key below every event of ts and above every earlier one.
+func timeKey(ts int64) string {
+	if ts < 0 {
+		ts = 0
+	}
+	return fmt.Sprintf("%016x", uint64(ts))
+}
+
+// event is one stored log event.
+type event struct {
+	suffix    string
+	ts        int64
+	ingestion int64
+	message   string
+}
+
+// Events are stored as the 16-hex ingestion time followed by the message.
+func encodeEvent(ingestion int64, message string) []byte {
+	return []byte(fmt.Sprintf("%016x", uint64(ingestion)) + message)
+}
+
+func decodeEvent(suffix string, v []byte) event {
+	ing, _ := strconv.ParseUint(string(v[:16]), 16, 64)
+	return event{suffix: suffix, ts: suffixTime(suffix), ingestion: int64(ing), message: string(v[16:])}
+}
+
+// retentionStart is the oldest timestamp a group still shows (0: no retention).
+func retentionStart(g *Group, now time.Time) int64 {
+	if g.RetentionInDays <= 0 {
+		return 0
+	}
+	return ms(now.Add(-time.Duration(g.RetentionInDays) * 24 * time.Hour))
+}
+
+// PutLogEvents appends a batch of events to a log stream.
+func (s *Service) PutLogEvents(ctx context.Context, in *wirelogs.PutLogEventsRequest) (*wirelogs.PutLogEventsResponse, error) {
+	c := call.From(ctx)
+	group, name := aws.ToString(in.LogGroupName), aws.ToString(in.LogStreamName)
+	g, err := getGroup(ctx, c, group)
+	if err != nil {
+		return nil, err
+	}
+	st, err := getStream(ctx, c, group, name)
+	if err != nil {
+		return nil, err
+	}
+	evs := in.LogEvents
+	if len(evs) == 0 {
+		return nil, errf("InvalidParameterException", "1 validation error detected: Value '[]' at 'logEvents' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	}
+	if len(evs) > maxBatchEvents {
+		return nil, errf("InvalidParameterException", "1 validation error detected: Value at 'logEvents' failed to satisfy constraint: Member must have length less than or equal to %d", maxBatchEvents)
+	}
+	size := 0
+	for i, e := range evs {
+		n := len(aws.ToString(e.Message))
+		if n == 0 {
+			return nil, errf("InvalidParameterException", "Log event message at index %d must not be empty.", i)
+		}
+		if n > maxEventBytes {
+			return nil, errf("InvalidParameterException", "Log event too large: %d bytes exceeds limit of %d", n, maxEventBytes)
+		}
+		size += n + eventOverhead
+		if i > 0 && aws.ToInt64(e.Timestamp) < aws.ToInt64(evs[i-1].Timestamp) {
+			return nil, errf("InvalidParameterException", "Log events in a single PutLogEvents request must be in chronological order.")
+		}
+	}
+	if size > maxBatchBytes {
+		return nil, errf("InvalidParameterException", "Upload too large: %d bytes exceeds limit of %d", size, maxBatchBytes)
+	}
+	if aws.ToInt64(evs[len(evs)-1].Timestamp)-aws.ToInt64(evs[0].Timestamp) > maxBatchSpan.Milliseconds() {
+		return nil, errf("InvalidParameterException", "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
+	}
+
+	now := ms(c.Time)
+	tooOld := now - maxEventAge.Milliseconds()
+	tooNew := now + maxEventFuture.Milliseconds()
+	expired := retentionStart(g, c.Time)
+	var rej wirelogs.RejectedLogEventsInfo
+	rejected := false
+	first, last := 0, len(evs) // accepted: evs[first:last]
+	for i, e := range evs {
+		ts := aws.ToInt64(e.Timestamp)
+		if ts < tooOld {
+			rej.TooOldLogEventEndIndex, rejected = aws.Int32(int32(i)), true
+			first = max(first, i+1)
+		}
+		if expired > 0 && ts < expired {
+			rej.ExpiredLogEventEndIndex, rejected = aws.Int32(int32(i)), true
+			first = max(first, i+1)
+		}
+		if ts > tooNew && last == len(evs) {
+			rej.TooNewLogEventStartIndex, rejected = aws.Int32(int32(i)), true
+			last = i
+		}
+	}
+	tx := c.Write()
+	key := streamKey(c.Account, c.Region, group, name) + "\x00"
+	for _, e := range evs[first:max(first, last)] {
+		ts, msg := aws.ToInt64(e.Timestamp), aws.ToString(e.Message)
+		st.Seq++
+		if err := tx.Put(ctx, bucketEvents, key+eventSuffix(ts, st.Seq), encodeEvent(now, msg)); err != nil {
+			return nil, fmt.Errorf("logs: put event: %w", err)
+		}
+		if st.LastIngestion == 0 || ts < st.FirstEvent {
+			st.FirstEvent = ts
+		}
+		if st.LastIngestion == 0 || ts > st.LastEvent {
+			st.LastEvent = ts
+		}
+		st.LastIngestion = now
+		st.StoredBytes += int64(len(msg))
+	}
+	if err := putStream(ctx, c, group, st); err != nil {
+		return nil, err
+	}
+	out := &wirelogs.PutLogEventsResponse{NextSequenceToken: aws.String(fmt.Sprintf("%056d", st.Seq))}
+	if rejected {
+		out.RejectedLogEventsInfo = &rej
+	}
+	return out, nil
+}
+
+// scanEvents calls fn for the stream's events with from <= timestamp < to, in order,
+// starting after the key suffix `after` when it is set. fn returns false to stop.
+func scanEvents(ctx context.Context, tx store.ReadTx, streamKey string, from, to int64, after string, fn func(event) bool) error {
+	prefix := streamKey + "\x00"
+	pos := prefix + timeKey(from)
+	if after != "" && prefix+after > pos {
+		pos = prefix + after
+	}
+	for {
+		kvs, err := tx.List(ctx, bucketEvents, prefix, pos, 1000)
+		if err != nil {
+			return fmt.Errorf("logs: list events: %w", err)
+		}
+		for _, kv := range kvs {
+			e := decodeEvent(kv.Key[len(prefix):], kv.Value)
+			if e.ts >= to || !fn(e) {
+				return nil
+			}
+		}
+		if len(kvs) < 1000 {
+			return nil
+		}
+		pos = kvs[len(kvs)-1].Key
+	}
+}
+
+func validSuffix(s string) bool {
+	if len(s) != suffixLen {
+		return false
+	}
+	_, err := strconv.ParseUint(s[:16], 16, 64)
+	_, err2 := strconv.ParseUint(s[16:], 16, 32)
+	return err == nil && err2 == nil
+}
+
+// GetLogEvents reads one stream's events, from the head or the tail, in pages linked by
+// forward ("f/<position>") and backward ("b/<position>") tokens.
+func (s *Service) GetLogEvents(ctx context.Context, in *wirelogs.GetLogEventsRequest) (*wirelogs.GetLogEventsResponse, error) {
+	c := call.From(ctx)
+	group, err := groupName(in.LogGroupName, in.LogGroupIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	limit := int(aws.ToInt32(in.Limit))
+	if limit <= 0 || limit > defaultEventPage {
+		limit = defaultEventPage
+	}
+	forward, pos := aws.ToBool(in.StartFromHead), ""
+	if tok := aws.ToString(in.NextToken); tok != "" {
+		dir, p, _ := strings.Cut(tok, "/")
+		if (dir != "f" && dir != "b") || (p != "" && !validSuffix(p)) {
+			return nil, errf("InvalidParameterException", "The specified nextToken is invalid.")
+		}
+		forward, pos = dir == "f", p
+	}
+	g, err := getGroup(ctx, c, group)
+	if err != nil {
+		return nil, err
+	}
+	name := aws.ToString(in.LogStreamName)
+	if _, err := getStream(ctx, c, group, name); err != nil {
+		return nil, err
+	}
+	from, to := aws.ToInt64(in.StartTime), int64(1<<62)
+	if in.EndTime != nil {
+		to = *in.EndTime
+	}
+	from = max(from, retentionStart(g, c.Time))
+	key := streamKey(c.Account, c.Region, group, name)
+	var evs []event
+	if forward {
+		err = scanEvents(ctx, c.Tx, key, from, to, pos, func(e event) bool {
+			evs = append(evs, e)
+			return len(evs) < limit
+		})
+	} else {
+		// Backward: the last `limit` events before pos.
+		err = scanEvents(ctx, c.Tx, key, from, to, "", func(e event) bool {
+			if pos != "" && e.suffix >= pos {
+				return false
+			}
+			evs = append(evs, e)
+			if len(evs) > 2*limit {
+				evs = append(evs[:0], evs[len(evs)-limit:]...)
+			}
+			return true
+		})
+		if len(evs) > limit {
+			evs = evs[len(evs)-limit:]
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &wirelogs.GetLogEventsResponse{Events: make([]wirelogs.OutputLogEvent, 0, len(evs)),
+		NextForwardToken: aws.String("f/" + pos), NextBackwardToken: aws.String("b/" + pos)}
+	if len(evs) > 0 {
+		out.NextForwardToken = aws.String("f/" + evs[len(evs)-1].suffix)
+		out.NextBackwardToken = aws.String("b/" + evs[0].suffix)
+	}
+	for _, e := range evs {
+		out.Events = append(out.Events, wirelogs.OutputLogEvent{Timestamp: aws.Int64(e.ts), Message: aws.String(e.message),
+			IngestionTime: aws.Int64(e.ingestion)})
+	}
+	return out, nil
+}
+
+// filterToken is FilterLogEvents' position: the last event returned.
+type filterToken struct {
+	Stream string `json:"s"`
+	Suffix string `json:"k"`
+}
+
+// less orders filtered events by timestamp, then stream, then arrival.
+func less(ts int64, stream, suffix string, o filterToken) bool {
+	ots := suffixTime(o.Suffix)
+	if ts != ots {
+		return ts < ots
+	}
+	if stream != o.Stream {
+		return stream < o.Stream
+	}
+	return suffix < o.Suffix
+}
+
+type filtered struct {
+	stream string
+	event
+}
+
+// parsePattern parses a filter pattern, answering InvalidParameterException with the reason.
+func parsePattern(src string) (*filterpattern.Pattern, error) {
+	p, err := filterpattern.Parse(src)
+	if err != nil {
+		var pe *filterpattern.Error
+		if errors.As(err, &pe) {
+			return nil, errf("InvalidParameterException", "Invalid metric filter pattern: %s", pe.Reason)
+		}
+		return nil, errf("InvalidParameterException", "Invalid metric filter pattern: %v", err)
+	}
+	return p, nil
+}
+
+// FilterLogEvents searches a group's streams for events matching a filter pattern, in
+// timestamp order across streams.
+func (s *Service) FilterLogEvents(ctx context.Context, in *wirelogs.FilterLogEventsRequest) (*wirelogs.FilterLogEventsResponse, error) {
+	c := call.From(ctx)
+	group, err := groupName(in.LogGroupName, in.LogGroupIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	prefix := aws.ToString(in.LogStreamNamePrefix)
+	if len(in.LogStreamNames) > 0 && prefix != "" {
+		return nil, errf("InvalidParameterException", "You cannot specify both LogStreamNames and LogStreamNamePrefix.")
+	}
+	limit := int(aws.ToInt32(in.Limit))
+	if limit <= 0 || limit > defaultEventPage {
+		limit = defaultEventPage
+	}
+	var after *filterToken
+	if tok := aws.ToString(in.NextToken); tok != "" {
+		b, err := base64.RawURLEncoding.DecodeString(tok)
+		var ft filterToken
+		if err != nil || json.Unmarshal(b, &ft) != nil || !validSuffix(ft.Suffix) {
+			return nil, errf("InvalidParameterException", "The specified nextToken is invalid.")
+		}
+		after = &ft
+	}
+	pat, err := parsePattern(aws.ToString(in.FilterPattern))
+	if err != nil {
+		return nil, err
+	}
+	g, err := getGroup(ctx, c, group)
+	if err != nil {
+		return nil, err
+	}
+	streams, err := groupStreams(ctx, c, group, prefix)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.LogStreamNames) > 0 {
+		want := map[string]bool{}
+		for _, n := range in.LogStreamNames {
+			want[n] = true
+		}
+		kept := streams[:0]
+		for _, st := range streams {
+			if want[st.Name] {
+				kept = append(kept, st)
+			}
+		}
+		streams = kept
+	}
+	from, to := aws.ToInt64(in.StartTime), int64(1<<62)
+	if in.EndTime != nil {
+		to = *in.EndTime + 1 // endTime is inclusive here
+	}
+	if after != nil {
+		from = max(from, suffixTime(after.Suffix))
+	}
+	from = max(from, retentionStart(g, c.Time))
+	var hits []filtered
+	for _, st := range streams {
+		err := scanEvents(ctx, c.Tx, streamKey(c.Account, c.Region, group, st.Name), from, to, "", func(e event) bool {
+			if after != nil && !less(after.ts(), after.Stream, after.Suffix, filterToken{Stream: st.Name, Suffix: e.suffix}) {
+				return true
+			}
+			if pat.Match(e.message) {
+				hits = append(hits, filtered{stream: st.Name, event: e})
+			}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		return less(hits[i].ts, hits[i].stream, hits[i].suffix, filterToken{Stream: hits[j].stream, Suffix: hits[j].suffix})
+	})
+	out := &wirelogs.FilterLogEventsResponse{Events: []wirelogs.FilteredLogEvent{}, SearchedLogStreams: []wirelogs.SearchedLogStream{}}
+	if len(hits) > limit {
+		last := hits[limit-1]
+		b, _ := json.Marshal(filterToken{Stream: last.stream, Suffix: last.suffix})
+		out.NextToken = aws.String(base64.RawURLEncoding.EncodeToString(b))
+		hits = hits[:limit]
+	}
+	for _, h := range hits {
+		out.Events = append(out.Events, wirelogs.FilteredLogEvent{LogStreamName: aws.String(h.stream),
+			Timestamp: aws.Int64(h.ts), Message: aws.String(h.message), IngestionTime: aws.Int64(h.ingestion),
+			EventId: aws.String(fmt.Sprintf("%s%08x", h.suffix, crc32.ChecksumIEEE([]byte(h.stream))))})
+	}
+	return out, nil
+}
+
+func (t *filterToken) ts() int64 { return suffixTime(t.Suffix) }
+
+// Purge deletes the events that the retention policies of the account's log groups in
+// region no longer keep, as of now, and returns how many it deleted. The server calls it
+// periodically in a write transaction; reads already hide expired events.
+func (s *Service) Purge(ctx context.Context, tx store.Tx, account, region string, now time.Time) (int, error) {
+	deleted := 0
+	q := store.ResourceQuery{Account: account, Region: region, Type: ResourceType, Limit: 1000}
+	for {
+		rs, next, err := tx.ListResources(ctx, q)
+		if err != nil {
+			return deleted, fmt.Errorf("logs: purge: list groups: %w", err)
+		}
+		for _, r := range rs {
+			g, err := decodeGroup(r)
+			if err != nil {
+				return deleted, err
+			}
+			cut := retentionStart(g, now)
+			if cut == 0 {
+				continue
+			}
+			kvs, err := listAll(ctx, tx, bucketStreams, groupPrefix(r.Account, r.Region, g.Name))
+			if err != nil {
+				return deleted, err
+			}
+			for _, kv := range kvs {
+				var victims []string
+				err := scanEvents(ctx, tx, kv.Key, 0, cut, "", func(e event) bool {
+					victims = append(victims, kv.Key+"\x00"+e.suffix)
+					return true
+				})
+				if err != nil {
+					return deleted, err
+				}
+				for _, k := range victims {
+					if err := tx.Delete(ctx, bucketEvents, k); err != nil {
+						return deleted, fmt.Errorf("logs: purge: %w", err)
+					}
+				}
+				deleted += len(victims)
+			}
+		}
+		if next == "" {
+			return deleted, nil
+		}
+		q.After = next
+	}
+}
