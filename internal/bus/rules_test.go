@@ -219,16 +219,19 @@ func TestTargets(t *testing.T) {
 	out, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("r"), Targets: []types.Target{
 		{Id: aws.String("sns"), Arn: aws.String(topic), Input: aws.String(`{"a":1}`)},
 		{Id: aws.String("logs"), Arn: aws.String("arn:aws:logs:us-east-1:123456789012:log-group:/aws/events/x"), InputPath: aws.String("$.detail")},
-		{Id: aws.String("both"), Arn: aws.String(topic), Input: aws.String(`{}`), InputPath: aws.String("$.detail")},
-		{Id: aws.String("badjson"), Arn: aws.String(topic), Input: aws.String(`{`)},
+		{Id: aws.String("fifo"), Arn: aws.String("arn:aws:sqs:us-east-1:123456789012:q.fifo")},
 	}})
-	if err != nil || out.FailedEntryCount != 2 || len(out.FailedEntries) != 2 ||
-		aws.ToString(out.FailedEntries[0].TargetId) != "both" || aws.ToString(out.FailedEntries[1].TargetId) != "badjson" {
+	if err != nil || out.FailedEntryCount != 1 || len(out.FailedEntries) != 1 || aws.ToString(out.FailedEntries[0].TargetId) != "fifo" ||
+		aws.ToString(out.FailedEntries[0].ErrorCode) != "ValidationException" ||
+		aws.ToString(out.FailedEntries[0].ErrorMessage) != "Parameter(s) SqsParameters must be specified for target: fifo." {
 		t.Fatalf("PutTargets = %+v, %v", out, err)
 	}
-	if code := aws.ToString(out.FailedEntries[0].ErrorCode); code != "ValidationException" {
-		t.Errorf("FailedEntries[0].ErrorCode = %s", code)
-	}
+	_, err = eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("r"), Targets: []types.Target{
+		{Id: aws.String("both"), Arn: aws.String(topic), Input: aws.String(`{}`), InputPath: aws.String("$.detail")}}})
+	wantErr(t, "PutTargets with Input and InputPath", err, "ValidationException", "Only one of Input, InputPath, or InputTransformer must be provided for target both.")
+	_, err = eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("r"), Targets: []types.Target{
+		{Id: aws.String("badjson"), Arn: aws.String(topic), Input: aws.String(`{`)}}})
+	wantErr(t, "PutTargets with bad Input", err, "ValidationException", "not valid JSON")
 	lt, err := eb.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String("r")})
 	if err != nil || len(lt.Targets) != 2 || aws.ToString(lt.Targets[0].Id) != "logs" || aws.ToString(lt.Targets[1].Input) != `{"a":1}` {
 		t.Fatalf("ListTargetsByRule = %+v, %v", lt, err)

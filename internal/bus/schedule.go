@@ -17,7 +17,8 @@ var weekdays = map[string]int{"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, 
 // validSchedule tells whether a ScheduleExpression is a well-formed rate(...) or cron(...)
 // expression as EventBridge documents them: rate(value unit) with a positive value and a
 // singular unit exactly when the value is 1; cron(minutes hours day-of-month month
-// day-of-week year) with a ? in exactly one of the two day fields.
+// day-of-week year) with a ? in exactly one of the two day fields. Years beyond the
+// documented 2199 are accepted, as EventBridge accepts them.
 func validSchedule(expr string) bool {
 	if m := rateExpr.FindStringSubmatch(expr); m != nil {
 		n, err := strconv.Atoi(m[1])
@@ -41,7 +42,7 @@ func validSchedule(expr string) bool {
 		(f[2] == "?" || cronField(f[2], 1, 31, nil, "LW")) &&
 		cronField(f[3], 1, 12, months, "") &&
 		(f[4] == "?" || cronField(f[4], 1, 7, weekdays, "L#")) &&
-		cronField(f[5], 1970, 2199, nil, "")
+		cronField(f[5], 1970, 9999, nil, "")
 }
 
 // cronField checks one cron field: a comma-separated list of *, values and ranges, each

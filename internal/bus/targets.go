@@ -19,29 +19,42 @@ var targetID = regexp.MustCompile(`^[.\-_A-Za-z0-9]{1,64}$`)
 // maxTargets is how many targets a rule can have at one time.
 const maxTargets = 5
 
-// checkTarget returns why a target cannot be put, or "" if it can.
-func checkTarget(t *events.Target) string {
+// checkTarget refuses a target the whole request fails for: more than one of Input,
+// InputPath and InputTransformer, an Input that is not JSON, an InputPath that is not a
+// JSON path.
+func checkTarget(t *events.Target) error {
 	n := 0
 	for _, set := range []bool{t.Input != nil, t.InputPath != nil, t.InputTransformer != nil} {
 		if set {
 			n++
 		}
 	}
+	id := aws.ToString(t.Id)
 	switch {
-	case aws.ToString(t.Arn) == "":
-		return "Parameter Arn is required for target " + aws.ToString(t.Id) + "."
 	case n > 1:
-		return "Only one of Input, InputPath, or InputTransformer must be provided."
+		return errf("ValidationException", "Only one of Input, InputPath, or InputTransformer must be provided for target %s.", id)
 	case t.Input != nil && !json.Valid([]byte(*t.Input)):
-		return "Input is not a valid JSON text."
+		return errf("ValidationException", "Input for target %s is not valid JSON text.", id)
 	case t.InputPath != nil && !strings.HasPrefix(*t.InputPath, "$"):
-		return "InputPath is not a valid JSON path."
+		return errf("ValidationException", "InputPath for target %s is not a valid JSON path.", id)
+	}
+	return nil
+}
+
+// targetFailure returns why EventBridge would not put one target while putting the
+// others (a FailedEntries entry), or "" if it can be put: a FIFO queue needs
+// SqsParameters (its message group).
+func targetFailure(t *events.Target) string {
+	arn := aws.ToString(t.Arn)
+	if strings.Contains(arn, ":sqs:") && strings.HasSuffix(arn, ".fifo") && t.SqsParameters == nil {
+		return "Parameter(s) SqsParameters must be specified for target: " + aws.ToString(t.Id) + "."
 	}
 	return ""
 }
 
-// PutTargets adds targets to a rule or replaces those with the same Id. Targets that are
-// not valid are reported in FailedEntries; the others are put.
+// PutTargets adds targets to a rule or replaces those with the same Id. Targets
+// EventBridge refuses one by one are reported in FailedEntries and the others are put;
+// malformed ones fail the whole request.
 func (s *Service) PutTargets(ctx context.Context, in *events.PutTargetsRequest) (*events.PutTargetsResponse, error) {
 	c := call.From(ctx)
 	r, err := mustRule(ctx, c, in.EventBusName, aws.ToString(in.Rule))
@@ -49,6 +62,9 @@ func (s *Service) PutTargets(ctx context.Context, in *events.PutTargetsRequest) 
 		return nil, err
 	}
 	for i, t := range in.Targets {
+		if err := checkTarget(&t); err != nil {
+			return nil, err
+		}
 		if !targetID.MatchString(aws.ToString(t.Id)) {
 			return nil, errf("ValidationException", "1 validation error detected: Value '%s' at 'targets.%d.member.id' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ and have length between 1 and 64", aws.ToString(t.Id), i+1)
 		}
@@ -60,7 +76,7 @@ func (s *Service) PutTargets(ctx context.Context, in *events.PutTargetsRequest) 
 		index[aws.ToString(t.Id)] = i
 	}
 	for _, t := range in.Targets {
-		if msg := checkTarget(&t); msg != "" {
+		if msg := targetFailure(&t); msg != "" {
 			out.FailedEntries = append(out.FailedEntries, events.PutTargetsResultEntry{TargetId: t.Id,
 				ErrorCode: aws.String("ValidationException"), ErrorMessage: aws.String(msg)})
 			continue
