@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -284,34 +283,28 @@ type filterToken struct {
 	Suffix string `json:"k"`
 }
 
-// less orders filtered events by timestamp, then stream, then arrival.
-func less(ts int64, stream, suffix string, o filterToken) bool {
-	ots := suffixTime(o.Suffix)
-	if ts != ots {
-		return ts < ots
-	}
-	if stream != o.Stream {
-		return stream < o.Stream
-	}
-	return suffix < o.Suffix
-}
-
 type filtered struct {
 	stream string
 	event
 }
 
-// parsePattern parses a filter pattern, answering InvalidParameterException with the reason.
-func parsePattern(src string) (*filterpattern.Pattern, error) {
+// parsePattern parses a filter pattern, answering InvalidParameterException with the
+// reason: FilterLogEvents says "Invalid filter pattern: <reason>", the filter
+// definitions (PutMetricFilter, TestMetricFilter) give the reason alone.
+func parsePattern(src string, search bool) (*filterpattern.Pattern, error) {
 	p, err := filterpattern.Parse(src)
-	if err != nil {
-		var pe *filterpattern.Error
-		if errors.As(err, &pe) {
-			return nil, errf("InvalidParameterException", "Invalid metric filter pattern: %s", pe.Reason)
-		}
-		return nil, errf("InvalidParameterException", "Invalid metric filter pattern: %v", err)
+	if err == nil {
+		return p, nil
 	}
-	return p, nil
+	reason := err.Error()
+	var pe *filterpattern.Error
+	if errors.As(err, &pe) {
+		reason = pe.Reason
+	}
+	if search {
+		return nil, errf("InvalidParameterException", "Invalid filter pattern: %s", reason)
+	}
+	return nil, errf("InvalidParameterException", "%s", reason)
 }
 
 // FilterLogEvents searches a group's streams for events matching a filter pattern, in
@@ -339,7 +332,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *wirelogs.FilterLogEve
 		}
 		after = &ft
 	}
-	pat, err := parsePattern(aws.ToString(in.FilterPattern))
+	pat, err := parsePattern(aws.ToString(in.FilterPattern), true)
 	if err != nil {
 		return nil, err
 	}
@@ -368,28 +361,11 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *wirelogs.FilterLogEve
 	if in.EndTime != nil {
 		to = *in.EndTime + 1 // endTime is inclusive here
 	}
-	if after != nil {
-		from = max(from, suffixTime(after.Suffix))
-	}
 	from = max(from, retentionStart(g, c.Time))
-	var hits []filtered
-	for _, st := range streams {
-		err := scanEvents(ctx, c.Tx, streamKey(c.Account, c.Region, group, st.Name), from, to, "", func(e event) bool {
-			if after != nil && !less(after.ts(), after.Stream, after.Suffix, filterToken{Stream: st.Name, Suffix: e.suffix}) {
-				return true
-			}
-			if pat.Match(e.message) {
-				hits = append(hits, filtered{stream: st.Name, event: e})
-			}
-			return true
-		})
-		if err != nil {
-			return nil, err
-		}
+	hits, err := mergeStreams(ctx, c.Tx, c.Account, c.Region, group, streams, from, to, after, limit+1, pat.Match)
+	if err != nil {
+		return nil, err
 	}
-	sort.Slice(hits, func(i, j int) bool {
-		return less(hits[i].ts, hits[i].stream, hits[i].suffix, filterToken{Stream: hits[j].stream, Suffix: hits[j].suffix})
-	})
 	out := &wirelogs.FilterLogEventsResponse{Events: []wirelogs.FilteredLogEvent{}, SearchedLogStreams: []wirelogs.SearchedLogStream{}}
 	if len(hits) > limit {
 		last := hits[limit-1]
@@ -405,12 +381,20 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *wirelogs.FilterLogEve
 	return out, nil
 }
 
-func (t *filterToken) ts() int64 { return suffixTime(t.Suffix) }
+// Purge deletes, in one write transaction, the events that the log groups' retention
+// policies no longer keep. Reads already hide them; purging frees their space. The server
+// calls it periodically.
+func (s *Service) Purge(ctx context.Context, st store.Store) error {
+	now := s.opts.Clock()
+	return st.Update(ctx, func(tx store.Tx) error {
+		_, err := s.PurgeTx(ctx, tx, "", "", now)
+		return err
+	})
+}
 
-// Purge deletes the events that the retention policies of the account's log groups in
-// region no longer keep, as of now, and returns how many it deleted. The server calls it
-// periodically in a write transaction; reads already hide expired events.
-func (s *Service) Purge(ctx context.Context, tx store.Tx, account, region string, now time.Time) (int, error) {
+// PurgeTx deletes the events that the retention policies of the log groups of account in
+// region ("" for any) no longer keep as of now, and returns how many it deleted.
+func (s *Service) PurgeTx(ctx context.Context, tx store.Tx, account, region string, now time.Time) (int, error) {
 	deleted := 0
 	q := store.ResourceQuery{Account: account, Region: region, Type: ResourceType, Limit: 1000}
 	for {

@@ -44,10 +44,18 @@ type Service struct {
 }
 
 // Options configure the service.
-type Options struct{}
+type Options struct {
+	// Clock is Purge's notion of now (default time.Now); API calls use the call's time.
+	Clock func() time.Time
+}
 
 // New returns the CloudWatch Logs service.
-func New(opts Options) *Service { return &Service{opts: opts} }
+func New(opts Options) *Service {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	return &Service{opts: opts}
+}
 
 // Group is a log group's stored configuration.
 type Group struct {

@@ -335,6 +335,27 @@ func TestFilterLogEvents(t *testing.T) {
 		t.Fatalf("pages = %q", pages)
 	}
 
+	// Equal timestamps across streams: by stream, then arrival, across page boundaries.
+	mkGroup(t, cw, "ties", "b", "a", "c")
+	put(t, cw, "ties", "b", ev(now, "b1"), ev(now, "b2"))
+	put(t, cw, "ties", "a", ev(now-1, "a0"), ev(now, "a1"), ev(now, "a2"))
+	put(t, cw, "ties", "c", ev(now, "c1"), ev(now+1, "c2"))
+	var seen []string
+	tok = nil
+	for {
+		out, err := cw.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("ties"), Limit: aws.Int32(2), NextToken: tok})
+		if err != nil {
+			t.Fatalf("FilterLogEvents ties: %v", err)
+		}
+		seen = append(seen, filterMsgs(out.Events)...)
+		if tok = out.NextToken; tok == nil {
+			break
+		}
+	}
+	if want := []string{"a0", "a1", "a2", "b1", "b2", "c1", "c2"}; !reflect.DeepEqual(seen, want) {
+		t.Fatalf("ties = %q; want %q", seen, want)
+	}
+
 	_, err := cw.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("CloudTrail/logs"), FilterPattern: aws.String(`{ $.eventName = }`)})
 	wantCode(t, "FilterLogEvents bad pattern", err, "InvalidParameterException")
 	_, err = cw.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("CloudTrail/logs"),
@@ -378,7 +399,7 @@ func TestRetention(t *testing.T) {
 	var n int
 	err = e.Server.Storage().Update(ctx, func(tx store.Tx) error {
 		var err error
-		n, err = logs.New(logs.Options{}).Purge(ctx, tx, e.Account, e.Region, time.Now())
+		n, err = logs.New(logs.Options{}).PurgeTx(ctx, tx, e.Account, e.Region, time.Now())
 		return err
 	})
 	if err != nil || n != 2 {

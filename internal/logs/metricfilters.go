@@ -74,7 +74,7 @@ func (s *Service) PutMetricFilter(ctx context.Context, in *wirelogs.PutMetricFil
 	if len(mt.Dimensions) > 3 {
 		return nil, errf("InvalidParameterException", "A metric transformation can have at most 3 dimensions.")
 	}
-	if _, err := parsePattern(aws.ToString(in.FilterPattern)); err != nil {
+	if _, err := parsePattern(aws.ToString(in.FilterPattern), false); err != nil {
 		return nil, err
 	}
 	if _, err := getGroup(ctx, c, group); err != nil {
@@ -181,7 +181,7 @@ func (s *Service) DescribeMetricFilters(ctx context.Context, in *wirelogs.Descri
 // TestMetricFilter matches sample messages against a pattern and shows the values the
 // pattern's selectors extract from each match.
 func (s *Service) TestMetricFilter(ctx context.Context, in *wirelogs.TestMetricFilterRequest) (*wirelogs.TestMetricFilterResponse, error) {
-	p, err := parsePattern(aws.ToString(in.FilterPattern))
+	p, err := parsePattern(aws.ToString(in.FilterPattern), false)
 	if err != nil {
 		return nil, err
 	}
