@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/bannin/bannin/internal/bus"
+	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/testenv"
 )
 
@@ -370,5 +372,55 @@ func TestRulesCLI(t *testing.T) {
 		if _, err := e.RunErr(t, cli, "events", "delete-rule", "--name", name); err == nil {
 			t.Errorf("%s events delete-rule with targets succeeded", cli)
 		}
+	}
+}
+
+func TestRulesForDelivery(t *testing.T) {
+	e := testenv.New(t)
+	eb := eventbridge.NewFromConfig(e.Config)
+	ctx := context.Background()
+	topic := "arn:aws:sns:us-east-1:123456789012:alerts"
+	for _, r := range []eventbridge.PutRuleInput{
+		{Name: aws.String("on"), EventPattern: aws.String(bucketPolicyPattern)},
+		{Name: aws.String("off"), EventPattern: aws.String(bucketPolicyPattern), State: types.RuleStateDisabled},
+		{Name: aws.String("tick"), ScheduleExpression: aws.String("rate(1 hour)")},
+	} {
+		if _, err := eb.PutRule(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("other")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("elsewhere"), EventBusName: aws.String("other"), EventPattern: aws.String(`{"source":["x"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("on"), Targets: []types.Target{{Id: aws.String("t"), Arn: aws.String(topic), InputPath: aws.String("$.detail")}}}); err != nil {
+		t.Fatal(err)
+	}
+	var rules []bus.Rule
+	err := e.Server.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		rules, err = bus.New().Rules(ctx, tx, e.Account, e.Region, bus.DefaultBus)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules) != 2 || rules[0].Name != "on" || rules[1].Name != "tick" {
+		t.Fatalf("Rules(default) = %+v; want the enabled rules on and tick", rules)
+	}
+	on := rules[0]
+	if on.Arn != "arn:aws:events:us-east-1:123456789012:rule/on" || len(on.Targets) != 1 || aws.ToString(on.Targets[0].Arn) != topic ||
+		aws.ToString(on.Targets[0].InputPath) != "$.detail" || on.Pattern == nil {
+		t.Fatalf("rule on = %+v", on)
+	}
+	for bucket, want := range map[string]bool{"audit-logs": true, "other": false} {
+		if got, err := on.Pattern.Matches([]byte(event(bucket))); err != nil || got != want {
+			t.Errorf("rule on matches event on %s = %v, %v; want %v", bucket, got, err, want)
+		}
+	}
+	if rules[1].Pattern != nil || rules[1].ScheduleExpression != "rate(1 hour)" {
+		t.Errorf("rule tick = %+v", rules[1])
 	}
 }
