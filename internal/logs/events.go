@@ -30,7 +30,9 @@ const (
 	maxEventAge      = 14 * 24 * time.Hour
 	maxEventFuture   = 2 * time.Hour
 	defaultEventPage = 10000
-	suffixLen        = 24 // 16-hex timestamp + 8-hex sequence
+	// maxPageBytes bounds the messages of one GetLogEvents or FilterLogEvents page.
+	maxPageBytes = 1048576
+	suffixLen    = 24 // 16-hex timestamp + 8-hex sequence
 )
 
 func isNotFound(err error) bool {
@@ -241,8 +243,13 @@ func (s *Service) GetLogEvents(ctx context.Context, in *wirelogs.GetLogEventsReq
 	key := streamKey(c.Account, c.Region, group, name)
 	var evs []event
 	if forward {
+		size := 0
 		err = scanEvents(ctx, c.Tx, key, from, to, pos, func(e event) bool {
+			if len(evs) > 0 && size+len(e.message) > maxPageBytes {
+				return false
+			}
 			evs = append(evs, e)
+			size += len(e.message)
 			return len(evs) < limit
 		})
 	} else {
@@ -260,6 +267,13 @@ func (s *Service) GetLogEvents(ctx context.Context, in *wirelogs.GetLogEventsReq
 		if len(evs) > limit {
 			evs = evs[len(evs)-limit:]
 		}
+		// Keep the newest events that fit in a page.
+		size, keep := 0, len(evs)
+		for keep > 0 && (keep == len(evs) || size+len(evs[keep-1].message) <= maxPageBytes) {
+			size += len(evs[keep-1].message)
+			keep--
+		}
+		evs = evs[keep:]
 	}
 	if err != nil {
 		return nil, err
@@ -362,16 +376,15 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *wirelogs.FilterLogEve
 		to = *in.EndTime + 1 // endTime is inclusive here
 	}
 	from = max(from, retentionStart(g, c.Time))
-	hits, err := mergeStreams(ctx, c.Tx, c.Account, c.Region, group, streams, from, to, after, limit+1, pat.Match)
+	hits, more, err := mergeStreams(ctx, c.Tx, c.Account, c.Region, group, streams, from, to, after, limit, pat.Match)
 	if err != nil {
 		return nil, err
 	}
 	out := &wirelogs.FilterLogEventsResponse{Events: []wirelogs.FilteredLogEvent{}, SearchedLogStreams: []wirelogs.SearchedLogStream{}}
-	if len(hits) > limit {
-		last := hits[limit-1]
+	if more {
+		last := hits[len(hits)-1]
 		b, _ := json.Marshal(filterToken{Stream: last.stream, Suffix: last.suffix})
 		out.NextToken = aws.String(base64.RawURLEncoding.EncodeToString(b))
-		hits = hits[:limit]
 	}
 	for _, h := range hits {
 		out.Events = append(out.Events, wirelogs.FilteredLogEvent{LogStreamName: aws.String(h.stream),

@@ -59,7 +59,7 @@ func (s *Service) DeleteLogGroup(ctx context.Context, in *wirelogs.DeleteLogGrou
 		return nil, err
 	}
 	if g.DeletionProtection {
-		return nil, errf("OperationAbortedException", "Log group %s has deletion protection enabled.", name)
+		return nil, errf("ValidationException", "Cannot delete log group with deletion protection enabled. Disable deletion protection first.")
 	}
 	tx := c.Write()
 	p := groupPrefix(c.Account, c.Region, name)
@@ -74,6 +74,24 @@ func (s *Service) DeleteLogGroup(ctx context.Context, in *wirelogs.DeleteLogGrou
 		return nil, fmt.Errorf("logs: delete group %s: %w", name, err)
 	}
 	return &wirelogs.DeleteLogGroupOutput{}, nil
+}
+
+// PutLogGroupDeletionProtection turns a log group's deletion protection on or off.
+func (s *Service) PutLogGroupDeletionProtection(ctx context.Context, in *wirelogs.PutLogGroupDeletionProtectionRequest) (*wirelogs.PutLogGroupDeletionProtectionOutput, error) {
+	c := call.From(ctx)
+	name, err := groupName(nil, in.LogGroupIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	g, err := getGroup(ctx, c, name)
+	if err != nil {
+		return nil, err
+	}
+	g.DeletionProtection = aws.ToBool(in.DeletionProtectionEnabled)
+	if err := saveGroup(ctx, c, g); err != nil {
+		return nil, err
+	}
+	return &wirelogs.PutLogGroupDeletionProtectionOutput{}, nil
 }
 
 // allGroups returns the caller's log groups in its region, ordered by name.

@@ -168,16 +168,22 @@ func listAll(ctx context.Context, tx store.ReadTx, bucket, prefix string) ([]sto
 	}
 }
 
-// deleteAll deletes every pair of bucket under prefix.
+// deleteAll deletes every pair of bucket under prefix, a page at a time.
 func deleteAll(ctx context.Context, tx store.Tx, bucket, prefix string) error {
-	kvs, err := listAll(ctx, tx, bucket, prefix)
-	if err != nil {
-		return err
-	}
-	for _, kv := range kvs {
-		if err := tx.Delete(ctx, bucket, kv.Key); err != nil {
-			return fmt.Errorf("logs: delete %s: %w", bucket, err)
+	after := ""
+	for {
+		kvs, err := tx.List(ctx, bucket, prefix, after, 1000)
+		if err != nil {
+			return fmt.Errorf("logs: list %s: %w", bucket, err)
 		}
+		for _, kv := range kvs {
+			if err := tx.Delete(ctx, bucket, kv.Key); err != nil {
+				return fmt.Errorf("logs: delete %s: %w", bucket, err)
+			}
+		}
+		if len(kvs) < 1000 {
+			return nil
+		}
+		after = kvs[len(kvs)-1].Key
 	}
-	return nil
 }

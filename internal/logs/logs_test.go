@@ -151,6 +151,21 @@ func TestGroupsAndStreams(t *testing.T) {
 		t.Fatalf("DescribeLogStreams page 2 = %+v, %v", ds, err)
 	}
 
+	// Deletion protection.
+	if _, err := cw.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{LogGroupIdentifier: aws.String("app"),
+		DeletionProtectionEnabled: aws.Bool(true)}); err != nil {
+		t.Fatalf("PutLogGroupDeletionProtection: %v", err)
+	}
+	_, err = cw.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("app")})
+	wantCode(t, "DeleteLogGroup protected", err, "ValidationException")
+	if _, err := cw.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{LogGroupIdentifier: aws.String("app"),
+		DeletionProtectionEnabled: aws.Bool(false)}); err != nil {
+		t.Fatalf("PutLogGroupDeletionProtection off: %v", err)
+	}
+	if _, err := cw.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("app")}); err != nil {
+		t.Fatalf("DeleteLogGroup unprotected: %v", err)
+	}
+
 	// Deleting a stream deletes its events; deleting a group deletes its streams.
 	if _, err := cw.DeleteLogStream(ctx, &cloudwatchlogs.DeleteLogStreamInput{LogGroupName: aws.String("/aws/cloudtrail/main"), LogStreamName: aws.String("s1")}); err != nil {
 		t.Fatalf("DeleteLogStream: %v", err)
@@ -255,6 +270,43 @@ func TestPutAndGetLogEvents(t *testing.T) {
 	}
 	_, err = cw.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), NextToken: aws.String("garbage")})
 	wantCode(t, "GetLogEvents bad token", err, "InvalidParameterException")
+}
+
+func TestPageBytes(t *testing.T) {
+	_, cw := setup(t)
+	ctx := context.Background()
+	mkGroup(t, cw, "big", "s")
+	now := time.Now().UnixMilli()
+	chunk := strings.Repeat("y", 400*1024)
+	put(t, cw, "big", "s", ev(now, "1"+chunk), ev(now+1, "2"+chunk))
+	put(t, cw, "big", "s", ev(now+2, "3"+chunk))
+	first := func(ss []string) string {
+		out := ""
+		for _, s := range ss {
+			out += s[:1]
+		}
+		return out
+	}
+	g, err := cw.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("big"), LogStreamName: aws.String("s"), StartFromHead: aws.Bool(true)})
+	if err != nil || first(getMsgs(g.Events)) != "12" {
+		t.Fatalf("GetLogEvents head page = %q, %v", first(getMsgs(g.Events)), err)
+	}
+	g, err = cw.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("big"), LogStreamName: aws.String("s"), NextToken: g.NextForwardToken})
+	if err != nil || first(getMsgs(g.Events)) != "3" {
+		t.Fatalf("GetLogEvents next page = %q, %v", first(getMsgs(g.Events)), err)
+	}
+	g, err = cw.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("big"), LogStreamName: aws.String("s")})
+	if err != nil || first(getMsgs(g.Events)) != "23" {
+		t.Fatalf("GetLogEvents tail page = %q, %v", first(getMsgs(g.Events)), err)
+	}
+	f, err := cw.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("big")})
+	if err != nil || first(filterMsgs(f.Events)) != "12" || f.NextToken == nil {
+		t.Fatalf("FilterLogEvents page = %q, %v", first(filterMsgs(f.Events)), err)
+	}
+	f, err = cw.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("big"), NextToken: f.NextToken})
+	if err != nil || first(filterMsgs(f.Events)) != "3" || f.NextToken != nil {
+		t.Fatalf("FilterLogEvents next page = %q, %v", first(filterMsgs(f.Events)), err)
+	}
 }
 
 func mkGroupStream(t *testing.T, cw *cloudwatchlogs.Client, group, stream string) {

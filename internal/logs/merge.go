@@ -64,11 +64,13 @@ func (h *cursorHeap) Pop() any {
 	return x
 }
 
-// mergeStreams returns up to n events of the streams with from <= timestamp < to that
-// match, interleaved in (timestamp, stream, arrival) order and starting after the
-// position `after`. It reads the streams lazily, so a page costs what it returns.
+// mergeStreams returns the events of the streams with from <= timestamp < to that match,
+// interleaved in (timestamp, stream, arrival) order and starting after the position
+// `after`: at most n of them and no more than maxPageBytes of messages (always at least
+// one). more reports that another match follows. It reads the streams lazily, so a page
+// costs what it returns.
 func mergeStreams(ctx context.Context, tx store.ReadTx, account, region, group string, streams []*Stream,
-	from, to int64, after *filterToken, n int, match func(string) bool) ([]filtered, error) {
+	from, to int64, after *filterToken, n int, match func(string) bool) (out []filtered, more bool, err error) {
 	h := make(cursorHeap, 0, len(streams))
 	for _, st := range streams {
 		prefix := streamKey(account, region, group, st.Name) + "\x00"
@@ -91,23 +93,27 @@ func mergeStreams(ctx context.Context, tx store.ReadTx, account, region, group s
 			}
 		}
 		if err := sc.fill(ctx, tx); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if len(sc.buf) > 0 {
 			h = append(h, sc)
 		}
 	}
 	heap.Init(&h)
-	var out []filtered
-	for len(h) > 0 && len(out) < n {
+	size := 0
+	for len(h) > 0 {
 		sc := h[0]
 		e := sc.buf[0]
-		sc.buf = sc.buf[1:]
 		if match(e.message) {
+			if len(out) == n || len(out) > 0 && size+len(e.message) > maxPageBytes {
+				return out, true, nil
+			}
 			out = append(out, filtered{stream: sc.stream, event: e})
+			size += len(e.message)
 		}
+		sc.buf = sc.buf[1:]
 		if err := sc.fill(ctx, tx); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if len(sc.buf) == 0 {
 			heap.Pop(&h)
@@ -115,5 +121,5 @@ func mergeStreams(ctx context.Context, tx store.ReadTx, account, region, group s
 			heap.Fix(&h, 0)
 		}
 	}
-	return out, nil
+	return out, false, nil
 }
