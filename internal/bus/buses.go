@@ -72,8 +72,8 @@ func busName(c *call.Call, nameOrARN string) (string, error) {
 		}
 		return m[3], nil
 	}
-	if strings.HasPrefix(nameOrARN, "arn:") {
-		return "", errf("ValidationException", "Parameter EventBusName is not valid.")
+	if strings.HasPrefix(nameOrARN, "arn:") || !busNameChars.MatchString(nameOrARN) {
+		return "", badPattern("eventBusName", nameOrARN, `(arn:aws[\w-]*:events:[a-z]{2}-[a-z]+-[\w-]+:[0-9]{12}:event-bus\/)?[/\.\-_A-Za-z0-9]+`)
 	}
 	return nameOrARN, nil
 }
@@ -127,6 +127,8 @@ func (s *Service) CreateEventBus(ctx context.Context, in *events.CreateEventBusR
 	c := call.From(ctx)
 	name := aws.ToString(in.Name)
 	switch {
+	case !busNameChars.MatchString(name):
+		return nil, badPattern("name", name, `[/\.\-_A-Za-z0-9]+`)
 	case strings.Contains(name, "/"):
 		return nil, errf("ValidationException", "Event bus name must not contain '/'.")
 	case strings.HasPrefix(name, "aws.") && in.EventSourceName == nil:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -62,6 +63,25 @@ func RuleARN(region, account, bus, name string) string {
 
 func ruleID(bus, name string) string { return bus + "/" + name }
 
+var (
+	ruleNameChars = regexp.MustCompile(`^[.\-_A-Za-z0-9]+$`)
+	busNameChars  = regexp.MustCompile(`^[/.\-_A-Za-z0-9]+$`)
+)
+
+// badPattern is the ValidationException AWS answers for a parameter that does not match
+// its model pattern (which the gateway leaves to handlers).
+func badPattern(path, value, pattern string) error {
+	return errf("ValidationException", "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", value, path, pattern)
+}
+
+// checkRuleName refuses a rule name outside [.-_A-Za-z0-9]+; path names the parameter.
+func checkRuleName(path, name string) error {
+	if !ruleNameChars.MatchString(name) {
+		return badPattern(path, name, `[\.\-_A-Za-z0-9]+`)
+	}
+	return nil
+}
+
 func ruleNotFound(name, bus string) error {
 	return errf("ResourceNotFoundException", "Rule %s does not exist on EventBus %s.", name, bus)
 }
@@ -102,7 +122,10 @@ func getRule(ctx context.Context, c *call.Call, bus, name string) (*storedRule, 
 
 // mustRule resolves EventBusName and returns the named rule, answering
 // ResourceNotFoundException when the rule is missing.
-func mustRule(ctx context.Context, c *call.Call, busParam *string, name string) (*storedRule, error) {
+func mustRule(ctx context.Context, c *call.Call, busParam *string, path, name string) (*storedRule, error) {
+	if err := checkRuleName(path, name); err != nil {
+		return nil, err
+	}
 	bus, err := busName(c, aws.ToString(busParam))
 	if err != nil {
 		return nil, err
@@ -180,6 +203,9 @@ func (s *Service) Rules(ctx context.Context, tx store.ReadTx, account, region, b
 func (s *Service) PutRule(ctx context.Context, in *events.PutRuleRequest) (*events.PutRuleResponse, error) {
 	c := call.From(ctx)
 	name := aws.ToString(in.Name)
+	if err := checkRuleName("name", name); err != nil {
+		return nil, err
+	}
 	bus, err := busName(c, aws.ToString(in.EventBusName))
 	if err != nil {
 		return nil, err
@@ -230,7 +256,7 @@ func (s *Service) PutRule(ctx context.Context, in *events.PutRuleRequest) (*even
 // DescribeRule describes a rule.
 func (s *Service) DescribeRule(ctx context.Context, in *events.DescribeRuleRequest) (*events.DescribeRuleResponse, error) {
 	c := call.From(ctx)
-	r, err := mustRule(ctx, c, in.EventBusName, aws.ToString(in.Name))
+	r, err := mustRule(ctx, c, in.EventBusName, "name", aws.ToString(in.Name))
 	if err != nil {
 		return nil, err
 	}
@@ -279,6 +305,9 @@ func (s *Service) ListRules(ctx context.Context, in *events.ListRulesRequest) (*
 // rule that does not exist succeeds.
 func (s *Service) DeleteRule(ctx context.Context, in *events.DeleteRuleRequest) (*events.DeleteRuleOutput, error) {
 	c := call.From(ctx)
+	if err := checkRuleName("name", aws.ToString(in.Name)); err != nil {
+		return nil, err
+	}
 	bus, err := busName(c, aws.ToString(in.EventBusName))
 	if err != nil {
 		return nil, err
@@ -299,7 +328,7 @@ func (s *Service) DeleteRule(ctx context.Context, in *events.DeleteRuleRequest) 
 
 func (s *Service) setState(ctx context.Context, busParam *string, name, state string) error {
 	c := call.From(ctx)
-	r, err := mustRule(ctx, c, busParam, name)
+	r, err := mustRule(ctx, c, busParam, "name", name)
 	if err != nil {
 		return err
 	}

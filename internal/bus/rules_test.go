@@ -46,6 +46,11 @@ func TestEventBuses(t *testing.T) {
 	_, err = eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("default")})
 	wantErr(t, "CreateEventBus default", err, "ResourceAlreadyExistsException", "Event bus default already exists.")
 
+	_, err = eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("a b")})
+	wantErr(t, "CreateEventBus with a space", err, "ValidationException", "Value 'a b' at 'name' failed to satisfy constraint")
+	_, err = eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("a/b")})
+	wantErr(t, "CreateEventBus with a slash", err, "ValidationException", "'/'")
+
 	d, err := eb.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: created.EventBusArn})
 	if err != nil || aws.ToString(d.Name) != "alerts" || aws.ToString(d.Description) != "audit alerts" || d.CreationTime == nil {
 		t.Errorf("DescribeEventBus(alerts by ARN) = %+v, %v", d, err)
@@ -152,6 +157,10 @@ func TestRules(t *testing.T) {
 		_, err := eb.PutRule(ctx, &in)
 		wantErr(t, "PutRule "+c.name, err, c.code, c.msg)
 	}
+	_, err = eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("a/b"), EventPattern: aws.String(`{"source":["x"]}`)})
+	wantErr(t, "PutRule with a slash in the name", err, "ValidationException", "Value 'a/b' at 'name' failed to satisfy constraint")
+	_, err = eb.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String("x"), EventBusName: aws.String("no spaces")})
+	wantErr(t, "DescribeRule with a bad bus name", err, "ValidationException", "at 'eventBusName'")
 	for _, s := range []string{"rate(1 minute)", "rate(5 minutes)", "rate(2 days)", "cron(0 12 * * ? *)", "cron(0/15 8-17 ? * MON-FRI *)", "cron(0 18 L * ? *)", "cron(0 10 ? * 6#3 *)"} {
 		if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("sched"), ScheduleExpression: aws.String(s)}); err != nil {
 			t.Errorf("PutRule(%s) = %v", s, err)

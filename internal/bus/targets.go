@@ -57,7 +57,7 @@ func targetFailure(t *events.Target) string {
 // malformed ones fail the whole request.
 func (s *Service) PutTargets(ctx context.Context, in *events.PutTargetsRequest) (*events.PutTargetsResponse, error) {
 	c := call.From(ctx)
-	r, err := mustRule(ctx, c, in.EventBusName, aws.ToString(in.Rule))
+	r, err := mustRule(ctx, c, in.EventBusName, "rule", aws.ToString(in.Rule))
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func (s *Service) PutTargets(ctx context.Context, in *events.PutTargetsRequest) 
 // RemoveTargets removes targets from a rule by Id; Ids the rule does not have are ignored.
 func (s *Service) RemoveTargets(ctx context.Context, in *events.RemoveTargetsRequest) (*events.RemoveTargetsResponse, error) {
 	c := call.From(ctx)
-	r, err := mustRule(ctx, c, in.EventBusName, aws.ToString(in.Rule))
+	r, err := mustRule(ctx, c, in.EventBusName, "rule", aws.ToString(in.Rule))
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (s *Service) RemoveTargets(ctx context.Context, in *events.RemoveTargetsReq
 // ListTargetsByRule lists a rule's targets by Id.
 func (s *Service) ListTargetsByRule(ctx context.Context, in *events.ListTargetsByRuleRequest) (*events.ListTargetsByRuleResponse, error) {
 	c := call.From(ctx)
-	r, err := mustRule(ctx, c, in.EventBusName, aws.ToString(in.Rule))
+	r, err := mustRule(ctx, c, in.EventBusName, "rule", aws.ToString(in.Rule))
 	if err != nil {
 		return nil, err
 	}
