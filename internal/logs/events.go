@@ -75,6 +75,11 @@ func decodeEvent(suffix string, v []byte) event {
 	return event{suffix: suffix, ts: suffixTime(suffix), ingestion: int64(ing), message: string(v[16:])}
 }
 
+// eventID is an event's eventId: its key suffix and a checksum of its stream's name.
+func eventID(stream, suffix string) string {
+	return fmt.Sprintf("%s%08x", suffix, crc32.ChecksumIEEE([]byte(stream)))
+}
+
 // retentionStart is the oldest timestamp a group still shows (0: no retention).
 func retentionStart(g *Group, now time.Time) int64 {
 	if g.RetentionInDays <= 0 {
@@ -147,12 +152,21 @@ func (s *Service) PutLogEvents(ctx context.Context, in *wirelogs.PutLogEventsReq
 	}
 	tx := c.Write()
 	key := streamKey(c.Account, c.Region, group, name) + "\x00"
+	notice := PutNotice{Account: c.Account, Region: c.Region, Group: group, Stream: name}
 	for _, e := range evs[first:max(first, last)] {
 		ts, msg := aws.ToInt64(e.Timestamp), aws.ToString(e.Message)
 		st.Seq++
-		if err := tx.Put(ctx, bucketEvents, key+eventSuffix(ts, st.Seq), encodeEvent(now, msg)); err != nil {
+		suffix := eventSuffix(ts, st.Seq)
+		if err := tx.Put(ctx, bucketEvents, key+suffix, encodeEvent(now, msg)); err != nil {
 			return nil, fmt.Errorf("logs: put event: %w", err)
 		}
+		if notice.Count == 0 || suffix < notice.First {
+			notice.First = suffix
+		}
+		if suffix > notice.Last {
+			notice.Last = suffix
+		}
+		notice.Count++
 		if st.LastIngestion == 0 || ts < st.FirstEvent {
 			st.FirstEvent = ts
 		}
@@ -164,6 +178,11 @@ func (s *Service) PutLogEvents(ctx context.Context, in *wirelogs.PutLogEventsReq
 	}
 	if err := putStream(ctx, c, group, st); err != nil {
 		return nil, err
+	}
+	if notice.Count > 0 {
+		if err := appendNotice(ctx, tx, notice); err != nil {
+			return nil, err
+		}
 	}
 	out := &wirelogs.PutLogEventsResponse{NextSequenceToken: aws.String(fmt.Sprintf("%056d", st.Seq))}
 	if rejected {
@@ -389,7 +408,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *wirelogs.FilterLogEve
 	for _, h := range hits {
 		out.Events = append(out.Events, wirelogs.FilteredLogEvent{LogStreamName: aws.String(h.stream),
 			Timestamp: aws.Int64(h.ts), Message: aws.String(h.message), IngestionTime: aws.Int64(h.ingestion),
-			EventId: aws.String(fmt.Sprintf("%s%08x", h.suffix, crc32.ChecksumIEEE([]byte(h.stream))))})
+			EventId: aws.String(eventID(h.stream, h.suffix))})
 	}
 	return out, nil
 }

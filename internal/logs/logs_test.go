@@ -309,6 +309,50 @@ func TestPageBytes(t *testing.T) {
 	}
 }
 
+func TestPutNotice(t *testing.T) {
+	e, cw := setup(t)
+	ctx := context.Background()
+	mkGroup(t, cw, "n", "s")
+	now := time.Now().UnixMilli()
+	put(t, cw, "n", "s", ev(now-10, "between"))
+	put(t, cw, "n", "s", ev(now-20, "first"), ev(now, "second"), ev(now+3*3600*1000, "too new"))
+	var got [][]string
+	err := e.Server.Storage().View(ctx, func(tx store.ReadTx) error {
+		entries, err := tx.ReadStream(ctx, 0, 10000)
+		if err != nil {
+			return err
+		}
+		for _, en := range entries {
+			if en.Kind != logs.KindPut {
+				continue
+			}
+			var n logs.PutNotice
+			if err := json.Unmarshal(en.Payload, &n); err != nil {
+				return err
+			}
+			if n.Group != "n" || n.Stream != "s" || n.Account != e.Account {
+				return fmt.Errorf("notice = %+v", n)
+			}
+			evs, err := logs.NoticeEvents(ctx, tx, n)
+			if err != nil {
+				return err
+			}
+			var msgs []string
+			for _, ev := range evs {
+				msgs = append(msgs, ev.Message)
+			}
+			got = append(got, msgs)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := [][]string{{"between"}, {"first", "second"}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("notices = %q; want %q", got, want)
+	}
+}
+
 func mkGroupStream(t *testing.T, cw *cloudwatchlogs.Client, group, stream string) {
 	t.Helper()
 	if _, err := cw.CreateLogStream(context.Background(), &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)}); err != nil {
