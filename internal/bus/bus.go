@@ -7,14 +7,12 @@ package bus
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/bannin/bannin/internal/awserr"
-	"github.com/bannin/bannin/internal/bus/pattern"
 	"github.com/bannin/bannin/internal/wire/events"
 )
 
@@ -33,12 +31,8 @@ func invalid(format string, args ...any) error {
 
 // TestEventPattern tells whether an event matches an event pattern.
 func (s *Service) TestEventPattern(_ context.Context, in *events.TestEventPatternRequest) (*events.TestEventPatternResponse, error) {
-	p, err := pattern.Compile(aws.ToString(in.EventPattern))
+	p, err := compilePattern(aws.ToString(in.EventPattern))
 	if err != nil {
-		var pe *pattern.Error
-		if errors.As(err, &pe) {
-			return nil, invalid("%s", pe.Error())
-		}
 		return nil, err
 	}
 	var env map[string]json.RawMessage

@@ -137,10 +137,41 @@ func mustRule(ctx context.Context, c *call.Call, busParam *string, path, name st
 	return r, err
 }
 
+// compact re-encodes a JSON document without its null members, so that stored
+// configurations (which AWS Config shows) carry only the target fields that are set.
+func compact(raw []byte) ([]byte, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(prune(v))
+}
+
+func prune(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e == nil {
+				delete(x, k)
+			} else {
+				x[k] = prune(e)
+			}
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = prune(e)
+		}
+	}
+	return v
+}
+
 func saveRule(ctx context.Context, c *call.Call, r *storedRule) error {
 	raw, err := json.Marshal(r)
+	if err == nil {
+		raw, err = compact(raw)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("bus: encode rule %s: %w", r.Name, err)
 	}
 	c.Touch(RuleType, r.Name, r.Arn)
 	return c.Write().PutResource(ctx, &store.Resource{Account: c.Account, Region: c.Region, Type: RuleType,

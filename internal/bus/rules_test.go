@@ -411,7 +411,17 @@ func TestRulesForDelivery(t *testing.T) {
 	err := e.Server.Store.View(ctx, func(tx store.ReadTx) error {
 		var err error
 		rules, err = bus.New().Rules(ctx, tx, e.Account, e.Region, bus.DefaultBus)
-		return err
+		if err != nil {
+			return err
+		}
+		r, err := tx.GetResource(ctx, e.Account, e.Region, bus.RuleType, "default/on")
+		if err != nil || r == nil {
+			return fmt.Errorf("stored rule default/on = %v, %v", r, err)
+		}
+		if strings.Contains(string(r.Config), "null") || !strings.Contains(string(r.Config), `"InputPath":"$.detail"`) {
+			t.Errorf("stored configuration = %s; want the target's set fields only", r.Config)
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
