@@ -124,9 +124,6 @@ func (s *Service) PutLogEvents(ctx context.Context, in *wirelogs.PutLogEventsReq
 	if size > maxBatchBytes {
 		return nil, errf("InvalidParameterException", "Upload too large: %d bytes exceeds limit of %d", size, maxBatchBytes)
 	}
-	if aws.ToInt64(evs[len(evs)-1].Timestamp)-aws.ToInt64(evs[0].Timestamp) > maxBatchSpan.Milliseconds() {
-		return nil, errf("InvalidParameterException", "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
-	}
 
 	now := ms(c.Time)
 	tooOld := now - maxEventAge.Milliseconds()
@@ -137,18 +134,23 @@ func (s *Service) PutLogEvents(ctx context.Context, in *wirelogs.PutLogEventsReq
 	first, last := 0, len(evs) // accepted: evs[first:last]
 	for i, e := range evs {
 		ts := aws.ToInt64(e.Timestamp)
+		// The end indexes are exclusive: one past the last event refused.
 		if ts < tooOld {
-			rej.TooOldLogEventEndIndex, rejected = aws.Int32(int32(i)), true
+			rej.TooOldLogEventEndIndex, rejected = aws.Int32(int32(i+1)), true
 			first = max(first, i+1)
 		}
 		if expired > 0 && ts < expired {
-			rej.ExpiredLogEventEndIndex, rejected = aws.Int32(int32(i)), true
+			rej.ExpiredLogEventEndIndex, rejected = aws.Int32(int32(i+1)), true
 			first = max(first, i+1)
 		}
 		if ts > tooNew && last == len(evs) {
 			rej.TooNewLogEventStartIndex, rejected = aws.Int32(int32(i)), true
 			last = i
 		}
+	}
+	// The 24-hour span applies to the events not refused as too old or too new.
+	if first < last && aws.ToInt64(evs[last-1].Timestamp)-aws.ToInt64(evs[first].Timestamp) > maxBatchSpan.Milliseconds() {
+		return nil, errf("InvalidParameterException", "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
 	}
 	tx := c.Write()
 	key := streamKey(c.Account, c.Region, group, name) + "\x00"

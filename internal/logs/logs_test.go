@@ -202,6 +202,11 @@ func TestPutAndGetLogEvents(t *testing.T) {
 	_, err = cw.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"),
 		LogEvents: []types.InputLogEvent{ev(now-25*3600*1000, "x"), ev(now, "y")}})
 	wantCode(t, "PutLogEvents spanning 25 hours", err, "InvalidParameterException")
+	// The span counts only the events not refused: a 15-day-old event does not make it.
+	out0 := put(t, cw, "g", "s", ev(now-15*24*3600*1000, "refused"), ev(now-10, "kept"))
+	if r := out0.RejectedLogEventsInfo; r == nil || aws.ToInt32(r.TooOldLogEventEndIndex) != 1 {
+		t.Fatalf("rejected = %+v", r)
+	}
 	// 1,048,576 bytes counting 26 per event: two events of 524,262 bytes fit, one byte more does not.
 	big := strings.Repeat("x", 1048576/2-26)
 	put(t, cw, "g", "s", ev(now-10, big), ev(now-10, big))
@@ -217,7 +222,7 @@ func TestPutAndGetLogEvents(t *testing.T) {
 	day := int64(24 * 3600 * 1000)
 	hour := int64(3600 * 1000)
 	out := put(t, cw, "g", "s", ev(now-14*day-hour, "old"), ev(now-14*day-hour/2, "old2"), ev(now-14*day+hour, "ok-old"))
-	if r := out.RejectedLogEventsInfo; r == nil || aws.ToInt32(r.TooOldLogEventEndIndex) != 1 || r.TooNewLogEventStartIndex != nil {
+	if r := out.RejectedLogEventsInfo; r == nil || aws.ToInt32(r.TooOldLogEventEndIndex) != 2 || r.TooNewLogEventStartIndex != nil {
 		t.Fatalf("rejected = %+v", r)
 	}
 	out = put(t, cw, "g", "s", ev(now, "e1"), ev(now+1, "e2"), ev(now+3*3600*1000, "future"))
@@ -487,7 +492,7 @@ func TestRetention(t *testing.T) {
 	}
 	// Events older than the retention period are now refused as expired.
 	pr := put(t, cw, "r", "s", ev(now-day-60000, "expired"), ev(now-day/2, "fresh"))
-	if r := pr.RejectedLogEventsInfo; r == nil || aws.ToInt32(r.ExpiredLogEventEndIndex) != 0 || r.TooOldLogEventEndIndex != nil {
+	if r := pr.RejectedLogEventsInfo; r == nil || aws.ToInt32(r.ExpiredLogEventEndIndex) != 1 || r.TooOldLogEventEndIndex != nil {
 		t.Fatalf("rejected = %+v", r)
 	}
 
