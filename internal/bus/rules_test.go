@@ -206,6 +206,16 @@ func TestRules(t *testing.T) {
 	if d, err := eb.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String("policy-changes")}); err != nil || d.State != types.RuleStateDisabled {
 		t.Errorf("DescribeRule after DisableRule = %+v, %v", d, err)
 	}
+	// Rules belong to their region: another region neither sees nor shares them.
+	west := eventbridge.NewFromConfig(e.Config, func(o *eventbridge.Options) { o.Region = "eu-west-1" })
+	_, err = west.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String("policy-changes")})
+	wantErr(t, "DescribeRule from another region", err, "ResourceNotFoundException", "Rule policy-changes does not exist on EventBus default.")
+	if out, err := west.ListRules(ctx, &eventbridge.ListRulesInput{}); err != nil || len(out.Rules) != 0 {
+		t.Errorf("ListRules from eu-west-1 = %+v, %v; want none", out, err)
+	}
+	if d, err := west.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{}); err != nil || aws.ToString(d.Arn) != "arn:aws:events:eu-west-1:123456789012:event-bus/default" {
+		t.Errorf("DescribeEventBus from eu-west-1 = %+v, %v", d, err)
+	}
 	_, err = eb.EnableRule(ctx, &eventbridge.EnableRuleInput{Name: aws.String("ghost")})
 	wantErr(t, "EnableRule missing", err, "ResourceNotFoundException", "Rule ghost does not exist on EventBus default.")
 
