@@ -450,20 +450,11 @@ func (s *Service) PurgeTx(ctx context.Context, tx store.Tx, account, region stri
 				return deleted, err
 			}
 			for _, kv := range kvs {
-				var victims []string
-				err := scanEvents(ctx, tx, kv.Key, 0, cut, "", func(e event) bool {
-					victims = append(victims, kv.Key+"\x00"+e.suffix)
-					return true
-				})
+				n, err := purgeStream(ctx, tx, kv, cut)
 				if err != nil {
 					return deleted, err
 				}
-				for _, k := range victims {
-					if err := tx.Delete(ctx, bucketEvents, k); err != nil {
-						return deleted, fmt.Errorf("logs: purge: %w", err)
-					}
-				}
-				deleted += len(victims)
+				deleted += n
 			}
 		}
 		if next == "" {
@@ -471,4 +462,44 @@ func (s *Service) PurgeTx(ctx context.Context, tx store.Tx, account, region stri
 		}
 		q.After = next
 	}
+}
+
+// purgeStream deletes a stream's events older than cut and updates the stream's stored
+// bytes and first event time.
+func purgeStream(ctx context.Context, tx store.Tx, kv store.KV, cut int64) (int, error) {
+	var victims []string
+	var freed int64
+	err := scanEvents(ctx, tx, kv.Key, 0, cut, "", func(e event) bool {
+		victims = append(victims, kv.Key+"\x00"+e.suffix)
+		freed += int64(len(e.message))
+		return true
+	})
+	if err != nil || len(victims) == 0 {
+		return 0, err
+	}
+	for _, k := range victims {
+		if err := tx.Delete(ctx, bucketEvents, k); err != nil {
+			return 0, fmt.Errorf("logs: purge: %w", err)
+		}
+	}
+	st, err := decodeStream(kv)
+	if err != nil {
+		return 0, err
+	}
+	st.StoredBytes -= freed
+	err = scanEvents(ctx, tx, kv.Key, cut, 1<<62, "", func(e event) bool {
+		st.FirstEvent = e.ts
+		return false
+	})
+	if err != nil {
+		return 0, err
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return 0, fmt.Errorf("logs: encode stream: %w", err)
+	}
+	if err := tx.Put(ctx, bucketStreams, kv.Key, b); err != nil {
+		return 0, fmt.Errorf("logs: purge: put stream: %w", err)
+	}
+	return len(victims), nil
 }

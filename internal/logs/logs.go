@@ -65,6 +65,8 @@ type Group struct {
 	KmsKeyID           string `json:"kmsKeyId,omitempty"`
 	Class              string `json:"logGroupClass,omitempty"`
 	DeletionProtection bool   `json:"deletionProtectionEnabled,omitempty"`
+	// ARN is the group's ARN as DescribeLogGroups and AWS Config show it (with `:*`).
+	ARN string `json:"arn"`
 
 	tags map[string]string
 }
@@ -133,11 +135,12 @@ func decodeGroup(r *store.Resource) (*Group, error) {
 }
 
 func saveGroup(ctx context.Context, c *call.Call, g *Group) error {
+	arn := GroupARN(c.Region, c.Account, g.Name)
+	g.ARN = arn + ":*"
 	b, err := json.Marshal(g)
 	if err != nil {
 		return fmt.Errorf("logs: encode group: %w", err)
 	}
-	arn := GroupARN(c.Region, c.Account, g.Name)
 	c.Touch(ResourceType, g.Name, arn)
 	if err := c.Write().PutResource(ctx, &store.Resource{Account: c.Account, Region: c.Region, Type: ResourceType,
 		ID: g.Name, ARN: arn, Name: g.Name, Config: b, Tags: g.tags}); err != nil {

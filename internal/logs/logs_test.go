@@ -506,6 +506,11 @@ func TestRetention(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("Purge = %d, %v; want 2", n, err)
 	}
+	ds, err := cw.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("r")})
+	if err != nil || aws.ToInt64(ds.LogStreams[0].StoredBytes) != int64(len("today")+len("fresh")) ||
+		aws.ToInt64(ds.LogStreams[0].FirstEventTimestamp) != now-day/2 {
+		t.Fatalf("stream after purge = %+v, %v", ds, err)
+	}
 	if _, err := cw.DeleteRetentionPolicy(ctx, &cloudwatchlogs.DeleteRetentionPolicyInput{LogGroupName: aws.String("r")}); err != nil {
 		t.Fatalf("DeleteRetentionPolicy: %v", err)
 	}
