@@ -18,6 +18,7 @@ import (
 	"github.com/bannin/bannin/internal/logs"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/testenv"
+	wirelogs "github.com/bannin/bannin/internal/wire/logs"
 )
 
 // wantCode fails unless err is an AWS API error with the given code.
@@ -578,6 +579,11 @@ func TestMetricFilters(t *testing.T) {
 			MetricNamespace: aws.String("n"), MetricValue: aws.String("1")}}})
 	wantCode(t, "PutMetricFilter missing group", err, "ResourceNotFoundException")
 
+	_, err = cw.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{LogGroupName: aws.String("ct"), FilterName: aws.String("f"),
+		FilterPattern: aws.String("[ip, user, bytes]"), MetricTransformations: []types.MetricTransformation{{MetricName: aws.String("m"),
+			MetricNamespace: aws.String("n"), MetricValue: aws.String("$size")}}})
+	wantCode(t, "PutMetricFilter unnamed field", err, "InvalidParameterException")
+
 	out, err := cw.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String("ct")})
 	if err != nil || len(out.MetricFilters) != 2 || *out.MetricFilters[0].FilterName != "root" ||
 		*out.MetricFilters[1].FilterPattern != `{ $.eventName = "StopLogging" }` || *out.MetricFilters[1].MetricTransformations[0].MetricName != "StopLoggingCount" {
@@ -624,6 +630,32 @@ func TestTestMetricFilter(t *testing.T) {
 	}
 	_, err = cw.TestMetricFilter(ctx, &cloudwatchlogs.TestMetricFilterInput{FilterPattern: aws.String(`{ $.a = `), LogEventMessages: []string{"x"}})
 	wantCode(t, "TestMetricFilter bad pattern", err, "InvalidParameterException")
+}
+
+func wirelogsTransformation(ns, name, value string, def *float64, dims map[string]string) wirelogs.MetricTransformation {
+	return wirelogs.MetricTransformation{MetricNamespace: aws.String(ns), MetricName: aws.String(name), MetricValue: aws.String(value),
+		DefaultValue: def, Dimensions: dims}
+}
+
+func TestApply(t *testing.T) {
+	mf := &logs.MetricFilter{FilterName: "bytes", FilterPattern: `[ip, user, status = 5*, bytes]`}
+	mf.MetricTransformations = append(mf.MetricTransformations, wirelogsTransformation("Web", "Bytes", "$bytes", nil, map[string]string{"User": "$user"}))
+	dp, ok, err := mf.Apply("10.0.0.1 alice 503 2048")
+	if err != nil || !ok || dp.Value != 2048 || dp.Namespace != "Web" || dp.MetricName != "Bytes" || dp.Dimensions["User"] != "alice" {
+		t.Fatalf("Apply match = %+v, %v, %v", dp, ok, err)
+	}
+	if _, ok, _ := mf.Apply("10.0.0.1 alice 200 2048"); ok {
+		t.Fatal("Apply published for a non-matching event without a default value")
+	}
+	zero := 0.0
+	cnt := &logs.MetricFilter{FilterName: "stops", FilterPattern: `{ $.eventName = "StopLogging" }`}
+	cnt.MetricTransformations = append(cnt.MetricTransformations, wirelogsTransformation("CT", "Stops", "1", &zero, nil))
+	if dp, ok, err := cnt.Apply(ctRecord("StopLogging", "x")); err != nil || !ok || dp.Value != 1 {
+		t.Fatalf("Apply count = %+v, %v, %v", dp, ok, err)
+	}
+	if dp, ok, err := cnt.Apply(ctRecord("GetObject", "x")); err != nil || !ok || dp.Value != 0 {
+		t.Fatalf("Apply default = %+v, %v, %v", dp, ok, err)
+	}
 }
 
 func TestCLI(t *testing.T) {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/bannin/bannin/internal/call"
+	"github.com/bannin/bannin/internal/logs/filterpattern"
 	"github.com/bannin/bannin/internal/store"
 	wirelogs "github.com/bannin/bannin/internal/wire/logs"
 )
@@ -74,7 +76,11 @@ func (s *Service) PutMetricFilter(ctx context.Context, in *wirelogs.PutMetricFil
 	if len(mt.Dimensions) > 3 {
 		return nil, errf("InvalidParameterException", "A metric transformation can have at most 3 dimensions.")
 	}
-	if _, err := parsePattern(aws.ToString(in.FilterPattern), false); err != nil {
+	pat, err := parsePattern(aws.ToString(in.FilterPattern), false)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSelectors(pat, mt); err != nil {
 		return nil, err
 	}
 	if _, err := getGroup(ctx, c, group); err != nil {
@@ -201,4 +207,38 @@ func (s *Service) TestMetricFilter(ctx context.Context, in *wirelogs.TestMetricF
 			EventMessage: aws.String(msg), ExtractedValues: vals})
 	}
 	return out, nil
+}
+
+// checkSelectors refuses a metricValue or dimension that selects a field the pattern
+// cannot give: `$name` needs a space-delimited pattern naming that field (`$.x` reads the
+// message as JSON, whatever the pattern); a metricValue that is no selector must be a number.
+func checkSelectors(p *filterpattern.Pattern, mt wirelogs.MetricTransformation) error {
+	named := map[string]bool{}
+	for _, s := range p.Selectors() {
+		named[s] = true
+	}
+	check := func(what, v string) error {
+		v = strings.TrimSpace(v)
+		switch {
+		case strings.HasPrefix(v, "$.") || strings.HasPrefix(v, "$["):
+		case strings.HasPrefix(v, "$"):
+			if !named[v] {
+				return errf("InvalidParameterException", "Invalid %s: %s is not a field named in the filter pattern.", what, v)
+			}
+		case what == "metric value":
+			if _, err := strconv.ParseFloat(v, 64); err != nil {
+				return errf("InvalidParameterException", "Invalid metric value: %s. It must be a number or a selector of the filter pattern.", v)
+			}
+		}
+		return nil
+	}
+	if err := check("metric value", aws.ToString(mt.MetricValue)); err != nil {
+		return err
+	}
+	for _, v := range mt.Dimensions {
+		if err := check("dimension value", v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -70,7 +70,7 @@ func putStream(ctx context.Context, c *call.Call, group string, st *Stream) erro
 func (s *Service) CreateLogStream(ctx context.Context, in *wirelogs.CreateLogStreamRequest) (*wirelogs.CreateLogStreamOutput, error) {
 	c := call.From(ctx)
 	group, name := aws.ToString(in.LogGroupName), aws.ToString(in.LogStreamName)
-	if !streamNameRE.MatchString(name) {
+	if !streamNameRE.MatchString(name) || strings.ContainsRune(name, 0) {
 		return nil, errf("InvalidParameterException", "1 validation error detected: Value '%s' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*", name)
 	}
 	if _, err := getGroup(ctx, c, group); err != nil {
