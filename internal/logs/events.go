@@ -274,27 +274,26 @@ func (s *Service) GetLogEvents(ctx context.Context, in *wirelogs.GetLogEventsReq
 			return len(evs) < limit
 		})
 	} else {
-		// Backward: the last `limit` events before pos.
+		// Backward: the newest events before pos that fit in a page, kept in a sliding
+		// window so that memory stays bounded by the page.
+		size, start := 0, 0
 		err = scanEvents(ctx, c.Tx, key, from, to, "", func(e event) bool {
 			if pos != "" && e.suffix >= pos {
 				return false
 			}
 			evs = append(evs, e)
-			if len(evs) > 2*limit {
-				evs = append(evs[:0], evs[len(evs)-limit:]...)
+			size += len(e.message)
+			for len(evs)-start > limit || len(evs)-start > 1 && size > maxPageBytes {
+				size -= len(evs[start].message)
+				evs[start] = event{}
+				start++
+			}
+			if start > limit {
+				evs, start = append(evs[:0], evs[start:]...), 0
 			}
 			return true
 		})
-		if len(evs) > limit {
-			evs = evs[len(evs)-limit:]
-		}
-		// Keep the newest events that fit in a page.
-		size, keep := 0, len(evs)
-		for keep > 0 && (keep == len(evs) || size+len(evs[keep-1].message) <= maxPageBytes) {
-			size += len(evs[keep-1].message)
-			keep--
-		}
-		evs = evs[keep:]
+		evs = evs[start:]
 	}
 	if err != nil {
 		return nil, err
