@@ -675,4 +675,19 @@ func TestCLI(t *testing.T) {
 			t.Fatalf("%s filter-log-events = %s", cli, out)
 		}
 	}
+	out := e.Run(t, testenv.V2, "logs", "get-log-events", "--log-group-name", "cli", "--log-stream-name", "s", "--start-from-head")
+	var gr struct {
+		Events           []struct{ Message string }
+		NextForwardToken string
+	}
+	if err := json.Unmarshal([]byte(out), &gr); err != nil || len(gr.Events) != 2 || !strings.HasPrefix(gr.NextForwardToken, "f/") {
+		t.Fatalf("get-log-events = %s (%v)", out, err)
+	}
+	out = e.Run(t, testenv.V1, "logs", "describe-log-groups", "--log-group-name-prefix", "cl")
+	if !strings.Contains(out, `"logGroupName": "cli"`) {
+		t.Fatalf("describe-log-groups = %s", out)
+	}
+	if out, err := e.RunErr(t, testenv.V1, "logs", "create-log-group", "--log-group-name", "cli"); err == nil || !strings.Contains(out, "ResourceAlreadyExistsException") {
+		t.Fatalf("create-log-group twice = %s (%v)", out, err)
+	}
 }
