@@ -253,7 +253,8 @@ func (s *Service) GetLogEvents(ctx context.Context, in *wirelogs.GetLogEventsReq
 		return nil, err
 	}
 	name := aws.ToString(in.LogStreamName)
-	if _, err := getStream(ctx, c, group, name); err != nil {
+	st, err := getStream(ctx, c, group, name)
+	if err != nil {
 		return nil, err
 	}
 	from, to := aws.ToInt64(in.StartTime), int64(1<<62)
@@ -274,26 +275,11 @@ func (s *Service) GetLogEvents(ctx context.Context, in *wirelogs.GetLogEventsReq
 			return len(evs) < limit
 		})
 	} else {
-		// Backward: the newest events before pos that fit in a page, kept in a sliding
-		// window so that memory stays bounded by the page.
-		size, start := 0, 0
-		err = scanEvents(ctx, c.Tx, key, from, to, "", func(e event) bool {
-			if pos != "" && e.suffix >= pos {
-				return false
-			}
-			evs = append(evs, e)
-			size += len(e.message)
-			for len(evs)-start > limit || len(evs)-start > 1 && size > maxPageBytes {
-				size -= len(evs[start].message)
-				evs[start] = event{}
-				start++
-			}
-			if start > limit {
-				evs, start = append(evs[:0], evs[start:]...), 0
-			}
-			return true
-		})
-		evs = evs[start:]
+		end := min(to-1, st.LastEvent)
+		if pos != "" {
+			end = suffixTime(pos)
+		}
+		evs, err = backward(ctx, c.Tx, key, from, to, end, pos, limit)
 	}
 	if err != nil {
 		return nil, err
@@ -309,6 +295,42 @@ func (s *Service) GetLogEvents(ctx context.Context, in *wirelogs.GetLogEventsReq
 			IngestionTime: aws.Int64(e.ingestion)})
 	}
 	return out, nil
+}
+
+// backward returns the newest events of a stream with from <= timestamp < to that sort
+// before pos ("" for none) and fit in a page: at most limit, at most maxPageBytes of
+// messages (at least one). end is the newest timestamp that can qualify. As keys can only
+// be listed forward, it scans a time window ending at end and widens it until the page is
+// full or the window reaches from, so reading the tail of a long stream costs about a page.
+func backward(ctx context.Context, tx store.ReadTx, key string, from, to, end int64, pos string, limit int) ([]event, error) {
+	for width := int64(time.Hour.Milliseconds()); ; width *= 8 {
+		lo := max(from, end-width)
+		var evs []event
+		size, start := 0, 0
+		err := scanEvents(ctx, tx, key, lo, to, "", func(e event) bool {
+			if pos != "" && e.suffix >= pos {
+				return false
+			}
+			evs = append(evs, e)
+			size += len(e.message)
+			for len(evs)-start > limit || len(evs)-start > 1 && size > maxPageBytes {
+				size -= len(evs[start].message)
+				evs[start] = event{}
+				start++
+			}
+			if start > limit {
+				evs, start = append(evs[:0], evs[start:]...), 0
+			}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+		full := start > 0 || len(evs) == limit
+		if full || lo <= from || end-width < from {
+			return evs[start:], nil
+		}
+	}
 }
 
 // filterToken is FilterLogEvents' position: the last event returned.

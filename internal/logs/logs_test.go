@@ -269,6 +269,10 @@ func TestPutAndGetLogEvents(t *testing.T) {
 	if got := getMsgs(get(&cloudwatchlogs.GetLogEventsInput{NextToken: fwd.NextForwardToken}).Events); !reflect.DeepEqual(got, []string{"e5"}) {
 		t.Fatalf("new events after the forward token = %q", got)
 	}
+	// The tail reaches back across days.
+	if got := getMsgs(get(&cloudwatchlogs.GetLogEventsInput{}).Events); !reflect.DeepEqual(got, []string{"ok-old", "e1", "e2", "e3", "e4", "e5"}) {
+		t.Fatalf("whole tail = %q", got)
+	}
 	// Time range: startTime inclusive, endTime exclusive.
 	rng := get(&cloudwatchlogs.GetLogEventsInput{StartFromHead: aws.Bool(true), StartTime: aws.Int64(now + 1), EndTime: aws.Int64(now + 5)})
 	if got := getMsgs(rng.Events); !reflect.DeepEqual(got, []string{"e2", "e3", "e4"}) {
