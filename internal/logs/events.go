@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -152,15 +153,36 @@ func (s *Service) PutLogEvents(ctx context.Context, in *wirelogs.PutLogEventsReq
 	if first < last && aws.ToInt64(evs[last-1].Timestamp)-aws.ToInt64(evs[first].Timestamp) > maxBatchSpan.Milliseconds() {
 		return nil, errf("InvalidParameterException", "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
 	}
-	tx := c.Write()
-	key := streamKey(c.Account, c.Region, group, name) + "\x00"
-	notice := PutNotice{Account: c.Account, Region: c.Region, Group: group, Stream: name}
+	batch := make([]InputEvent, 0, max(0, last-first))
 	for _, e := range evs[first:max(first, last)] {
-		ts, msg := aws.ToInt64(e.Timestamp), aws.ToString(e.Message)
+		batch = append(batch, InputEvent{Timestamp: aws.ToInt64(e.Timestamp), Message: aws.ToString(e.Message)})
+	}
+	if err := storeEvents(ctx, c.Write(), c.Account, c.Region, group, st, now, batch); err != nil {
+		return nil, err
+	}
+	out := &wirelogs.PutLogEventsResponse{NextSequenceToken: aws.String(fmt.Sprintf("%056d", st.Seq))}
+	if rejected {
+		out.RejectedLogEventsInfo = &rej
+	}
+	return out, nil
+}
+
+// InputEvent is one log event given to Append.
+type InputEvent struct {
+	Timestamp int64 // milliseconds since the epoch
+	Message   string
+}
+
+// storeEvents stores chronologically ordered events in a stream, updates the stream's
+// state and announces them on the store's stream.
+func storeEvents(ctx context.Context, tx store.Tx, account, region, group string, st *Stream, now int64, evs []InputEvent) error {
+	key := streamKey(account, region, group, st.Name)
+	notice := PutNotice{Account: account, Region: region, Group: group, Stream: st.Name}
+	for _, e := range evs {
 		st.Seq++
-		suffix := eventSuffix(ts, st.Seq)
-		if err := tx.Put(ctx, bucketEvents, key+suffix, encodeEvent(now, msg)); err != nil {
-			return nil, fmt.Errorf("logs: put event: %w", err)
+		suffix := eventSuffix(e.Timestamp, st.Seq)
+		if err := tx.Put(ctx, bucketEvents, key+"\x00"+suffix, encodeEvent(now, e.Message)); err != nil {
+			return fmt.Errorf("logs: put event: %w", err)
 		}
 		if notice.Count == 0 || suffix < notice.First {
 			notice.First = suffix
@@ -169,28 +191,76 @@ func (s *Service) PutLogEvents(ctx context.Context, in *wirelogs.PutLogEventsReq
 			notice.Last = suffix
 		}
 		notice.Count++
-		if st.LastIngestion == 0 || ts < st.FirstEvent {
-			st.FirstEvent = ts
+		if st.LastIngestion == 0 || e.Timestamp < st.FirstEvent {
+			st.FirstEvent = e.Timestamp
 		}
-		if st.LastIngestion == 0 || ts > st.LastEvent {
-			st.LastEvent = ts
+		if st.LastIngestion == 0 || e.Timestamp > st.LastEvent {
+			st.LastEvent = e.Timestamp
 		}
 		st.LastIngestion = now
-		st.StoredBytes += int64(len(msg))
+		st.StoredBytes += int64(len(e.Message))
 	}
-	if err := putStream(ctx, c, group, st); err != nil {
-		return nil, err
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("logs: encode stream: %w", err)
 	}
-	if notice.Count > 0 {
-		if err := appendNotice(ctx, tx, notice); err != nil {
-			return nil, err
+	if err := tx.Put(ctx, bucketStreams, key, b); err != nil {
+		return fmt.Errorf("logs: put stream: %w", err)
+	}
+	if notice.Count == 0 {
+		return nil
+	}
+	return appendNotice(ctx, tx, notice)
+}
+
+// ErrNoGroup is returned by Append when the log group does not exist.
+var ErrNoGroup = errors.New("log group does not exist")
+
+// Append stores events in a log stream from inside bannin rather than through the API
+// (CloudTrail delivery to CloudWatch Logs, say), creating the stream if it is missing.
+// The group must exist (ErrNoGroup otherwise). Events are put in timestamp order; those
+// PutLogEvents would refuse (older than 14 days or the retention period, more than 2
+// hours ahead of now) are dropped. It returns how many it stored. Consumers learn of the
+// events as of PutLogEvents' (KindPut).
+func Append(ctx context.Context, tx store.Tx, account, region, group, stream string, now time.Time, evs []InputEvent) (int, error) {
+	r, err := tx.GetResource(ctx, account, region, ResourceType, group)
+	if err != nil {
+		return 0, fmt.Errorf("logs: append: get group %s: %w", group, err)
+	}
+	if r == nil {
+		return 0, fmt.Errorf("logs: append to %s: %w", group, ErrNoGroup)
+	}
+	g, err := decodeGroup(r)
+	if err != nil {
+		return 0, err
+	}
+	if !streamNameRE.MatchString(stream) || strings.ContainsRune(stream, 0) {
+		return 0, fmt.Errorf("logs: append: invalid stream name %q", stream)
+	}
+	key := streamKey(account, region, group, stream)
+	st := &Stream{Name: stream, CreationTime: ms(now)}
+	b, err := tx.Get(ctx, bucketStreams, key)
+	if err != nil {
+		return 0, fmt.Errorf("logs: append: get stream: %w", err)
+	}
+	if b != nil {
+		if st, err = decodeStream(store.KV{Key: key, Value: b}); err != nil {
+			return 0, err
 		}
 	}
-	out := &wirelogs.PutLogEventsResponse{NextSequenceToken: aws.String(fmt.Sprintf("%056d", st.Seq))}
-	if rejected {
-		out.RejectedLogEventsInfo = &rej
+	oldest := max(ms(now)-maxEventAge.Milliseconds(), retentionStart(g, now))
+	newest := ms(now) + maxEventFuture.Milliseconds()
+	kept := make([]InputEvent, 0, len(evs))
+	for _, e := range evs {
+		if e.Timestamp >= oldest && e.Timestamp <= newest && e.Message != "" {
+			kept = append(kept, e)
+		}
 	}
-	return out, nil
+	sort.SliceStable(kept, func(i, j int) bool { return kept[i].Timestamp < kept[j].Timestamp })
+	if err := storeEvents(ctx, tx, account, region, group, st, ms(now), kept); err != nil {
+		return 0, err
+	}
+	return len(kept), nil
 }
 
 // scanEvents calls fn for the stream's events with from <= timestamp < to, in order,

@@ -363,6 +363,37 @@ func TestPutNotice(t *testing.T) {
 	}
 }
 
+func TestAppend(t *testing.T) {
+	e, cw := setup(t)
+	ctx := context.Background()
+	mkGroup(t, cw, "delivery")
+	now := time.Now()
+	nowMs := now.UnixMilli()
+	var n int
+	err := e.Server.Storage().Update(ctx, func(tx store.Tx) error {
+		var err error
+		n, err = logs.Append(ctx, tx, e.Account, e.Region, "delivery", e.Account+"_CloudTrail_us-east-1", now, []logs.InputEvent{
+			{Timestamp: nowMs, Message: "second"}, {Timestamp: nowMs - 1000, Message: "first"},
+			{Timestamp: nowMs - 15*24*3600*1000, Message: "too old"}})
+		return err
+	})
+	if err != nil || n != 2 {
+		t.Fatalf("Append = %d, %v; want 2", n, err)
+	}
+	out, err := cw.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("delivery"),
+		LogStreamName: aws.String(e.Account + "_CloudTrail_us-east-1"), StartFromHead: aws.Bool(true)})
+	if err != nil || !reflect.DeepEqual(getMsgs(out.Events), []string{"first", "second"}) {
+		t.Fatalf("GetLogEvents after Append = %+v, %v", out, err)
+	}
+	err = e.Server.Storage().Update(ctx, func(tx store.Tx) error {
+		_, err := logs.Append(ctx, tx, e.Account, e.Region, "missing", "s", now, []logs.InputEvent{{Timestamp: nowMs, Message: "x"}})
+		return err
+	})
+	if !errors.Is(err, logs.ErrNoGroup) {
+		t.Fatalf("Append to a missing group = %v; want ErrNoGroup", err)
+	}
+}
+
 func mkGroupStream(t *testing.T, cw *cloudwatchlogs.Client, group, stream string) {
 	t.Helper()
 	if _, err := cw.CreateLogStream(context.Background(), &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)}); err != nil {
