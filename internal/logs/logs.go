@@ -9,6 +9,11 @@
 //	logs.streams  <account>/<region>/<group>\x00<stream>
 //	logs.events   <account>/<region>/<group>\x00<stream>\x00<16-hex timestamp><8-hex seq>
 //	logs.filters  <account>/<region>/<group>\x00<filter name>
+//
+// Besides the API, the package offers the rest of bannin: Append (store events from
+// inside, e.g. CloudTrail delivery), KindPut stream entries with NoticeEvents (what was
+// put, for metric and subscription filters), MetricFilters and MetricFilter.Apply (the
+// datapoint a filter publishes for an event), and Purge (retention, run periodically).
 package logs
 
 import (
