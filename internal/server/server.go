@@ -66,6 +66,7 @@ type Server struct {
 	trail          *trail.Service
 	lock           *os.File
 	objects        *objects.Service
+	logs           *cwlogs.Service
 	handler        http.Handler
 }
 
@@ -118,6 +119,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.objects = objs
+	s.logs = cwlogs.New(cwlogs.Options{Clock: cfg.Clock})
 	gw := gateway.New(gateway.Options{
 		Services: []gateway.Service{
 			cloudtrail.Handler{API: s.trail},
@@ -128,7 +130,7 @@ func New(cfg Config) (*Server, error) {
 			events.Handler{API: bus.New()},
 			wireiam.Handler{API: wireiam.Unimplemented{}},
 			kms.Handler{API: kms.Unimplemented{}},
-			wirelogs.Handler{API: cwlogs.New(cwlogs.Options{})},
+			wirelogs.Handler{API: s.logs},
 			organizations.Handler{API: organizations.Unimplemented{}},
 			s3.Handler{API: objs},
 			sns.Handler{API: sns.Unimplemented{}},
@@ -187,17 +189,22 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	return hs.Shutdown(sctx)
 }
 
-// Purge enforces retention now: event history older than the retention period and
-// event data stores whose deletion wait is over are deleted.
-func (s *Server) Purge(ctx context.Context) error { return s.trail.Purge(ctx, s.Store) }
+// Purge enforces retention now: event history older than the retention period, event data
+// stores whose deletion wait is over, and log events past their group's retention.
+func (s *Server) Purge(ctx context.Context) error {
+	if err := s.trail.Purge(ctx, s.Store); err != nil {
+		return err
+	}
+	return s.logs.Purge(ctx, s.Store)
+}
 
 // purgeLoop enforces event-history retention hourly.
 func (s *Server) purgeLoop(ctx context.Context) error {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if err := s.trail.Purge(ctx, s.Store); err != nil {
-			s.cfg.Logger.Error("server: purge event history", "err", err)
+		if err := s.Purge(ctx); err != nil {
+			s.cfg.Logger.Error("server: purge expired data", "err", err)
 		}
 		select {
 		case <-ctx.Done():
