@@ -85,7 +85,7 @@ func (s *Service) CreateChannel(ctx context.Context, in *cloudtrail.CreateChanne
 	if err != nil {
 		return nil, err
 	}
-	tags, err := tagMap(nil, in.Tags)
+	tags, err := TagMap(nil, in.Tags)
 	if err != nil {
 		return nil, err
 	}

@@ -155,7 +155,7 @@ func (s *Service) CreateEventDataStore(ctx context.Context, in *cloudtrail.Creat
 	if err := checkSelectors(e.AdvancedEventSelectors); err != nil {
 		return nil, err
 	}
-	tags, err := tagMap(nil, in.TagsList)
+	tags, err := TagMap(nil, in.TagsList)
 	if err != nil {
 		return nil, err
 	}

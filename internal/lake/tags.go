@@ -12,8 +12,9 @@ import (
 // maxTags is how many tags a CloudTrail resource can have.
 const maxTags = 50
 
-// tagMap applies tags to base (a copy), checking CloudTrail's tag rules.
-func tagMap(base map[string]string, tags []cloudtrail.Tag) (map[string]string, error) {
+// TagMap applies tags to base (a copy), checking CloudTrail's tag rules; trails, event
+// data stores and channels share them.
+func TagMap(base map[string]string, tags []cloudtrail.Tag) (map[string]string, error) {
 	out := make(map[string]string, len(base)+len(tags))
 	for k, v := range base {
 		out[k] = v

@@ -3,37 +3,13 @@ package trail
 import (
 	"context"
 	"sort"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/bannin/bannin/internal/call"
+	"github.com/bannin/bannin/internal/lake"
 	"github.com/bannin/bannin/internal/wire/cloudtrail"
 )
-
-const maxTags = 50
-
-// tagMap applies tags to base (a copy), checking CloudTrail's tag rules.
-func tagMap(base map[string]string, tags []cloudtrail.Tag) (map[string]string, error) {
-	out := make(map[string]string, len(base)+len(tags))
-	for k, v := range base {
-		out[k] = v
-	}
-	for _, t := range tags {
-		k := aws.ToString(t.Key)
-		if k == "" || len(k) > 128 || strings.HasPrefix(strings.ToLower(k), "aws:") {
-			return nil, errf("InvalidTagParameterException", "Tag key %q is not valid: it must be 1 to 128 characters and not start with aws:.", k)
-		}
-		if len(aws.ToString(t.Value)) > 256 {
-			return nil, errf("InvalidTagParameterException", "The value of tag %q is longer than 256 characters.", k)
-		}
-		out[k] = aws.ToString(t.Value)
-	}
-	if len(out) > maxTags {
-		return nil, errf("TagsLimitExceededException", "A resource can have at most %d tags; this request would give it %d.", maxTags, len(out))
-	}
-	return out, nil
-}
 
 // tagged finds the trail a tagging call names by ARN.
 func tagged(ctx context.Context, c *call.Call, id string) (*Trail, map[string]string, error) {
@@ -57,7 +33,7 @@ func (s *Service) AddTags(ctx context.Context, in *cloudtrail.AddTagsRequest) (*
 	if err := inHomeRegion(c, t); err != nil {
 		return nil, err
 	}
-	if tags, err = tagMap(tags, in.TagsList); err != nil {
+	if tags, err = lake.TagMap(tags, in.TagsList); err != nil {
 		return nil, err
 	}
 	t.tags = tags
@@ -77,7 +53,7 @@ func (s *Service) RemoveTags(ctx context.Context, in *cloudtrail.RemoveTagsReque
 	if err := inHomeRegion(c, t); err != nil {
 		return nil, err
 	}
-	tags, _ = tagMap(tags, nil)
+	tags, _ = lake.TagMap(tags, nil)
 	for _, tag := range in.TagsList {
 		delete(tags, aws.ToString(tag.Key))
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/call"
+	"github.com/bannin/bannin/internal/lake"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/wire/cloudtrail"
 )
@@ -34,7 +35,7 @@ func (s *Service) CreateTrail(ctx context.Context, in *cloudtrail.CreateTrailReq
 	if err := s.applyChecks(ctx, c, t, aws.ToString(in.SnsTopicName)); err != nil {
 		return nil, err
 	}
-	tags, err := tagMap(nil, in.TagsList)
+	tags, err := lake.TagMap(nil, in.TagsList)
 	if err != nil {
 		return nil, err
 	}
