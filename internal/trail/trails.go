@@ -43,12 +43,17 @@ func (s *Service) CreateTrail(ctx context.Context, in *cloudtrail.CreateTrailReq
 	if err := save(ctx, c, t); err != nil {
 		return nil, err
 	}
+	return t.createResponse(), nil
+}
+
+// createResponse is the answer CreateTrail and UpdateTrail share (their shapes are the same).
+func (t *Trail) createResponse() *cloudtrail.CreateTrailResponse {
 	w := t.wire()
 	return &cloudtrail.CreateTrailResponse{Name: w.Name, S3BucketName: w.S3BucketName, S3KeyPrefix: w.S3KeyPrefix,
 		SnsTopicName: w.SnsTopicName, SnsTopicARN: w.SnsTopicARN, IncludeGlobalServiceEvents: w.IncludeGlobalServiceEvents,
 		IsMultiRegionTrail: w.IsMultiRegionTrail, TrailARN: w.TrailARN, LogFileValidationEnabled: w.LogFileValidationEnabled,
 		CloudWatchLogsLogGroupArn: w.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: w.CloudWatchLogsRoleArn,
-		KmsKeyId: w.KmsKeyId, IsOrganizationTrail: w.IsOrganizationTrail}, nil
+		KmsKeyId: w.KmsKeyId, IsOrganizationTrail: w.IsOrganizationTrail}
 }
 
 // nameFree refuses a trail name another trail of the account holds where the new or
@@ -150,12 +155,8 @@ func (s *Service) UpdateTrail(ctx context.Context, in *cloudtrail.UpdateTrailReq
 	if err := save(ctx, c, t); err != nil {
 		return nil, err
 	}
-	w := t.wire()
-	return &cloudtrail.UpdateTrailResponse{Name: w.Name, S3BucketName: w.S3BucketName, S3KeyPrefix: w.S3KeyPrefix,
-		SnsTopicName: w.SnsTopicName, SnsTopicARN: w.SnsTopicARN, IncludeGlobalServiceEvents: w.IncludeGlobalServiceEvents,
-		IsMultiRegionTrail: w.IsMultiRegionTrail, TrailARN: w.TrailARN, LogFileValidationEnabled: w.LogFileValidationEnabled,
-		CloudWatchLogsLogGroupArn: w.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: w.CloudWatchLogsRoleArn,
-		KmsKeyId: w.KmsKeyId, IsOrganizationTrail: w.IsOrganizationTrail}, nil
+	out := cloudtrail.UpdateTrailResponse(*t.createResponse())
+	return &out, nil
 }
 
 // DeleteTrail deletes a trail from its home region.
