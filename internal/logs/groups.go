@@ -268,17 +268,26 @@ func taggedGroup(ctx context.Context, c *call.Call, arn string) (*Group, error) 
 	return getGroup(ctx, c, m[3])
 }
 
+// retag adds tags to, then removes keys from, the log group find returns, and saves it.
+// The ARN-based tagging calls and the older name-based ones differ only in find.
+func retag(ctx context.Context, c *call.Call, g *Group, err error, add map[string]string, remove []string) error {
+	if err != nil {
+		return err
+	}
+	if g.tags, err = tagMap(g.tags, add); err != nil {
+		return err
+	}
+	for _, k := range remove {
+		delete(g.tags, k)
+	}
+	return saveGroup(ctx, c, g)
+}
+
 // TagResource adds or overwrites tags on a log group.
 func (s *Service) TagResource(ctx context.Context, in *wirelogs.TagResourceRequest) (*wirelogs.TagResourceOutput, error) {
 	c := call.From(ctx)
 	g, err := taggedGroup(ctx, c, aws.ToString(in.ResourceArn))
-	if err != nil {
-		return nil, err
-	}
-	if g.tags, err = tagMap(g.tags, in.Tags); err != nil {
-		return nil, err
-	}
-	if err := saveGroup(ctx, c, g); err != nil {
+	if err := retag(ctx, c, g, err, in.Tags, nil); err != nil {
 		return nil, err
 	}
 	return &wirelogs.TagResourceOutput{}, nil
@@ -288,14 +297,7 @@ func (s *Service) TagResource(ctx context.Context, in *wirelogs.TagResourceReque
 func (s *Service) UntagResource(ctx context.Context, in *wirelogs.UntagResourceRequest) (*wirelogs.UntagResourceOutput, error) {
 	c := call.From(ctx)
 	g, err := taggedGroup(ctx, c, aws.ToString(in.ResourceArn))
-	if err != nil {
-		return nil, err
-	}
-	g.tags, _ = tagMap(g.tags, nil)
-	for _, k := range in.TagKeys {
-		delete(g.tags, k)
-	}
-	if err := saveGroup(ctx, c, g); err != nil {
+	if err := retag(ctx, c, g, err, nil, in.TagKeys); err != nil {
 		return nil, err
 	}
 	return &wirelogs.UntagResourceOutput{}, nil
@@ -303,8 +305,7 @@ func (s *Service) UntagResource(ctx context.Context, in *wirelogs.UntagResourceR
 
 // ListTagsForResource returns a log group's tags.
 func (s *Service) ListTagsForResource(ctx context.Context, in *wirelogs.ListTagsForResourceRequest) (*wirelogs.ListTagsForResourceResponse, error) {
-	c := call.From(ctx)
-	g, err := taggedGroup(ctx, c, aws.ToString(in.ResourceArn))
+	g, err := taggedGroup(ctx, call.From(ctx), aws.ToString(in.ResourceArn))
 	if err != nil {
 		return nil, err
 	}
@@ -316,13 +317,7 @@ func (s *Service) ListTagsForResource(ctx context.Context, in *wirelogs.ListTags
 func (s *Service) TagLogGroup(ctx context.Context, in *wirelogs.TagLogGroupRequest) (*wirelogs.TagLogGroupOutput, error) {
 	c := call.From(ctx)
 	g, err := getGroup(ctx, c, aws.ToString(in.LogGroupName))
-	if err != nil {
-		return nil, err
-	}
-	if g.tags, err = tagMap(g.tags, in.Tags); err != nil {
-		return nil, err
-	}
-	if err := saveGroup(ctx, c, g); err != nil {
+	if err := retag(ctx, c, g, err, in.Tags, nil); err != nil {
 		return nil, err
 	}
 	return &wirelogs.TagLogGroupOutput{}, nil
@@ -332,14 +327,7 @@ func (s *Service) TagLogGroup(ctx context.Context, in *wirelogs.TagLogGroupReque
 func (s *Service) UntagLogGroup(ctx context.Context, in *wirelogs.UntagLogGroupRequest) (*wirelogs.UntagLogGroupOutput, error) {
 	c := call.From(ctx)
 	g, err := getGroup(ctx, c, aws.ToString(in.LogGroupName))
-	if err != nil {
-		return nil, err
-	}
-	g.tags, _ = tagMap(g.tags, nil)
-	for _, k := range in.Tags {
-		delete(g.tags, k)
-	}
-	if err := saveGroup(ctx, c, g); err != nil {
+	if err := retag(ctx, c, g, err, nil, in.Tags); err != nil {
 		return nil, err
 	}
 	return &wirelogs.UntagLogGroupOutput{}, nil
@@ -347,8 +335,7 @@ func (s *Service) UntagLogGroup(ctx context.Context, in *wirelogs.UntagLogGroupR
 
 // ListTagsLogGroup is the older ListTagsForResource, by log group name.
 func (s *Service) ListTagsLogGroup(ctx context.Context, in *wirelogs.ListTagsLogGroupRequest) (*wirelogs.ListTagsLogGroupResponse, error) {
-	c := call.From(ctx)
-	g, err := getGroup(ctx, c, aws.ToString(in.LogGroupName))
+	g, err := getGroup(ctx, call.From(ctx), aws.ToString(in.LogGroupName))
 	if err != nil {
 		return nil, err
 	}
