@@ -24,12 +24,14 @@ func serve(args []string) error {
 	account := fs.String("account-id", "000000000000", "the default account's id")
 	dev := fs.Bool("dev", false, "accept any well-formed SigV4 credentials as the default account's root (local use only)")
 	retention := fs.Duration("event-retention", 90*24*time.Hour, "how long event history is kept")
+	smtpURL := fs.String("smtp-url", os.Getenv("BANNIN_SMTP_URL"), "mail server for SNS email subscriptions: smtp://[user:pass@]host:port or smtps://...")
+	publicURL := fs.String("public-url", "", "the server's address as subscribers reach it, for SNS confirmation links (default http://ADDR)")
 	fs.Parse(args)
 
 	start := time.Now()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	srv, err := server.New(server.Config{Addr: *addr, DataDir: *dataDir, Region: *region, Account: *account, Dev: *dev,
-		EventRetention: *retention, Logger: log,
+		EventRetention: *retention, Logger: log, SMTPURL: *smtpURL, URL: *publicURL,
 		RootAccessKeyID: os.Getenv("BANNIN_ROOT_ACCESS_KEY_ID"), RootSecretAccessKey: os.Getenv("BANNIN_ROOT_SECRET_ACCESS_KEY")})
 	if err != nil {
 		return err

@@ -38,13 +38,16 @@ func Build(c *call.Call, o Outcome) (*store.Event, error) {
 		SourceIPAddress:    c.SourceIP,
 		UserAgent:          c.UserAgent,
 		RequestID:          c.RequestID,
-		EventID:            newEventID(),
+		EventID:            c.EventID,
 		ReadOnly:           ro,
 		EventType:          "AwsApiCall",
 		ManagementEvent:    cat == "Management",
 		RecipientAccountID: c.Account,
 		EventCategory:      cat,
 		TLSDetails:         o.TLS,
+	}
+	if rec.EventID == "" {
+		rec.EventID = NewEventID()
 	}
 	if c.Caller.InvokedBy != "" {
 		rec.SourceIPAddress = c.Caller.InvokedBy
@@ -108,6 +111,9 @@ func Identity(p call.Principal) UserIdentity {
 			SessionIssuer: &SessionIssuer{Type: "Role", PrincipalID: strings.SplitN(p.PrincipalID, ":", 2)[0],
 				ARN: p.IssuerARN, AccountID: p.Account, UserName: p.IssuerName},
 			Attributes: SessionAttribute{MFAAuthenticated: "false"},
+		}
+		if !p.SessionIssued.IsZero() {
+			u.SessionContext.Attributes.CreationDate = FormatTime(p.SessionIssued)
 		}
 	}
 	return u
@@ -178,10 +184,10 @@ func Category(svc *model.Service, op *model.Operation) string {
 	return "Management"
 }
 
-// newEventID makes an event ID in the UUID form CloudTrail uses. It is a time-ordered
+// NewEventID makes an event ID in the UUID form CloudTrail uses. It is a time-ordered
 // version 7 UUID, so that the event history's unique index on it grows at its end
 // instead of touching a random page for every call.
-func newEventID() string {
+func NewEventID() string {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return uuid.NewString()

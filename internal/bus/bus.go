@@ -7,20 +7,57 @@ package bus
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/bannin/bannin/internal/awserr"
+	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/wire/events"
 )
 
+// Options configure the service and what its targets reach.
+type Options struct {
+	Clock  func() time.Time
+	Logger *slog.Logger
+	// Publish delivers to an SNS topic target in tx (notify's PublishMessage).
+	Publish func(ctx context.Context, tx store.Tx, topicARN, subject, message string) (string, error)
+	// AppendLogs writes events to a CloudWatch Logs group target in tx.
+	AppendLogs func(ctx context.Context, tx store.Tx, account, region, group, stream string, messages []string, at time.Time) error
+	// StartAutomation starts an SSM Automation target in tx and returns the execution id.
+	StartAutomation func(ctx context.Context, tx store.Tx, account, region, document, version string, params map[string][]string) (string, error)
+	// HTTPClient calls API destinations (default http.DefaultClient).
+	HTTPClient *http.Client
+}
+
 // Service implements events.API.
-type Service struct{ events.Unimplemented }
+type Service struct {
+	events.Unimplemented
+	opts Options
+}
 
 // New returns the EventBridge service.
-func New() *Service { return &Service{} }
+func New(opts Options) *Service {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = http.DefaultClient
+	}
+	return &Service{opts: opts}
+}
+
+// PutEvent puts an event from inside bannin (AWS Config's events) on an account's default
+// bus in tx, as PutEvents would; rules see it after tx commits.
+func (s *Service) PutEvent(ctx context.Context, tx store.Tx, account, region, source, detailType string, resources []string, detail []byte) error {
+	return awserr.NotImplemented("EventBridge", "PutEvents")
+}
 
 // mandatoryFields are the envelope fields TestEventPattern requires of its event.
 var mandatoryFields = []string{"id", "account", "source", "time", "region", "resources", "detail-type"}

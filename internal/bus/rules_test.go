@@ -420,7 +420,7 @@ func TestRulesForDelivery(t *testing.T) {
 	var rules []bus.Rule
 	err := e.Server.Store.View(ctx, func(tx store.ReadTx) error {
 		var err error
-		rules, err = bus.New().Rules(ctx, tx, e.Account, e.Region, bus.DefaultBus)
+		rules, err = bus.New(bus.Options{}).Rules(ctx, tx, e.Account, e.Region, bus.DefaultBus)
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,8 @@ type Principal struct {
 	SessionName string
 	IssuerARN   string
 	IssuerName  string
+	// SessionIssued is when an assumed role's session began.
+	SessionIssued time.Time
 	// InvokedBy names the AWS service that made the call on the caller's behalf.
 	InvokedBy string
 }
@@ -39,6 +41,9 @@ type Resource struct {
 // Call describes one API call in progress.
 type Call struct {
 	RequestID string
+	// EventID is the id the call's CloudTrail record will have, known before the handler
+	// runs so that the changes it makes can name their cause.
+	EventID   string
 	Time      time.Time
 	Service   string // the model's name, e.g. "cloudtrail"
 	Operation string

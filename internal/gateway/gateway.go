@@ -69,6 +69,7 @@ type Options struct {
 type Gateway struct {
 	opts     Options
 	services map[string]Service // by signing name
+	lookupCache
 }
 
 // New returns a gateway serving opts.Services.
@@ -154,10 +155,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c := &call.Call{RequestID: reqID, Time: now, Service: m.Name, Operation: op.Name,
+	c := &call.Call{RequestID: reqID, EventID: audit.NewEventID(), Time: now, Service: m.Name, Operation: op.Name,
 		Account: auth.Caller.Account, Region: region, Caller: auth.Caller,
 		SourceIP: sourceIP(r), UserAgent: r.UserAgent()}
-	ctx := call.With(r.Context(), c)
+	ctx := store.WithEventID(call.With(r.Context(), c), c.EventID)
 	o := audit.Outcome{Service: m, Op: op, Host: r.Host}
 	if r.TLS != nil {
 		o.TLS = &audit.TLSDetails{TLSVersion: tlsVersion(r.TLS.Version), CipherSuite: tlsCipher(r.TLS.CipherSuite), ClientProvidedHostHeader: r.Host}
@@ -218,10 +219,17 @@ func (g *Gateway) serve(ctx context.Context, c *call.Call, svc Service, codec pr
 		o.Err = err
 		return false
 	}
+	return g.execute(ctx, c, svc, codec.Name(), op, in, o)
+}
+
+// execute validates, binds and runs one operation whose input is decoded, filling o's
+// output and error; recorded is as for serve.
+func (g *Gateway) execute(ctx context.Context, c *call.Call, svc Service, protocolName string, op *model.Operation,
+	in map[string]any, o *audit.Outcome) (recorded bool) {
 	o.In = in
 	if op.Input != nil {
 		if err := model.Validate(op.Input, in); err != nil {
-			o.Err = validationError(codec.Name(), err)
+			o.Err = validationError(protocolName, err)
 			return false
 		}
 	}
@@ -236,7 +244,7 @@ func (g *Gateway) serve(ctx context.Context, c *call.Call, svc Service, codec pr
 		return false
 	}
 	if err := model.Bind(typed, in); err != nil {
-		o.Err = validationError(codec.Name(), err)
+		o.Err = validationError(protocolName, err)
 		return false
 	}
 	run := func() (err error) {
@@ -259,6 +267,7 @@ func (g *Gateway) serve(ctx context.Context, c *call.Call, svc Service, codec pr
 		}
 		return nil
 	}
+	var err error
 	if audit.ReadOnly(c.Service, op.Name) {
 		err = g.opts.Store.View(ctx, func(tx store.ReadTx) error { c.Tx = tx; return run() })
 	} else {

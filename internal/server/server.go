@@ -11,32 +11,20 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
+	"github.com/bannin/bannin/internal/alarm"
 	"github.com/bannin/bannin/internal/bus"
+	"github.com/bannin/bannin/internal/compliance"
 	"github.com/bannin/bannin/internal/gateway"
 	"github.com/bannin/bannin/internal/iam"
-	"github.com/bannin/bannin/internal/lake"
 	cwlogs "github.com/bannin/bannin/internal/logs"
+	"github.com/bannin/bannin/internal/notify"
 	"github.com/bannin/bannin/internal/objects"
+	"github.com/bannin/bannin/internal/runbook"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/store/sqlite"
 	"github.com/bannin/bannin/internal/trail"
-	"github.com/bannin/bannin/internal/wire/cloudtrail"
-	"github.com/bannin/bannin/internal/wire/cloudtraildata"
-	"github.com/bannin/bannin/internal/wire/cloudwatch"
-	"github.com/bannin/bannin/internal/wire/config"
-	"github.com/bannin/bannin/internal/wire/ec2"
-	"github.com/bannin/bannin/internal/wire/events"
-	wireiam "github.com/bannin/bannin/internal/wire/iam"
-	"github.com/bannin/bannin/internal/wire/kms"
-	wirelogs "github.com/bannin/bannin/internal/wire/logs"
-	"github.com/bannin/bannin/internal/wire/organizations"
-	"github.com/bannin/bannin/internal/wire/s3"
-	"github.com/bannin/bannin/internal/wire/sns"
-	"github.com/bannin/bannin/internal/wire/ssm"
-	"github.com/bannin/bannin/internal/wire/sts"
 )
 
 // Config is how a server is set up; cmd/bannin fills it from flags and the environment.
@@ -49,6 +37,12 @@ type Config struct {
 	Dev bool
 	// EventRetention is how long event history is kept (default 90 days).
 	EventRetention time.Duration
+	// URL is the server's address as clients and subscribers reach it (SNS confirmation
+	// links); default http:// + Addr.
+	URL string
+	// SMTPURL is the mail server SNS email subscriptions are delivered through:
+	// smtp://[user:pass@]host:port or smtps://...
+	SMTPURL string
 	// RootAccessKeyID and RootSecretAccessKey seed the root key at first start.
 	RootAccessKeyID, RootSecretAccessKey string
 	Logger                               *slog.Logger
@@ -67,7 +61,15 @@ type Server struct {
 	lock           *os.File
 	objects        *objects.Service
 	logs           *cwlogs.Service
-	handler        http.Handler
+	notify         *notify.Service
+	bus            *bus.Service
+	runbook        *runbook.Service
+	config         *compliance.Service
+	cloudwatch     *alarm.Service
+	gateway        *gateway.Gateway
+	// parts are the services, checked for background work (see background).
+	parts   []any
+	handler http.Handler
 }
 
 // New opens the data dir and builds every part. Close releases them.
@@ -120,31 +122,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.objects = objs
 	s.logs = cwlogs.New(cwlogs.Options{Clock: cfg.Clock})
-	gw := gateway.New(gateway.Options{
-		Services: []gateway.Service{
-			cloudtrail.Handler{API: s.trail},
-			cloudtraildata.Handler{API: lake.NewData(lake.Options{})},
-			cloudwatch.Handler{API: cloudwatch.Unimplemented{}},
-			config.Handler{API: config.Unimplemented{}},
-			ec2.Handler{API: ec2.Unimplemented{}},
-			events.Handler{API: bus.New()},
-			wireiam.Handler{API: wireiam.Unimplemented{}},
-			kms.Handler{API: kms.Unimplemented{}},
-			wirelogs.Handler{API: s.logs},
-			organizations.Handler{API: organizations.Unimplemented{}},
-			s3.Handler{API: objs},
-			sns.Handler{API: sns.Unimplemented{}},
-			ssm.Handler{API: ssm.Unimplemented{}},
-			sts.Handler{API: iam.STS{}},
-		},
-		Store:        st,
-		Scope:        scope,
-		Unrouted:     unrouted,
-		Authenticate: authenticator(keys, cfg.Clock),
-		Clock:        cfg.Clock,
-		Logger:       cfg.Logger,
-		SpoolDir:     spool,
-	})
+	s.build(cfg, keys, spool)
 	// Not an http.ServeMux: it cleans paths and redirects, and S3 keys may hold "//" or "../".
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/_bannin/health" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
@@ -152,7 +130,11 @@ func New(cfg Config) (*Server, error) {
 			fmt.Fprintln(w, `{"status":"ok"}`)
 			return
 		}
-		gw.ServeHTTP(w, r)
+		if u, ok := s.notify.Unrouted(r); ok {
+			u.ServeHTTP(w, r)
+			return
+		}
+		s.gateway.ServeHTTP(w, r)
 	})
 	return s, nil
 }
@@ -170,12 +152,15 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 3)
 	go func() { errc <- hs.Serve(ln) }()
 	bg, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); errc <- s.purgeLoop(bg) }()
-	go func() { defer wg.Done(); errc <- s.objects.Run(bg, s.Store, time.Minute, s.cfg.Logger) }()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := s.Background(bg); err != nil {
+			errc <- err
+		}
+	}()
 	// Background work stops before the caller closes the store.
-	defer wg.Wait()
+	defer func() { <-done }()
 	defer stop()
 	select {
 	case <-ctx.Done():
@@ -199,18 +184,20 @@ func (s *Server) Purge(ctx context.Context) error {
 }
 
 // purgeLoop enforces event-history retention hourly.
+// The first purge waits a minute so that starting up stays quick.
 func (s *Server) purgeLoop(ctx context.Context) error {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
+	wait := time.NewTimer(time.Minute)
+	defer wait.Stop()
 	for {
-		if err := s.Purge(ctx); err != nil {
-			s.cfg.Logger.Error("server: purge expired data", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-wait.C:
 		}
+		if err := s.Purge(ctx); err != nil {
+			s.cfg.Logger.Error("server: purge expired data", "err", err)
+		}
+		wait.Reset(time.Hour)
 	}
 }
 

@@ -176,6 +176,23 @@ type Resource struct {
 type ResourceChange struct {
 	Resource
 	Status string `json:"status"`
+	// EventID is the CloudTrail event of the API call that made the change, when it was made
+	// by one (AWS Config's relatedEvents).
+	EventID string `json:"eventId,omitempty"`
+}
+
+type eventIDKey struct{}
+
+// WithEventID returns ctx saying that the changes made under it are caused by the API call
+// recorded as event id; PutResource and DeleteResource keep it in the ResourceChange.
+func WithEventID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, eventIDKey{}, id)
+}
+
+// EventIDFrom returns the event id WithEventID put in ctx, or "".
+func EventIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(eventIDKey{}).(string)
+	return id
 }
 
 // ResourceQuery selects live resources for ListResources.

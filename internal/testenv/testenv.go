@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -45,6 +46,8 @@ type Options struct {
 	Account string
 	// Dev accepts any well-formed credentials as the default account's root.
 	Dev bool
+	// SMTPURL is where SNS mail goes (see package smtptest for a server to read it from).
+	SMTPURL string
 }
 
 // New starts a server with a fresh data dir; it stops when the test ends.
@@ -67,15 +70,34 @@ func New(t testing.TB, opts ...Options) *Env {
 	if os.Getenv("BANNIN_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	url := "http://" + ln.Addr().String()
 	srv, err := server.New(server.Config{DataDir: o.DataDir, Region: o.Region, Account: o.Account,
-		Logger: log, Clock: o.Clock, Dev: o.Dev,
+		Logger: log, Clock: o.Clock, Dev: o.Dev, URL: url, SMTPURL: o.SMTPURL,
 		RootAccessKeyID: "AKIATESTROOT00000001", RootSecretAccessKey: "testsecretkeytestsecretkeytestsecretkey0"})
 	if err != nil {
+		ln.Close()
 		t.Fatalf("server.New: %v", err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Background(ctx); err != nil {
+			t.Errorf("server background: %v", err)
+		}
+	}()
 	t.Cleanup(func() {
 		hs.Close()
+		stop()
+		<-done
 		srv.Close()
 	})
 	e := &Env{URL: hs.URL, Region: o.Region, Account: srv.RootKey.Account, DataDir: o.DataDir, Server: srv}

@@ -203,7 +203,7 @@ func (t *wtx) putResource(ctx context.Context, r *store.Resource) error {
 		return err
 	}
 	now := t.now()
-	c := store.ResourceChange{Resource: *r, Status: store.StatusOK}
+	c := store.ResourceChange{Resource: *r, Status: store.StatusOK, EventID: store.EventIDFrom(ctx)}
 	c.Version = version + 1
 	c.Updated = now
 	switch {
@@ -267,7 +267,7 @@ func (t *wtx) DeleteResource(ctx context.Context, account, region, typ, id strin
 		return fmt.Errorf("store: delete resource %s %s: %w", typ, id, store.ErrNotFound)
 	}
 	now := t.now()
-	c := store.ResourceChange{Resource: *r, Status: store.StatusDeleted}
+	c := store.ResourceChange{Resource: *r, Status: store.StatusDeleted, EventID: store.EventIDFrom(ctx)}
 	c.Version++
 	c.Updated = now
 	doc, err := changeDoc(&c, nil)

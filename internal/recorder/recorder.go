@@ -1,0 +1,96 @@
+// Package recorder is AWS Config's recorder: configuration recorders, the configuration
+// items it makes from every resource change the store announces, configuration history and
+// inventory, advanced queries (package recorder/query), custom resources and the delivery
+// channel (snapshots to S3, notifications to SNS and EventBridge).
+package recorder
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/bannin/bannin/internal/awserr"
+	"github.com/bannin/bannin/internal/store"
+	"github.com/bannin/bannin/internal/wire/config"
+)
+
+// KindItem is the stream entry kind the recorder appends for each configuration item it
+// records; the payload is the Item as JSON. Rule evaluation consumes these.
+const KindItem = "config.item"
+
+// Item is a configuration item in AWS Config's notification format (the
+// configurationItem of a ConfigurationItemChangeNotification), which is also what custom
+// policy (Guard) rules evaluate.
+type Item struct {
+	Version              string                     `json:"configurationItemVersion"`
+	CaptureTime          time.Time                  `json:"configurationItemCaptureTime"`
+	StateID              string                     `json:"configurationStateId"`
+	Status               string                     `json:"configurationItemStatus"`
+	StateMD5Hash         string                     `json:"configurationStateMd5Hash"`
+	AccountID            string                     `json:"awsAccountId"`
+	Region               string                     `json:"awsRegion"`
+	AvailabilityZone     string                     `json:"availabilityZone"`
+	ResourceType         string                     `json:"resourceType"`
+	ResourceID           string                     `json:"resourceId"`
+	ResourceName         string                     `json:"resourceName,omitempty"`
+	ARN                  string                     `json:"ARN,omitempty"`
+	ResourceCreationTime *time.Time                 `json:"resourceCreationTime,omitempty"`
+	Tags                 map[string]string          `json:"tags"`
+	RelatedEvents        []string                   `json:"relatedEvents"`
+	Relationships        []Relationship             `json:"relationships"`
+	Configuration        json.RawMessage            `json:"configuration"`
+	Supplementary        map[string]json.RawMessage `json:"supplementaryConfiguration"`
+}
+
+// Relationship is a configuration item's relationship to another resource.
+type Relationship struct {
+	ResourceType string `json:"resourceType"`
+	ResourceID   string `json:"resourceId,omitempty"`
+	ResourceName string `json:"resourceName,omitempty"`
+	Name         string `json:"name"`
+}
+
+// Options configure the service.
+type Options struct {
+	Clock  func() time.Time
+	Logger *slog.Logger
+	// PutObject writes a delivery channel file (snapshot, history) to an S3 bucket as the
+	// Config service. It must not be called inside a store transaction.
+	PutObject func(ctx context.Context, account, region, bucket, key string, body []byte) error
+	// Publish sends a notification to the delivery channel's SNS topic in tx.
+	Publish func(ctx context.Context, tx store.Tx, topicARN, subject, message string) (string, error)
+	// EmitEvent puts an event on the account's default event bus in tx (source
+	// "aws.config", detail-type such as "Config Configuration Item Change").
+	EmitEvent func(ctx context.Context, tx store.Tx, account, region, source, detailType string, resources []string, detail []byte) error
+}
+
+// Service implements the recorder operations of config.API.
+type Service struct {
+	config.Unimplemented
+	opts Options
+}
+
+// New returns the recorder.
+func New(opts Options) *Service {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Service{opts: opts}
+}
+
+// CurrentItems returns the latest configuration items of the live recorded resources of an
+// account and region whose type is one of types (none: every type).
+func (s *Service) CurrentItems(ctx context.Context, tx store.ReadTx, account, region string, types []string) ([]*Item, error) {
+	return nil, awserr.NotImplemented("Config", "CurrentItems")
+}
+
+// Notify sends one of AWS Config's notifications (messageType such as
+// "ComplianceChangeNotification") through the account's delivery channel (its SNS topic)
+// and as an event on the default bus, in tx.
+func (s *Service) Notify(ctx context.Context, tx store.Tx, account, region, messageType string, notification any) error {
+	return awserr.NotImplemented("Config", "Notify")
+}
