@@ -212,3 +212,50 @@ func TestImportAndExport(t *testing.T) {
 		t.Errorf("re-import of the JSON export = %v, %s; want 2 new events", err, out)
 	}
 }
+
+// TestImportIntoLogGroup loads real CloudTrail files into a log group, where the issue's
+// filter pattern finds exactly the matching events; a second import adds nothing.
+func TestImportIntoLogGroup(t *testing.T) {
+	e := testenv.New(t, testenv.Options{Account: "111122223333"})
+	logs := stageLogs(t)
+	bin := binary(t)
+	out, err := exec.Command(bin, "import", "--data-dir", e.DataDir, "--log-group", "cloudtrail-history", logs).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "log group cloudtrail-history does not exist") {
+		t.Errorf("import into a missing log group = %v, %s; want a failure naming the group", err, out)
+	}
+	e.Run(t, testenv.V2, "logs", "create-log-group", "--log-group-name", "cloudtrail-history")
+	out, _ = exec.Command(bin, "import", "--data-dir", e.DataDir, "--log-group", "cloudtrail-history", logs).CombinedOutput()
+	if !strings.Contains(string(out), "imported 5 new events (0 already present)") {
+		t.Errorf("bannin import --log-group = %s; want 5 new events", out)
+	}
+	out, _ = exec.Command(bin, "import", "--data-dir", e.DataDir, "--log-group", "cloudtrail-history", logs).CombinedOutput()
+	if !strings.Contains(string(out), "imported 0 new events (5 already present)") {
+		t.Errorf("second bannin import --log-group = %s; want 0 new", out)
+	}
+	var res struct {
+		Events []struct{ LogStreamName, Message string }
+	}
+	raw := e.Run(t, testenv.V2, "logs", "filter-log-events", "--log-group-name", "cloudtrail-history",
+		"--filter-pattern", `{ ($.eventName = "StopLogging") || ($.eventName = "PutBucketPolicy") }`)
+	if err := json.Unmarshal([]byte(raw), &res); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range res.Events {
+		var rec ctRecord
+		if err := json.Unmarshal([]byte(ev.Message), &rec); err != nil {
+			t.Fatalf("log event %q: %v", ev.Message, err)
+		}
+		got = append(got, ev.LogStreamName+" "+rec.EventName)
+	}
+	want := "111122223333_CloudTrail_us-east-1 StopLogging,111122223333_CloudTrail_us-east-1 PutBucketPolicy"
+	if strings.Join(got, ",") != want {
+		t.Errorf("filter-log-events = %v; want %s", got, want)
+	}
+	// The event history is untouched by a log group import.
+	l := decodeLookup(t, e.Run(t, testenv.V2, "cloudtrail", "lookup-events",
+		"--lookup-attributes", "AttributeKey=EventName,AttributeValue=StopLogging"))
+	if len(l.Events) != 0 {
+		t.Errorf("lookup-events after a log group import = %d StopLogging events; want 0", len(l.Events))
+	}
+}

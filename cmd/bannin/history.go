@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
 
 	"github.com/bannin/bannin/internal/audit"
+	"github.com/bannin/bannin/internal/iam"
+	cwlogs "github.com/bannin/bannin/internal/logs"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/store/sqlite"
 )
@@ -19,9 +22,23 @@ import (
 func importLogs(args []string) error {
 	fs := flag.NewFlagSet("import", flag.ExitOnError)
 	dataDir := fs.String("data-dir", "./bannin-data", "where bannin keeps its data")
+	group := fs.String("log-group", "", "load the events into this CloudWatch Logs group (which must exist) instead of the event history")
+	account := fs.String("account-id", "", "the log group's account (default: the data dir's default account)")
+	region := fs.String("region", "us-east-1", "the log group's region")
 	fs.Parse(args)
 	if fs.NArg() == 0 {
 		return fmt.Errorf("import: name at least one file or directory of CloudTrail log files")
+	}
+	if *group != "" && *account == "" {
+		b, err := os.ReadFile(filepath.Join(*dataDir, iam.RootCredentialsFile))
+		if err != nil {
+			return fmt.Errorf("import: --log-group needs --account-id or a data dir a server has started in: %w", err)
+		}
+		key, err := iam.ParseKey(b)
+		if err != nil {
+			return err
+		}
+		*account = key.Account
 	}
 	st, err := sqlite.Open(*dataDir, sqlite.Options{})
 	if err != nil {
@@ -32,6 +49,21 @@ func importLogs(args []string) error {
 	defer stop()
 	start := time.Now()
 	opts := audit.ImportOptions{Store: st}
+	if *group != "" {
+		err := st.View(context.Background(), func(tx store.ReadTx) error {
+			r, err := tx.GetResource(context.Background(), *account, *region, cwlogs.ResourceType, *group)
+			if err == nil && r == nil {
+				err = fmt.Errorf("import: log group %s does not exist in account %s, region %s (create it with aws logs create-log-group)", *group, *account, *region)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		opts.Write = func(ctx context.Context, tx store.Tx, evs []*store.Event) (int, error) {
+			return cwlogs.ImportTrailEvents(ctx, tx, *account, *region, *group, time.Now(), evs)
+		}
+	}
 	if isatty.IsTerminal(os.Stderr.Fd()) {
 		opts.Progress = func(p audit.ImportProgress) { progressBar(p, time.Since(start)) }
 	}

@@ -24,6 +24,9 @@ type ImportOptions struct {
 	BatchSize int
 	// Progress, if set, is told after each batch how many files and events are done.
 	Progress func(p ImportProgress)
+	// Write stores a batch of events and returns how many were new (default: into the
+	// event history, tx.AppendEvents). It must skip events it already holds.
+	Write func(ctx context.Context, tx store.Tx, evs []*store.Event) (int, error)
 }
 
 // ImportProgress counts an import's work so far.
@@ -91,6 +94,9 @@ func Import(ctx context.Context, paths []string, opts ImportOptions) (*ImportSum
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 5000
 	}
+	if opts.Write == nil {
+		opts.Write = func(ctx context.Context, tx store.Tx, evs []*store.Event) (int, error) { return tx.AppendEvents(ctx, evs) }
+	}
 	files, total, err := LogFiles(paths)
 	if err != nil {
 		return nil, err
@@ -105,7 +111,7 @@ func Import(ctx context.Context, paths []string, opts ImportOptions) (*ImportSum
 		var n int
 		err := opts.Store.Update(ctx, func(tx store.Tx) error {
 			var err error
-			n, err = tx.AppendEvents(ctx, batch)
+			n, err = opts.Write(ctx, tx, batch)
 			return err
 		})
 		if err != nil {

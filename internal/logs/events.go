@@ -223,6 +223,17 @@ var ErrNoGroup = errors.New("log group does not exist")
 // hours ahead of now) are dropped. It returns how many it stored. Consumers learn of the
 // events as of PutLogEvents' (KindPut).
 func Append(ctx context.Context, tx store.Tx, account, region, group, stream string, now time.Time, evs []InputEvent) (int, error) {
+	return appendEvents(ctx, tx, account, region, group, stream, now, evs, false)
+}
+
+// Import is Append for history: events of any age are kept (bannin import --log-group loads
+// old CloudTrail files so that searches and metric filters run over them). Events before the
+// group's retention period go at the next purge.
+func Import(ctx context.Context, tx store.Tx, account, region, group, stream string, now time.Time, evs []InputEvent) (int, error) {
+	return appendEvents(ctx, tx, account, region, group, stream, now, evs, true)
+}
+
+func appendEvents(ctx context.Context, tx store.Tx, account, region, group, stream string, now time.Time, evs []InputEvent, history bool) (int, error) {
 	r, err := tx.GetResource(ctx, account, region, ResourceType, group)
 	if err != nil {
 		return 0, fmt.Errorf("logs: append: get group %s: %w", group, err)
@@ -250,6 +261,9 @@ func Append(ctx context.Context, tx store.Tx, account, region, group, stream str
 	}
 	oldest := max(ms(now)-maxEventAge.Milliseconds(), retentionStart(g, now))
 	newest := ms(now) + maxEventFuture.Milliseconds()
+	if history {
+		oldest = 0
+	}
 	kept := make([]InputEvent, 0, len(evs))
 	for _, e := range evs {
 		if e.Timestamp >= oldest && e.Timestamp <= newest && e.Message != "" {
@@ -593,4 +607,42 @@ func purgeStream(ctx context.Context, tx store.Tx, kv store.KV, cut int64) (int,
 		return 0, fmt.Errorf("logs: purge: put stream: %w", err)
 	}
 	return len(victims), nil
+}
+
+// importedKV remembers which CloudTrail events ImportTrailEvents put in which group.
+const importedKV = "logs.imported"
+
+// ImportTrailEvents puts CloudTrail events into a log group as a trail delivers them (the
+// record as the message, in the stream <account>_CloudTrail_<region>), keeping events of any
+// age and skipping those imported into the group before. It returns how many were new.
+func ImportTrailEvents(ctx context.Context, tx store.Tx, account, region, group string, now time.Time, evs []*store.Event) (int, error) {
+	streams := map[string][]InputEvent{}
+	var order []string
+	for _, e := range evs {
+		key := group + "\x00" + e.EventID
+		seen, err := tx.Get(ctx, importedKV, key)
+		if err != nil {
+			return 0, err
+		}
+		if seen != nil {
+			continue
+		}
+		if err := tx.Put(ctx, importedKV, key, []byte{1}); err != nil {
+			return 0, err
+		}
+		name := e.Account + "_CloudTrail_" + e.Region
+		if _, ok := streams[name]; !ok {
+			order = append(order, name)
+		}
+		streams[name] = append(streams[name], InputEvent{Timestamp: e.Time.UnixMilli(), Message: string(e.Record)})
+	}
+	n := 0
+	for _, name := range order {
+		k, err := Import(ctx, tx, account, region, group, name, now, streams[name])
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	return n, nil
 }

@@ -106,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 	keys := iam.NewKeyring(key)
 	keys.Dev, keys.DevAccount = cfg.Dev, cfg.Account
 	s := &Server{cfg: cfg, Store: st, lock: lock, Keys: keys, RootKey: key, RootKeyCreated: created,
-		trail: trail.New(trail.Options{Retention: cfg.EventRetention, Clock: cfg.Clock})}
+		trail: trail.New(trail.Options{Retention: cfg.EventRetention, Clock: cfg.Clock, Store: st})}
 	// Uploads a crash interrupted are never completed: start with an empty spool.
 	spool := filepath.Join(cfg.DataDir, "spool")
 	if err := os.RemoveAll(spool); err != nil {

@@ -131,7 +131,7 @@ type Tx interface {
 	// already deleted.
 	DeleteResource(ctx context.Context, account, region, typ, id string) error
 	// AppendEvent records a CloudTrail event in the event history and appends a KindAPICall
-	// entry whose payload is e.Record. An event whose EventID is already stored is ignored
+	// entry whose payload is e.Record and whose Time is e.Time. An event whose EventID is already stored is ignored
 	// (no error, no stream entry), so imports and retries are idempotent.
 	AppendEvent(ctx context.Context, e *Event) error
 	// AppendEvents records many events in the event history, ignoring those whose EventID is

@@ -32,6 +32,9 @@ type Options struct {
 	// Retention is how long event history is kept (default 90 days).
 	Retention time.Duration
 	Clock     func() time.Time
+	// Store is where delivery reads trails and recorded calls; without it nothing is
+	// delivered to CloudWatch Logs.
+	Store store.Store
 }
 
 // Service implements cloudtrail.API: trails and event history here, CloudTrail Lake

@@ -94,6 +94,9 @@ func (s *Service) applyChecks(ctx context.Context, c *call.Call, t *Trail, snsTo
 	if err := checkLogs(t.CloudWatchLogsLogGroupArn, t.CloudWatchLogsRoleArn); err != nil {
 		return err
 	}
+	if err := checkLogGroup(ctx, c, t.CloudWatchLogsLogGroupArn); err != nil {
+		return err
+	}
 	if t.IsMultiRegionTrail && !t.IncludeGlobalServiceEvents {
 		return errf("InvalidParameterCombinationException", "Multi-Region trail must include global service events.")
 	}

@@ -22,7 +22,12 @@ func (t *wtx) AppendEvent(ctx context.Context, e *store.Event) error {
 		return fmt.Errorf("store: append event %s: %w", e.EventID, err)
 	}
 	if inserted {
-		if _, err := t.append(ctx, store.KindAPICall, t.now(), e.Record); err != nil {
+		// The entry's time is the call's, so consumers can tell what was in force when it was made.
+		at := e.Time
+		if at.IsZero() {
+			at = t.now()
+		}
+		if _, err := t.append(ctx, store.KindAPICall, at, e.Record); err != nil {
 			return fmt.Errorf("store: append event %s: %w", e.EventID, err)
 		}
 	}

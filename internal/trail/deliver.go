@@ -1,0 +1,369 @@
+package trail
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/bannin/bannin/internal/call"
+	cwlogs "github.com/bannin/bannin/internal/logs"
+	"github.com/bannin/bannin/internal/store"
+	"github.com/bannin/bannin/internal/stream"
+	"github.com/bannin/bannin/internal/wire/cloudtrail"
+)
+
+// deliveredKV keeps, per trail, the Seq of the last api-call entry delivered to its log
+// group, written in the same transaction as the log events: a replayed entry is skipped.
+const deliveredKV = "trail.cwl"
+
+// Consumers delivers each recorded call to the CloudWatch Logs group of every logging trail
+// that selects it, in the stream <account>_CloudTrail_<region> as CloudTrail names it.
+func (s *Service) Consumers() []stream.Consumer {
+	if s.opts.Store == nil {
+		return nil
+	}
+	return []stream.Consumer{{Name: "trail.cloudwatch-logs", Kinds: []string{store.KindAPICall}, Batch: 500,
+		Handle: s.deliverLogs}}
+}
+
+// recordHead is what delivery reads of a CloudTrail record.
+type recordHead struct {
+	EventTime          string `json:"eventTime"`
+	EventSource        string `json:"eventSource"`
+	EventName          string `json:"eventName"`
+	EventType          string `json:"eventType"`
+	AWSRegion          string `json:"awsRegion"`
+	ReadOnly           *bool  `json:"readOnly"`
+	EventCategory      string `json:"eventCategory"`
+	ManagementEvent    *bool  `json:"managementEvent"`
+	ErrorCode          string `json:"errorCode"`
+	RecipientAccountID string `json:"recipientAccountId"`
+	UserIdentity       struct {
+		ARN string `json:"arn"`
+	} `json:"userIdentity"`
+	Resources []struct {
+		ARN  string `json:"ARN"`
+		Type string `json:"type"`
+	} `json:"resources"`
+}
+
+func (s *Service) deliverLogs(ctx context.Context, entries []store.Entry) error {
+	type owned struct {
+		*Trail
+		account string
+	}
+	var trails []owned
+	err := s.opts.Store.View(ctx, func(tx store.ReadTx) error {
+		after := ""
+		for {
+			rs, next, err := tx.ListResources(ctx, store.ResourceQuery{Type: ResourceType, After: after, Limit: 1000})
+			if err != nil {
+				return err
+			}
+			for _, r := range rs {
+				t, err := decode(r)
+				if err != nil {
+					return err
+				}
+				if t.CloudWatchLogsLogGroupArn != "" && t.StartLoggingTime != nil {
+					trails = append(trails, owned{t, r.Account})
+				}
+			}
+			if next == "" {
+				return nil
+			}
+			after = next
+		}
+	})
+	if err != nil || len(trails) == 0 {
+		return err
+	}
+	type pending struct {
+		cwlogs.InputEvent
+		seq int64
+	}
+	type batch struct {
+		trail  owned
+		group  string
+		region string
+		evs    []pending
+		last   int64
+	}
+	batches := map[string]*batch{}
+	for _, e := range entries {
+		var h recordHead
+		if err := json.Unmarshal(e.Payload, &h); err != nil {
+			continue // not a record delivery can read; nothing to deliver
+		}
+		for _, t := range trails {
+			if !t.loggingAt(e.Time) || !t.logs(&h, t.account) {
+				continue
+			}
+			b := batches[t.TrailARN]
+			if b == nil {
+				region, group, ok := parseLogGroupARN(t.CloudWatchLogsLogGroupArn)
+				if !ok {
+					continue
+				}
+				b = &batch{trail: t, group: group, region: region}
+				batches[t.TrailARN] = b
+			}
+			ts := e.Time
+			if et, err := time.Parse(time.RFC3339, h.EventTime); err == nil {
+				ts = et
+			}
+			b.evs = append(b.evs, pending{cwlogs.InputEvent{Timestamp: ts.UnixMilli(), Message: string(e.Payload)}, e.Seq})
+			b.last = e.Seq
+		}
+	}
+	if len(batches) == 0 {
+		return nil
+	}
+	return s.opts.Store.Update(ctx, func(tx store.Tx) error {
+		for arn, b := range batches {
+			done := int64(0)
+			if v, err := tx.Get(ctx, deliveredKV, arn); err != nil {
+				return err
+			} else if v != nil {
+				done, _ = strconv.ParseInt(string(v), 10, 64)
+			}
+			var evs []cwlogs.InputEvent
+			for _, ev := range b.evs {
+				if ev.seq > done {
+					evs = append(evs, ev.InputEvent)
+				}
+			}
+			if len(evs) == 0 {
+				continue
+			}
+			account := b.trail.account
+			stream := account + "_CloudTrail_" + b.trail.HomeRegion
+			_, err := cwlogs.Append(ctx, tx, account, b.region, b.group, stream, s.opts.Clock(), evs)
+			if errors.Is(err, cwlogs.ErrNoGroup) {
+				// CloudTrail keeps logging to S3 when its log group is gone; the events are lost
+				// to the group, as in AWS.
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("trail: deliver to %s: %w", b.group, err)
+			}
+			if err := tx.Put(ctx, deliveredKV, arn, []byte(strconv.FormatInt(b.last, 10))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// checkLogGroup requires a trail's log group, if it has one, to exist in the caller's account.
+func checkLogGroup(ctx context.Context, c *call.Call, arn string) error {
+	if arn == "" {
+		return nil
+	}
+	region, group, _ := parseLogGroupARN(arn)
+	r, err := c.Tx.GetResource(ctx, c.Account, region, cwlogs.ResourceType, group)
+	if err != nil {
+		return err
+	}
+	if r == nil || !strings.Contains(arn, ":"+c.Account+":") {
+		return errf("InvalidCloudWatchLogsLogGroupArnException", "CloudTrail cannot validate the specified log group ARN %s: the log group does not exist in account %s.", arn, c.Account)
+	}
+	return nil
+}
+
+// parseLogGroupARN reads the region and group name of arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*].
+func parseLogGroupARN(arn string) (region, group string, ok bool) {
+	parts := strings.SplitN(arn, ":", 7)
+	if len(parts) < 7 || parts[5] != "log-group" {
+		return "", "", false
+	}
+	return parts[3], strings.TrimSuffix(parts[6], ":*"), true
+}
+
+// loggingAt tells whether the trail was logging when a call was made: since its last
+// StartLogging, and until its StopLogging if it has stopped since (the StopLogging call itself
+// is logged). Only the latest logging period is known.
+func (t *Trail) loggingAt(at time.Time) bool {
+	if t.StartLoggingTime == nil || at.Before(*t.StartLoggingTime) {
+		return false
+	}
+	return t.IsLogging || t.StopLoggingTime != nil && !at.After(*t.StopLoggingTime)
+}
+
+// logs tells whether the trail, owned by account, logs the event: its region (or every
+// region for a multi-region trail), global service events, and its event selectors.
+func (t *Trail) logs(h *recordHead, account string) bool {
+	if h.RecipientAccountID != account {
+		return false
+	}
+	switch h.EventCategory {
+	case "", store.CategoryManagement, store.CategoryData, store.CategoryNetworkActivity:
+	default:
+		return false // Insights go to their own files; ActivityAuditLog is Lake's
+	}
+	if !t.IsMultiRegionTrail && h.AWSRegion != t.HomeRegion {
+		return false
+	}
+	if globalSources[h.EventSource] && !t.IncludeGlobalServiceEvents {
+		return false
+	}
+	if len(t.AdvancedEventSelectors) > 0 {
+		for _, a := range t.AdvancedEventSelectors {
+			if advancedMatches(a, h) {
+				return true
+			}
+		}
+		return false
+	}
+	sels := t.EventSelectors
+	if sels == nil {
+		sels = defaultSelectors()
+	}
+	for _, sel := range sels {
+		if selects(sel, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// globalSources are the services whose events are global service events.
+var globalSources = map[string]bool{"iam.amazonaws.com": true, "sts.amazonaws.com": true,
+	"cloudfront.amazonaws.com": true, "signin.amazonaws.com": true, "organizations.amazonaws.com": true}
+
+func readOnly(h *recordHead) bool { return h.ReadOnly != nil && *h.ReadOnly }
+
+// selects applies one basic event selector.
+func selects(sel cloudtrail.EventSelector, h *recordHead) bool {
+	switch aws.ToString(sel.ReadWriteType) {
+	case "ReadOnly":
+		if !readOnly(h) {
+			return false
+		}
+	case "WriteOnly":
+		if readOnly(h) {
+			return false
+		}
+	}
+	if h.EventCategory == store.CategoryData {
+		for _, d := range sel.DataResources {
+			for _, r := range h.Resources {
+				if r.Type != aws.ToString(d.Type) {
+					continue
+				}
+				for _, v := range d.Values {
+					if strings.HasPrefix(r.ARN, v) {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	if sel.IncludeManagementEvents != nil && !*sel.IncludeManagementEvents {
+		return false
+	}
+	for _, src := range sel.ExcludeManagementEventSources {
+		if src == h.EventSource {
+			return false
+		}
+	}
+	return true
+}
+
+// field returns the values of an advanced selector field in a record.
+func (h *recordHead) field(name string) []string {
+	switch name {
+	case "eventCategory":
+		c := h.EventCategory
+		if c == "" {
+			c = store.CategoryManagement
+		}
+		return []string{c}
+	case "eventSource":
+		return []string{h.EventSource}
+	case "eventName":
+		return []string{h.EventName}
+	case "eventType":
+		return []string{h.EventType}
+	case "readOnly":
+		return []string{strconv.FormatBool(readOnly(h))}
+	case "errorCode":
+		return []string{h.ErrorCode}
+	case "userIdentity.arn":
+		return []string{h.UserIdentity.ARN}
+	case "resources.type", "resources.ARN":
+		var vs []string
+		for _, r := range h.Resources {
+			if name == "resources.type" {
+				vs = append(vs, r.Type)
+			} else {
+				vs = append(vs, r.ARN)
+			}
+		}
+		return vs
+	}
+	return []string{""}
+}
+
+// matches applies an advanced event selector: every field selector must hold.
+func advancedMatches(a cloudtrail.AdvancedEventSelector, h *recordHead) bool {
+	for _, f := range a.FieldSelectors {
+		vals := h.field(aws.ToString(f.Field))
+		if !fieldMatches(f, vals) {
+			return false
+		}
+	}
+	return true
+}
+
+// fieldMatches: the positive conditions are alternatives (any may hold, if there are any);
+// every negative condition must hold.
+func fieldMatches(f cloudtrail.AdvancedFieldSelector, vals []string) bool {
+	anyOf := func(pred func(v string) bool) bool {
+		for _, v := range vals {
+			if pred(v) {
+				return true
+			}
+		}
+		return false
+	}
+	positive := len(f.Equals) + len(f.StartsWith) + len(f.EndsWith)
+	if positive > 0 {
+		ok := false
+		for _, w := range f.Equals {
+			ok = ok || anyOf(func(v string) bool { return v == w })
+		}
+		for _, w := range f.StartsWith {
+			ok = ok || anyOf(func(v string) bool { return strings.HasPrefix(v, w) })
+		}
+		for _, w := range f.EndsWith {
+			ok = ok || anyOf(func(v string) bool { return strings.HasSuffix(v, w) })
+		}
+		if !ok {
+			return false
+		}
+	}
+	for _, w := range f.NotEquals {
+		if anyOf(func(v string) bool { return v == w }) {
+			return false
+		}
+	}
+	for _, w := range f.NotStartsWith {
+		if anyOf(func(v string) bool { return strings.HasPrefix(v, w) }) {
+			return false
+		}
+	}
+	for _, w := range f.NotEndsWith {
+		if anyOf(func(v string) bool { return strings.HasSuffix(v, w) }) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,147 @@
+package trail_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/bannin/bannin/internal/testenv"
+)
+
+// TestDeliveryToLogGroup follows the issue's "search the log group" story: a trail delivers
+// its events to a log group, where a JSON filter pattern finds exactly the matching calls.
+func TestDeliveryToLogGroup(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	ct, cwl, s3c := e.CloudTrail(), cloudwatchlogs.NewFromConfig(e.Config), e.S3()
+	mkBucket(t, e, "audit-logs")
+	mkBucket(t, e, "other-bucket")
+	if _, err := cwl.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("CloudTrail/audit")}); err != nil {
+		t.Fatal(err)
+	}
+	groupARN := "arn:aws:logs:us-east-1:" + e.Account + ":log-group:CloudTrail/audit:*"
+	role := "arn:aws:iam::" + e.Account + ":role/CloudTrail_CloudWatchLogs_Role"
+	_, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("main"), S3BucketName: aws.String("audit-logs"),
+		CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:" + e.Account + ":log-group:missing:*"), CloudWatchLogsRoleArn: aws.String(role)})
+	wantCode(t, "CreateTrail with a missing log group", err, "InvalidCloudWatchLogsLogGroupArnException")
+	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("main"), S3BucketName: aws.String("audit-logs"),
+		CloudWatchLogsLogGroupArn: aws.String(groupARN), CloudWatchLogsRoleArn: aws.String(role)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("main")}); err != nil {
+		t.Fatal(err)
+	}
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::%s/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`
+	for _, b := range []string{"audit-logs", "other-bucket"} {
+		if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(b), Policy: aws.String(strings.ReplaceAll(policy, "%s", b))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Read-only calls are delivered too (the default selector is ReadWriteType All).
+	if _, err := ct.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String("main")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String("main")}); err != nil {
+		t.Fatal(err)
+	}
+	// Made after logging stopped: not delivered.
+	if _, err := s3c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String("other-bucket")}); err != nil {
+		t.Fatal(err)
+	}
+	filter := func(pattern string) []string {
+		var names []string
+		out, err := cwl.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("CloudTrail/audit"),
+			FilterPattern: aws.String(pattern)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range out.Events {
+			var rec struct {
+				EventName         string `json:"eventName"`
+				RequestParameters struct {
+					BucketName string `json:"bucketName"`
+				} `json:"requestParameters"`
+			}
+			if err := json.Unmarshal([]byte(aws.ToString(ev.Message)), &rec); err != nil {
+				t.Fatalf("log event is not a CloudTrail record: %v", err)
+			}
+			if want := e.Account + "_CloudTrail_us-east-1"; aws.ToString(ev.LogStreamName) != want {
+				t.Errorf("log stream = %q; want %q", aws.ToString(ev.LogStreamName), want)
+			}
+			names = append(names, rec.EventName+"/"+rec.RequestParameters.BucketName)
+		}
+		return names
+	}
+	want := "PutBucketPolicy/audit-logs,PutBucketPolicy/other-bucket,StopLogging/"
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if got = filter(`{ ($.eventName = "StopLogging") || ($.eventName = "PutBucketPolicy") }`); strings.Join(got, ",") == want {
+			break
+		}
+	}
+	if strings.Join(got, ",") != want {
+		t.Fatalf("FilterLogEvents = %v; want %s", got, want)
+	}
+	if got := filter(`{ $.eventName = "GetTrailStatus" }`); len(got) != 1 {
+		t.Errorf("GetTrailStatus events in the group = %v; want 1", got)
+	}
+	if got := filter(`{ $.eventName = "DeleteBucketPolicy" }`); len(got) != 0 {
+		t.Errorf("events after StopLogging were delivered: %v", got)
+	}
+}
+
+// TestDeliverySelectors checks that a WriteOnly trail leaves read-only calls out.
+func TestDeliverySelectors(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	ct, cwl := e.CloudTrail(), cloudwatchlogs.NewFromConfig(e.Config)
+	mkBucket(t, e, "audit-logs")
+	if _, err := cwl.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("ct")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("wtrail"), S3BucketName: aws.String("audit-logs"),
+		CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:" + e.Account + ":log-group:ct:*"),
+		CloudWatchLogsRoleArn:     aws.String("arn:aws:iam::" + e.Account + ":role/r")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("wtrail"),
+		EventSelectors: []types.EventSelector{{ReadWriteType: types.ReadWriteTypeWriteOnly, IncludeManagementEvents: aws.Bool(true)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("wtrail")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String("arn:aws:cloudtrail:us-east-1:" + e.Account + ":trail/wtrail"), TagsList: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		out, err := cwl.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("ct")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = names[:0]
+		for _, ev := range out.Events {
+			var rec struct{ EventName string }
+			_ = json.Unmarshal([]byte(aws.ToString(ev.Message)), &rec)
+			names = append(names, rec.EventName)
+		}
+		if len(names) > 0 && names[len(names)-1] == "AddTags" {
+			break
+		}
+	}
+	if strings.Join(names, ",") != "StartLogging,AddTags" {
+		t.Errorf("delivered = %v; want StartLogging and AddTags (DescribeTrails is read-only)", names)
+	}
+}
