@@ -46,7 +46,7 @@ func (s *Server) build(cfg Config, keys *iam.Keyring, spool string) {
 	}
 	s.notify = notify.New(notify.Options{Clock: clock, Logger: log, SMTPURL: cfg.SMTPURL, BaseURL: baseURL})
 	publish := s.notify.PublishMessage
-	s.runbook = runbook.New(runbook.Options{Clock: clock, Logger: log, Invoke: s.invoke})
+	s.runbook = runbook.New(runbook.Options{Clock: clock, Logger: log, Invoke: s.Invoke})
 	startAutomation := func(ctx context.Context, tx store.Tx, account, region, document, version string, params map[string][]string) (string, error) {
 		return s.runbook.StartAutomation(ctx, tx, runbook.StartRequest{Account: account, Region: region,
 			DocumentName: document, DocumentVersion: version, Parameters: params,
@@ -97,8 +97,10 @@ func (s *Server) build(cfg Config, keys *iam.Keyring, spool string) {
 	})
 }
 
-// invoke calls a bannin API as caller, through the gateway (runbook steps).
-func (s *Server) invoke(ctx context.Context, caller call.Principal, region, service, operation string, params map[string]any) (map[string]any, error) {
+// Invoke calls a bannin API as caller, through the gateway, as runbook steps do: params and
+// the result are JSON-like maps keyed by the API's member names. It must not be called inside
+// a store transaction.
+func (s *Server) Invoke(ctx context.Context, caller call.Principal, region, service, operation string, params map[string]any) (map[string]any, error) {
 	return s.gateway.Invoke(ctx, gateway.Invocation{Service: service, Operation: operation, Region: region,
 		Caller: caller, Params: params})
 }
