@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"github.com/bannin/bannin/internal/audit"
 	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/call"
+	"github.com/bannin/bannin/internal/model"
 	"github.com/bannin/bannin/internal/protocol/awsjson"
 	"github.com/bannin/bannin/internal/protocol/treeconv"
 	"github.com/bannin/bannin/internal/store"
@@ -61,7 +63,7 @@ func (g *Gateway) Invoke(ctx context.Context, inv Invocation) (map[string]any, e
 		if params == nil {
 			params = map[string]any{}
 		}
-		if in, err = treeconv.DecodeStruct(params, op.Input, awsjson.Options); err != nil {
+		if in, err = treeconv.DecodeStruct(params, op.Input, invokeOptions); err != nil {
 			o.Err = awserr.New("ValidationException", http.StatusBadRequest, "%v", err)
 		}
 	}
@@ -76,14 +78,25 @@ func (g *Gateway) Invoke(ctx context.Context, inv Invocation) (map[string]any, e
 			return nil, fmt.Errorf("gateway: record %s: %w", op.Name, err)
 		}
 	}
+	if rc, ok := o.Out[payloadName(op)].(io.Closer); ok {
+		_ = rc.Close() // a streaming body (S3 GetObject) is not part of the result
+	}
 	if o.Err != nil {
 		return nil, o.Err
 	}
 	if op.Output == nil || o.Out == nil {
 		return map[string]any{}, nil
 	}
-	return treeconv.EncodeStruct(o.Out, op.Output, awsjson.Options), nil
+	return treeconv.EncodeStruct(o.Out, op.Output, invokeOptions), nil
 }
+
+// invokeOptions read and write boto3's parameter shapes: member names, base64 blobs and
+// epoch-second timestamps.
+var invokeOptions = func() *treeconv.Options {
+	o := *awsjson.Options
+	o.Key = func(m *model.Member) string { return m.Name }
+	return &o
+}()
 
 // lookup finds a service by boto3 client name, model name or signing name.
 func (g *Gateway) lookup(name string) Service {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"sync"
 	"time"
@@ -109,7 +110,7 @@ func (s *Server) Invoke(ctx context.Context, caller call.Principal, region, serv
 func (s *Server) putObject(ctx context.Context, account, region, bucket, key string, body []byte) error {
 	caller := call.Principal{Type: "AWSService", Account: account, InvokedBy: "config.amazonaws.com"}
 	_, err := s.gateway.Invoke(ctx, gateway.Invocation{Service: "s3", Operation: "PutObject", Region: region,
-		Caller: caller, Params: map[string]any{"Bucket": bucket, "Key": key, "Body": body}})
+		Caller: caller, Params: map[string]any{"Bucket": bucket, "Key": key, "Body": base64.StdEncoding.EncodeToString(body)}})
 	return err
 }
 
