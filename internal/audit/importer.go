@@ -95,7 +95,9 @@ func Import(ctx context.Context, paths []string, opts ImportOptions) (*ImportSum
 		opts.BatchSize = 5000
 	}
 	if opts.Write == nil {
-		opts.Write = func(ctx context.Context, tx store.Tx, evs []*store.Event) (int, error) { return tx.AppendEvents(ctx, evs) }
+		opts.Write = func(ctx context.Context, tx store.Tx, evs []*store.Event) (int, error) {
+			return tx.AppendEvents(ctx, evs)
+		}
 	}
 	files, total, err := LogFiles(paths)
 	if err != nil {
