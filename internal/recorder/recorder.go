@@ -8,9 +8,9 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
-	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/wire/config"
 )
@@ -41,6 +41,9 @@ type Item struct {
 	Relationships        []Relationship             `json:"relationships"`
 	Configuration        json.RawMessage            `json:"configuration"`
 	Supplementary        map[string]json.RawMessage `json:"supplementaryConfiguration"`
+	// RecordingFrequency is the recorder's recording frequency for the type: Continuous or
+	// Daily.
+	RecordingFrequency string `json:"recordingFrequency,omitempty"`
 }
 
 // Relationship is a configuration item's relationship to another resource.
@@ -53,6 +56,8 @@ type Relationship struct {
 
 // Options configure the service.
 type Options struct {
+	// Store holds the configuration items; the recorder's stream consumers write to it.
+	Store  store.Store
 	Clock  func() time.Time
 	Logger *slog.Logger
 	// PutObject writes a delivery channel file (snapshot, history) to an S3 bucket as the
@@ -69,6 +74,8 @@ type Options struct {
 type Service struct {
 	config.Unimplemented
 	opts Options
+	// consumersTaken is set once Consumers has handed out the consumers.
+	consumersTaken atomic.Bool
 }
 
 // New returns the recorder.
@@ -80,17 +87,4 @@ func New(opts Options) *Service {
 		opts.Logger = slog.Default()
 	}
 	return &Service{opts: opts}
-}
-
-// CurrentItems returns the latest configuration items of the live recorded resources of an
-// account and region whose type is one of types (none: every type).
-func (s *Service) CurrentItems(ctx context.Context, tx store.ReadTx, account, region string, types []string) ([]*Item, error) {
-	return nil, awserr.NotImplemented("Config", "CurrentItems")
-}
-
-// Notify sends one of AWS Config's notifications (messageType such as
-// "ComplianceChangeNotification") through the account's delivery channel (its SNS topic)
-// and as an event on the default bus, in tx.
-func (s *Service) Notify(ctx context.Context, tx store.Tx, account, region, messageType string, notification any) error {
-	return awserr.NotImplemented("Config", "Notify")
 }

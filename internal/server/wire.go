@@ -62,7 +62,7 @@ func (s *Server) build(cfg Config, keys *iam.Keyring, spool string) {
 			_, err := cwlogs.Append(ctx, tx, account, region, group, stream, clock(), evs)
 			return err
 		},
-		StartAutomation: startAutomation,
+		StartAutomation: startAutomation, Store: s.Store,
 	})
 	metrics := metric.New(metric.Options{Clock: clock, Logger: log})
 	s.cloudwatch = alarm.New(alarm.Options{Clock: clock, Logger: log, Metrics: metrics, Publish: publish})

@@ -1,0 +1,230 @@
+package recorder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/bannin/bannin/internal/store"
+	"github.com/bannin/bannin/internal/stream"
+)
+
+// Stream entry kinds the recorder appends for its own consumers.
+const (
+	// kindDiscover asks for a discovery of an account and region (scope JSON): recording
+	// just started, so every live resource of a recorded type gets an item.
+	kindDiscover = "config.discover"
+	// kindSnapshot asks for a snapshot file to be delivered (snapshotRequest JSON).
+	kindSnapshot = "config.snapshot"
+)
+
+// homeRegion is where global resources stored without a region are recorded.
+const homeRegion = "us-east-1"
+
+// scope is an account and region.
+type scope struct {
+	Account string `json:"account"`
+	Region  string `json:"region"`
+}
+
+// Consumers are the recorder's stream consumers: items from resource changes and
+// discoveries, notifications of new items, and snapshot delivery.
+//
+// Only the first call returns them: the compliance service embeds this one, so the
+// server finds the method on both and must not run the consumers twice.
+func (s *Service) Consumers() []stream.Consumer {
+	if !s.consumersTaken.CompareAndSwap(false, true) {
+		return nil
+	}
+	return []stream.Consumer{
+		{Name: "config.recorder", Kinds: []string{store.KindResource, kindDiscover}, Handle: s.handleChanges},
+		{Name: "config.notify", Kinds: []string{KindItem}, Handle: s.handleItems},
+		{Name: "config.snapshot", Kinds: []string{kindSnapshot}, Handle: s.handleSnapshots, Batch: 1},
+	}
+}
+
+func (s *Service) storeOrErr() (store.Store, error) {
+	if s.opts.Store == nil {
+		return nil, errors.New("recorder: no store configured")
+	}
+	return s.opts.Store, nil
+}
+
+// handleChanges records the items of a batch of resource changes and discoveries in one
+// transaction.
+func (s *Service) handleChanges(ctx context.Context, entries []store.Entry) error {
+	st, err := s.storeOrErr()
+	if err != nil {
+		return err
+	}
+	return st.Update(ctx, func(tx store.Tx) error {
+		recs := map[scope]*recorderState{}
+		get := func(sc scope) (*recorderState, error) {
+			if r, ok := recs[sc]; ok {
+				return r, nil
+			}
+			r, err := loadRecorder(ctx, tx, sc.Account, sc.Region)
+			recs[sc] = r
+			return r, err
+		}
+		for _, e := range entries {
+			switch e.Kind {
+			case store.KindResource:
+				var c store.ResourceChange
+				if err := json.Unmarshal(e.Payload, &c); err != nil {
+					s.opts.Logger.Error("recorder: undecodable resource change", "seq", e.Seq, "err", err)
+					continue
+				}
+				sc := scope{c.Account, c.Region}
+				if isGlobal(c.Type) && (c.Region == "" || c.Region == "global" || c.Region == "aws-global") {
+					sc.Region = homeRegion
+					c.Region = homeRegion
+				}
+				r, err := get(sc)
+				if err != nil {
+					return err
+				}
+				if r == nil || !r.Recording || !r.records(c.Type) {
+					continue
+				}
+				if err := s.recordChange(ctx, tx, r, &c); err != nil {
+					return err
+				}
+			case kindDiscover:
+				var sc scope
+				if err := json.Unmarshal(e.Payload, &sc); err != nil {
+					s.opts.Logger.Error("recorder: undecodable discovery", "seq", e.Seq, "err", err)
+					continue
+				}
+				r, err := get(sc)
+				if err != nil {
+					return err
+				}
+				if r == nil || !r.Recording {
+					continue
+				}
+				if err := s.discover(ctx, tx, r, sc); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// recordChange writes the item of one resource version unless that version (or a later
+// one) is already recorded.
+func (s *Service) recordChange(ctx context.Context, tx store.Tx, r *recorderState, c *store.ResourceChange) error {
+	prev, err := currentRecord(ctx, tx, c.Account, c.Region, c.Type, c.ID)
+	if err != nil {
+		return err
+	}
+	if prev != nil && prev.ResourceVersion >= c.Version {
+		return nil
+	}
+	status := c.Status
+	switch {
+	case status == store.StatusDeleted:
+		if prev == nil || isDeleted(prev.Item.Status) {
+			return nil // never recorded alive: nothing to say
+		}
+	case prev == nil || isDeleted(prev.Item.Status):
+		status = store.StatusDiscovered
+	default:
+		status = store.StatusOK
+	}
+	stateID, err := nextStateID(ctx, tx, c.Account, c.Region, c.Updated.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("recorder: state id: %w", err)
+	}
+	it, err := buildItem(c, status, stateID, r.frequency(c.Type))
+	if err != nil {
+		s.opts.Logger.Error("recorder: cannot make configuration item", "type", c.Type, "id", c.ID, "err", err)
+		return nil
+	}
+	return saveItem(ctx, tx, prev, it, c.Version)
+}
+
+// discover records every live resource of a recorded type in the scope whose current
+// version has no item yet, and the deletion of recorded resources that are gone.
+func (s *Service) discover(ctx context.Context, tx store.Tx, r *recorderState, sc scope) error {
+	regions := []string{sc.Region}
+	if sc.Region == homeRegion {
+		regions = append(regions, "", "global", "aws-global")
+	}
+	now := s.opts.Clock().UTC()
+	for _, region := range regions {
+		after := ""
+		for {
+			rs, next, err := tx.ListResources(ctx, store.ResourceQuery{Account: sc.Account, Region: region, After: after, Limit: 500})
+			if err != nil {
+				return fmt.Errorf("recorder: discover: %w", err)
+			}
+			for _, res := range rs {
+				if region != sc.Region && !isGlobal(res.Type) {
+					continue
+				}
+				if !r.records(res.Type) {
+					continue
+				}
+				c := &store.ResourceChange{Resource: *res, Status: store.StatusOK}
+				c.Region = sc.Region
+				c.Updated = now
+				if err := s.recordChange(ctx, tx, r, c); err != nil {
+					return err
+				}
+			}
+			if next == "" {
+				break
+			}
+			after = next
+		}
+	}
+	// Resources deleted while the recorder was stopped.
+	var gone []*record
+	err := scanCurrent(ctx, tx, sc.Account, sc.Region, "", func(_ string, raw []byte) (bool, error) {
+		var rec record
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return false, fmt.Errorf("recorder: decode item: %w", err)
+		}
+		if rec.Item == nil || isDeleted(rec.Item.Status) || !r.records(rec.Item.ResourceType) {
+			return true, nil
+		}
+		gone = append(gone, &rec)
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, rec := range gone {
+		it := rec.Item
+		region := it.Region
+		res, err := tx.GetResource(ctx, it.AccountID, region, it.ResourceType, it.ResourceID)
+		if err != nil {
+			return fmt.Errorf("recorder: discover: %w", err)
+		}
+		if res == nil && isGlobal(it.ResourceType) {
+			for _, alt := range []string{"", "global", "aws-global"} {
+				if res, err = tx.GetResource(ctx, it.AccountID, alt, it.ResourceType, it.ResourceID); err != nil || res != nil {
+					break
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("recorder: discover: %w", err)
+			}
+		}
+		if res != nil {
+			continue
+		}
+		c := &store.ResourceChange{Status: store.StatusDeleted, Resource: store.Resource{Account: it.AccountID, Region: it.Region,
+			Type: it.ResourceType, ID: it.ResourceID, ARN: it.ARN, Name: it.ResourceName, Version: rec.ResourceVersion + 1, Updated: now}}
+		if it.ResourceCreationTime != nil {
+			c.Created = *it.ResourceCreationTime
+		}
+		if err := s.recordChange(ctx, tx, r, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
