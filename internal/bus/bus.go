@@ -1,7 +1,10 @@
 // Package bus is EventBridge: event buses, rules and their targets, and the event pattern
 // language (package bus/pattern). Buses, rules, targets and their tags are stored as store
 // resources (BusType, RuleType); Rules gives event delivery the enabled rules of a bus.
-// PutEvents and delivery to targets are not implemented yet.
+// PutEvents (and PutEvent, for bannin's own events) put events on buses as stream entries;
+// the delivery consumer matches them, and CloudTrail's API call records, against the
+// rules of their bus and delivers them to the rules' targets, retrying failures from Run,
+// which also fires scheduled rules.
 package bus
 
 import (
@@ -10,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,12 +35,21 @@ type Options struct {
 	StartAutomation func(ctx context.Context, tx store.Tx, account, region, document, version string, params map[string][]string) (string, error)
 	// HTTPClient calls API destinations (default http.DefaultClient).
 	HTTPClient *http.Client
+	// Store is where the delivery consumer and Run read rules and keep deliveries and
+	// schedules; without it the service has no background work.
+	Store store.Store
+	// Tick is how often Run looks at the clock for due schedules and retries (default 1s).
+	Tick time.Duration
 }
 
 // Service implements events.API.
 type Service struct {
 	events.Unimplemented
 	opts Options
+
+	mu     sync.Mutex
+	buses  map[string]*compiled // by busKey
+	tokens map[string]oauthToken // OAuth access tokens by connection ARN
 }
 
 // New returns the EventBridge service.
@@ -50,13 +63,10 @@ func New(opts Options) *Service {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = http.DefaultClient
 	}
-	return &Service{opts: opts}
-}
-
-// PutEvent puts an event from inside bannin (AWS Config's events) on an account's default
-// bus in tx, as PutEvents would; rules see it after tx commits.
-func (s *Service) PutEvent(ctx context.Context, tx store.Tx, account, region, source, detailType string, resources []string, detail []byte) error {
-	return awserr.NotImplemented("EventBridge", "PutEvents")
+	if opts.Tick <= 0 {
+		opts.Tick = time.Second
+	}
+	return &Service{opts: opts, buses: map[string]*compiled{}, tokens: map[string]oauthToken{}}
 }
 
 // mandatoryFields are the envelope fields TestEventPattern requires of its event.

@@ -174,6 +174,9 @@ func saveRule(ctx context.Context, c *call.Call, r *storedRule) error {
 		return fmt.Errorf("bus: encode rule %s: %w", r.Name, err)
 	}
 	c.Touch(RuleType, r.Name, r.Arn)
+	if err := bumpRules(ctx, c.Write(), c.Account, c.Region, r.EventBusName); err != nil {
+		return err
+	}
 	return c.Write().PutResource(ctx, &store.Resource{Account: c.Account, Region: c.Region, Type: RuleType,
 		ID: ruleID(r.EventBusName, r.Name), ARN: r.Arn, Name: r.Name, Config: raw, Tags: r.tags})
 }
@@ -351,6 +354,9 @@ func (s *Service) DeleteRule(ctx context.Context, in *events.DeleteRuleRequest) 
 		return nil, errf("ValidationException", "Rule can't be deleted since it has targets.")
 	}
 	c.Touch(RuleType, r.Name, r.Arn)
+	if err := bumpRules(ctx, c.Write(), c.Account, c.Region, bus); err != nil {
+		return nil, err
+	}
 	if err := c.Write().DeleteResource(ctx, c.Account, c.Region, RuleType, ruleID(bus, r.Name)); err != nil {
 		return nil, fmt.Errorf("bus: delete rule %s: %w", r.Name, err)
 	}

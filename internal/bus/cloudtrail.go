@@ -1,0 +1,73 @@
+package bus
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/bannin/bannin/internal/store"
+)
+
+// ctRecord is what turning a CloudTrail record into an event needs of it.
+type ctRecord struct {
+	EventID            string `json:"eventID"`
+	EventTime          string `json:"eventTime"`
+	EventSource        string `json:"eventSource"`
+	EventName          string `json:"eventName"`
+	EventType          string `json:"eventType"`
+	EventCategory      string `json:"eventCategory"`
+	AWSRegion          string `json:"awsRegion"`
+	RecipientAccountID string `json:"recipientAccountId"`
+	ReadOnly           bool   `json:"readOnly"`
+}
+
+// detailTypes are the detail-types of the CloudTrail events AWS services deliver to
+// EventBridge, by CloudTrail eventType.
+var detailTypes = map[string]string{
+	"AwsApiCall":       "AWS API Call via CloudTrail",
+	"AwsConsoleSignIn": "AWS Console Sign In via CloudTrail",
+	"AwsConsoleAction": "AWS Console Action via CloudTrail",
+	"AwsServiceEvent":  "AWS Service Event via CloudTrail",
+}
+
+// fromCloudTrail turns one CloudTrail record into the event EventBridge puts on the
+// default bus of the record's account and region, as "Events from AWS services via
+// AWS CloudTrail" describes it: source aws.<service>, detail the whole record, no
+// resources. It reports false for records EventBridge does not receive: events that are
+// not management events (data events, CloudTrail Lake activity), and EventBridge's own
+// PutEvents. Read-only management events are delivered only to rules in state
+// ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS (busEntry.AllManagement).
+func fromCloudTrail(record []byte) (*busEntry, bool) {
+	var r ctRecord
+	if err := json.Unmarshal(record, &r); err != nil || r.EventID == "" || r.RecipientAccountID == "" || r.AWSRegion == "" {
+		return nil, false
+	}
+	if store.NormalizeCategory(r.EventCategory) != store.CategoryManagement {
+		return nil, false
+	}
+	if r.EventSource == "events.amazonaws.com" && r.EventName == "PutEvents" {
+		return nil, false
+	}
+	dt, ok := detailTypes[r.EventType]
+	if !ok {
+		dt = detailTypes["AwsApiCall"]
+	}
+	svc, _, _ := strings.Cut(r.EventSource, ".")
+	t, err := time.Parse(time.RFC3339, r.EventTime)
+	if err != nil {
+		return nil, false
+	}
+	var detail json.RawMessage
+	if err := json.Unmarshal(record, &detail); err != nil {
+		return nil, false
+	}
+	ev := &Event{Version: "0", ID: nameID("cloudtrail:" + r.EventID), DetailType: dt, Source: "aws." + svc,
+		Account: r.RecipientAccountID, Time: t.UTC().Format(timeLayout), Region: r.AWSRegion,
+		Resources: []string{}, Detail: detail}
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return nil, false
+	}
+	return &busEntry{Account: r.RecipientAccountID, Region: r.AWSRegion, Bus: DefaultBus, Event: raw,
+		Ingested: t.UTC(), AllManagement: r.ReadOnly}, true
+}
