@@ -10,9 +10,12 @@ import (
 const usage = `bannin: AWS governance services in one binary
 
 Usage:
-  bannin serve [--addr 127.0.0.1:4566] [--data-dir ./bannin-data] [--region us-east-1] [--account-id 000000000000] [--dev] [--event-retention 2160h]
+  bannin serve [--addr 127.0.0.1:4566] [--data-dir ./bannin-data] [--region us-east-1] [--account-id 000000000000] [--dev] [--event-retention 2160h] [--smtp-url smtp://host:port]
   bannin env [--data-dir ./bannin-data]          print the root credentials as shell exports
-  bannin import [--data-dir DIR] PATH...          load CloudTrail log files into event history
+  bannin import [--data-dir DIR] [--log-group NAME] PATH...
+                                                  load CloudTrail log files into event history (or a log group)
+  bannin cis install --email ADDRESS [--endpoint-url URL] [--period 300]
+                                                  set up the CIS monitoring alarms on a running server
   bannin events export --format csv|json [--start-time T] [--end-time T] [--lookup-attribute Key=Value]
   bannin version
 `
@@ -40,6 +43,12 @@ func main() {
 			os.Exit(2)
 		}
 		err = exportEvents(args[1:])
+	case "cis":
+		if len(args) == 0 || args[0] != "install" {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		err = cisInstall(args[1:])
 	case "version":
 		fmt.Println("bannin", version)
 	case "help", "-h", "--help":
