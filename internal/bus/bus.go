@@ -48,7 +48,7 @@ type Service struct {
 	opts Options
 
 	mu     sync.Mutex
-	buses  map[string]*compiled // by busKey
+	buses  map[string]*compiled  // by busKey
 	tokens map[string]oauthToken // OAuth access tokens by connection ARN
 }
 
