@@ -68,7 +68,7 @@ func (s *Server) build(cfg Config, keys *iam.Keyring, spool string) {
 	s.cloudwatch = alarm.New(alarm.Options{Clock: clock, Logger: log, Metrics: metrics, Publish: publish})
 	rec := recorder.New(recorder.Options{Clock: clock, Logger: log, Publish: publish, EmitEvent: s.bus.PutEvent,
 		PutObject: s.putObject})
-	s.config = compliance.New(compliance.Options{Clock: clock, Logger: log, Recorder: rec,
+	s.config = compliance.New(compliance.Options{Clock: clock, Logger: log, Recorder: rec, Store: s.Store,
 		StartAutomation: startAutomation, AutomationStatus: s.runbook.AutomationStatus})
 	s.parts = []any{s.trail, s.objects, s.logs, s.notify, s.bus, s.runbook, metrics, s.cloudwatch, rec, s.config}
 	s.gateway = gateway.New(gateway.Options{
