@@ -70,9 +70,11 @@ type Evaluation struct {
 	Result
 }
 
-func ok() Result                             { return Result{Compliance: Compliant} }
-func notApplicable(why string) Result        { return Result{Compliance: NotApplicable, Annotation: why} }
-func fail(format string, a ...any) Result    { return Result{Compliance: NonCompliant, Annotation: fmt.Sprintf(format, a...)} }
+func ok() Result                      { return Result{Compliance: Compliant} }
+func notApplicable(why string) Result { return Result{Compliance: NotApplicable, Annotation: why} }
+func fail(format string, a ...any) Result {
+	return Result{Compliance: NonCompliant, Annotation: fmt.Sprintf(format, a...)}
+}
 func verdict(good bool, why string) Result {
 	if good {
 		return ok()

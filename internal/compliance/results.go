@@ -432,4 +432,3 @@ func (s *Service) DeleteEvaluationResults(ctx context.Context, in *config.Delete
 	}
 	return &config.DeleteEvaluationResultsResponse{}, nil
 }
-
