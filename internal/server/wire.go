@@ -47,7 +47,7 @@ func (s *Server) build(cfg Config, keys *iam.Keyring, spool string) {
 	}
 	s.notify = notify.New(notify.Options{Clock: clock, Logger: log, Store: s.Store, SMTPURL: cfg.SMTPURL, BaseURL: baseURL})
 	publish := s.notify.PublishMessage
-	s.runbook = runbook.New(runbook.Options{Clock: clock, Logger: log, Invoke: s.Invoke, Store: s.Store})
+	s.runbook = runbook.New(runbook.Options{Clock: clock, Logger: log, Invoke: s.Invoke})
 	startAutomation := func(ctx context.Context, tx store.Tx, account, region, document, version string, params map[string][]string) (string, error) {
 		return s.runbook.StartAutomation(ctx, tx, runbook.StartRequest{Account: account, Region: region,
 			DocumentName: document, DocumentVersion: version, Parameters: params,
@@ -64,8 +64,8 @@ func (s *Server) build(cfg Config, keys *iam.Keyring, spool string) {
 		},
 		StartAutomation: startAutomation, Store: s.Store,
 	})
-	metrics := metric.New(metric.Options{Clock: clock, Logger: log, Store: s.Store})
-	s.cloudwatch = alarm.New(alarm.Options{Clock: clock, Logger: log, Metrics: metrics, Publish: publish, Store: s.Store})
+	metrics := metric.New(metric.Options{Clock: clock, Logger: log})
+	s.cloudwatch = alarm.New(alarm.Options{Clock: clock, Logger: log, Metrics: metrics, Publish: publish})
 	rec := recorder.New(recorder.Options{Clock: clock, Logger: log, Publish: publish, EmitEvent: s.bus.PutEvent,
 		PutObject: s.putObject})
 	s.config = compliance.New(compliance.Options{Clock: clock, Logger: log, Recorder: rec, Store: s.Store,
