@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -632,5 +633,34 @@ func TestCLI(t *testing.T) {
 	out, err := e.RunErr(t, testenv.V2, "sns", "get-topic-attributes", "--topic-arn", created.TopicArn+"-missing")
 	if err == nil || !strings.Contains(out, "NotFound") {
 		t.Errorf("get-topic-attributes of a missing topic = %v\n%s; want NotFound", err, out)
+	}
+}
+
+// BenchmarkPublishToMail measures Publish until the SMTP server has accepted the mail.
+func BenchmarkPublishToMail(b *testing.B) {
+	mail := smtptest.Start(b)
+	e := testenv.New(b, testenv.Options{SMTPURL: mail.URL()})
+	ctx := context.Background()
+	c := sns.NewFromConfig(e.Config)
+	topic, err := c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("bench")})
+	if err != nil {
+		b.Fatalf("CreateTopic: %v", err)
+	}
+	if _, err := c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("email"), Endpoint: aws.String("bench@example.com")}); err != nil {
+		b.Fatalf("Subscribe: %v", err)
+	}
+	conf := mail.Wait(b, nil, wait)
+	resp, err := http.Get(linkRe.FindString(conf.Body[strings.Index(conf.Body, "Confirm subscription"):]))
+	if err != nil {
+		b.Fatalf("confirm: %v", err)
+	}
+	resp.Body.Close()
+	b.ResetTimer()
+	for i := range b.N {
+		subject := "bench " + strconv.Itoa(i)
+		if _, err := c.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Subject: aws.String(subject), Message: aws.String("m")}); err != nil {
+			b.Fatalf("Publish: %v", err)
+		}
+		mail.Wait(b, func(m smtptest.Message) bool { return m.Subject == subject }, wait)
 	}
 }
