@@ -220,6 +220,9 @@ func (s *Service) deliverDue(ctx context.Context) (time.Time, error) {
 	}
 }
 
+// errNoMailServer is the outcome of a mail delivery while no SMTP server is configured.
+var errNoMailServer = errors.New("notify: no SMTP server configured")
+
 // errRetry marks a failure worth retrying (a server error, a timeout, no connection).
 type errRetry struct{ err error }
 
@@ -242,6 +245,9 @@ func (s *Service) attemptAndRecord(ctx context.Context, p *pending) error {
 	var reschedule time.Time
 	switch {
 	case err == nil:
+	case errors.Is(err, errNoMailServer):
+		// Mail waits for a mail server without using up its attempts.
+		reschedule = s.opts.Clock().Add(time.Minute)
 	case errors.As(err, &retry):
 		d.Attempts++
 		if wait, ok := policy.delay(d.Attempts); ok {
@@ -302,10 +308,7 @@ func (s *Service) attempt(ctx context.Context, d *delivery, t *Topic, sub *Subsc
 	case "email", "email-json":
 		policy := mailRetry
 		if s.opts.SMTPURL == "" {
-			// Mail waits for a mail server without using up its attempts.
-			d.Attempts--
-			return retryPolicy{NumRetries: 1 << 30, MinDelayTarget: 60, MaxDelayTarget: 60, NumMaxDelayRetries: 1 << 30},
-				errRetry{errors.New("no SMTP server configured")}
+			return policy, errNoMailServer
 		}
 		return policy, s.deliverMail(ctx, t, d)
 	default:
