@@ -67,6 +67,9 @@ type Store struct {
 
 	rdb    *sql.DB
 	rstmts sync.Map // string -> *sql.Stmt prepared on rdb
+	// rfilling holds the queries being prepared for rstmts; rfill waits for those goroutines.
+	rfilling sync.Map
+	rfill    sync.WaitGroup
 
 	maxBatch int
 	reqs     chan *request
@@ -268,28 +271,39 @@ func (s *Store) View(ctx context.Context, fn func(tx store.ReadTx) error) error 
 	}
 	defer tx.Rollback()
 	rt := &rtx{s: s, stmt: func(ctx context.Context, q string) (*sql.Stmt, error) {
-		ps, err := s.readStmt(ctx, q)
-		if err != nil {
-			return nil, err
+		if v, ok := s.rstmts.Load(q); ok {
+			return tx.StmtContext(ctx, v.(*sql.Stmt)), nil
 		}
-		return tx.StmtContext(ctx, ps), nil
+		// Preparing on the pool would wait for a free connection while this one is held: with
+		// every connection in a View doing the same, none would ever come. Prepare on the
+		// transaction's own connection, and cache a pool statement in the background.
+		s.cacheReadStmt(q)
+		ps, err := tx.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		return ps, nil
 	}}
 	return fn(rt)
 }
 
-func (s *Store) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
-	if v, ok := s.rstmts.Load(q); ok {
-		return v.(*sql.Stmt), nil
+// cacheReadStmt prepares q on the read pool, once, without holding a connection meanwhile.
+func (s *Store) cacheReadStmt(q string) {
+	if _, busy := s.rfilling.LoadOrStore(q, true); busy {
+		return
 	}
-	ps, err := s.rdb.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("prepare: %w", err)
-	}
-	if v, loaded := s.rstmts.LoadOrStore(q, ps); loaded {
-		ps.Close()
-		return v.(*sql.Stmt), nil
-	}
-	return ps, nil
+	s.rfill.Add(1)
+	go func() {
+		defer s.rfill.Done()
+		ps, err := s.rdb.PrepareContext(context.Background(), q)
+		if err != nil {
+			s.rfilling.Delete(q) // the store is closing, or the query is bad: the caller saw that
+			return
+		}
+		if _, loaded := s.rstmts.LoadOrStore(q, ps); loaded {
+			ps.Close()
+		}
+	}()
 }
 
 // Close stops accepting Updates, waits until the queued ones have committed and closes the
@@ -317,6 +331,7 @@ func (s *Store) Close() error {
 			return true
 		})
 		errs = append(errs, s.rdb.Close(), s.cdb.Close())
+		s.rfill.Wait() // statements still being prepared fail now that the pool is closed
 		if err := errors.Join(errs...); err != nil {
 			s.closeErr = fmt.Errorf("store: close: %w", err)
 		}

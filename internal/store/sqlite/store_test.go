@@ -641,3 +641,37 @@ func TestWALBounded(t *testing.T) {
 		t.Errorf("WAL is %d bytes, database %d; want the WAL restarted, smaller than the data written", wal.Size(), db.Size())
 	}
 }
+
+// TestViewsHoldingEveryConnection runs as many Views as there are read connections, each
+// reading with statements nothing has prepared yet while all of them are open: preparing
+// must not wait for a connection of the pool.
+func TestViewsHoldingEveryConnection(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{ReadConns: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var open sync.WaitGroup
+	open.Add(3)
+	errs := make(chan error, 3)
+	for i := range 3 {
+		go func() {
+			errs <- s.View(ctx, func(tx store.ReadTx) error {
+				open.Done()
+				open.Wait()
+				_, err := tx.GetResource(ctx, "123456789012", "us-east-1", "AWS::S3::Bucket", fmt.Sprint("b", i))
+				if err == nil {
+					_, err = tx.Checkpoint(ctx, fmt.Sprint("c", i))
+				}
+				return err
+			})
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatalf("View = %v; want nil (a View waiting for a connection another View holds deadlocks)", err)
+		}
+	}
+}
