@@ -43,6 +43,9 @@ type Config struct {
 	// SMTPURL is the mail server SNS email subscriptions are delivered through:
 	// smtp://[user:pass@]host:port or smtps://...
 	SMTPURL string
+	// HTTPClient makes bannin's outgoing HTTP calls (SNS http/https subscriptions,
+	// EventBridge API destinations); default http.DefaultClient.
+	HTTPClient *http.Client
 	// RootAccessKeyID and RootSecretAccessKey seed the root key at first start.
 	RootAccessKeyID, RootSecretAccessKey string
 	Logger                               *slog.Logger

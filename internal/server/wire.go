@@ -45,7 +45,8 @@ func (s *Server) build(cfg Config, keys *iam.Keyring, spool string) {
 	if baseURL == "" {
 		baseURL = "http://" + cfg.Addr
 	}
-	s.notify = notify.New(notify.Options{Clock: clock, Logger: log, Store: s.Store, SMTPURL: cfg.SMTPURL, BaseURL: baseURL})
+	s.notify = notify.New(notify.Options{Clock: clock, Logger: log, Store: s.Store, SMTPURL: cfg.SMTPURL, BaseURL: baseURL,
+		HTTPClient: cfg.HTTPClient})
 	publish := s.notify.PublishMessage
 	s.runbook = runbook.New(runbook.Options{Clock: clock, Logger: log, Invoke: s.Invoke})
 	startAutomation := func(ctx context.Context, tx store.Tx, account, region, document, version string, params map[string][]string) (string, error) {
@@ -62,7 +63,7 @@ func (s *Server) build(cfg Config, keys *iam.Keyring, spool string) {
 			_, err := cwlogs.Append(ctx, tx, account, region, group, stream, clock(), evs)
 			return err
 		},
-		StartAutomation: startAutomation, Store: s.Store,
+		StartAutomation: startAutomation, Store: s.Store, HTTPClient: cfg.HTTPClient,
 	})
 	metrics := metric.New(metric.Options{Clock: clock, Logger: log})
 	s.cloudwatch = alarm.New(alarm.Options{Clock: clock, Logger: log, Metrics: metrics, Publish: publish})

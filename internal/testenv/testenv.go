@@ -48,6 +48,9 @@ type Options struct {
 	Dev bool
 	// SMTPURL is where SNS mail goes (see package smtptest for a server to read it from).
 	SMTPURL string
+	// HTTPClient makes the server's outgoing HTTP calls (to trust an httptest TLS server,
+	// pass its Client()).
+	HTTPClient *http.Client
 }
 
 // New starts a server with a fresh data dir; it stops when the test ends.
@@ -76,7 +79,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	}
 	url := "http://" + ln.Addr().String()
 	srv, err := server.New(server.Config{DataDir: o.DataDir, Region: o.Region, Account: o.Account,
-		Logger: log, Clock: o.Clock, Dev: o.Dev, URL: url, SMTPURL: o.SMTPURL,
+		Logger: log, Clock: o.Clock, Dev: o.Dev, URL: url, SMTPURL: o.SMTPURL, HTTPClient: o.HTTPClient,
 		RootAccessKeyID: "AKIATESTROOT00000001", RootSecretAccessKey: "testsecretkeytestsecretkeytestsecretkey0"})
 	if err != nil {
 		ln.Close()
