@@ -34,6 +34,9 @@ type Message struct {
 	Body string
 	// Raw is the mail as transmitted after DATA.
 	Raw []byte
+	// Received is when the server had read the whole mail and accepted it (just before it
+	// answers 250 to the end of DATA), for measuring how long a mail took to arrive.
+	Received time.Time
 }
 
 // Server is a running SMTP server that keeps every mail it accepts.
@@ -148,11 +151,12 @@ func (se *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	received := time.Now()
 	m, err := Parse(raw)
 	if err != nil {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: err.Error()}
 	}
-	m.From, m.To = se.from, append([]string(nil), se.to...)
+	m.From, m.To, m.Received = se.from, append([]string(nil), se.to...), received
 	se.server.add(m)
 	return nil
 }

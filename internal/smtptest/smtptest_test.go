@@ -15,6 +15,7 @@ func TestReceive(t *testing.T) {
 	raw := "From: \"Alerts\" <no-reply@sns.amazonaws.com>\r\nTo: ops@example.com\r\n" +
 		"Subject: =?UTF-8?Q?caf=C3=A9_alarm?=\r\nContent-Type: text/plain; charset=UTF-8\r\n" +
 		"Content-Transfer-Encoding: quoted-printable\r\n\r\nline one=\r\n continued\r\nsecond =3D line\r\n"
+	sent := time.Now()
 	if err := smtp.SendMail(s.Addr(), nil, "no-reply@sns.amazonaws.com", []string{"ops@example.com"}, []byte(raw)); err != nil {
 		t.Fatalf("SendMail: %v", err)
 	}
@@ -24,6 +25,9 @@ func TestReceive(t *testing.T) {
 	}
 	if want := "line one continued\nsecond = line\n"; m.Body != want {
 		t.Errorf("Body = %q; want %q", m.Body, want)
+	}
+	if m.Received.Before(sent) || m.Received.After(time.Now()) {
+		t.Errorf("Received = %v; want between the send (%v) and now", m.Received, sent)
 	}
 	if got := len(s.Messages()); got != 1 {
 		t.Errorf("Messages() = %d mails; want 1", got)
