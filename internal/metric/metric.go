@@ -1,11 +1,17 @@
 // Package metric is CloudWatch metrics: datapoints, statistics, GetMetricData and
 // ListMetrics, and the datapoints CloudWatch Logs metric filters emit.
+//
+// Besides the API it offers the rest of bannin PutData (store datapoints in a
+// transaction), Query, Statistic and RunQueries (what alarm evaluation reads), KindData
+// stream entries (new datapoints, so alarms evaluate as soon as they land) and Consumers
+// (metric filters: log events to datapoints).
 package metric
 
 import (
 	"log/slog"
 	"time"
 
+	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/wire/cloudwatch"
 )
 
@@ -13,6 +19,9 @@ import (
 type Options struct {
 	Clock  func() time.Time
 	Logger *slog.Logger
+	// Store is where metric filter datapoints are written by the consumer of log events
+	// (stream consumers are handed entries, not the store).
+	Store store.Store
 }
 
 // Service implements the metric operations of cloudwatch.API.

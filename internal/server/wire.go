@@ -65,8 +65,8 @@ func (s *Server) build(cfg Config, keys *iam.Keyring, spool string) {
 		},
 		StartAutomation: startAutomation, Store: s.Store, HTTPClient: cfg.HTTPClient,
 	})
-	metrics := metric.New(metric.Options{Clock: clock, Logger: log})
-	s.cloudwatch = alarm.New(alarm.Options{Clock: clock, Logger: log, Metrics: metrics, Publish: publish})
+	metrics := metric.New(metric.Options{Clock: clock, Logger: log, Store: s.Store})
+	s.cloudwatch = alarm.New(alarm.Options{Clock: clock, Logger: log, Metrics: metrics, Publish: publish, Store: s.Store})
 	rec := recorder.New(recorder.Options{Clock: clock, Logger: log, Publish: publish, EmitEvent: s.bus.PutEvent,
 		PutObject: s.putObject})
 	s.config = compliance.New(compliance.Options{Clock: clock, Logger: log, Recorder: rec, Store: s.Store,
