@@ -49,10 +49,10 @@ type deliveryInfo struct {
 func (d *deliveryInfo) record(at time.Time, err error) {
 	d.LastAttempt = &at
 	if err == nil {
-		d.LastStatus, d.LastErrorCode, d.LastError, d.LastSuccessful = "SUCCESS", "", "", &at
+		d.LastStatus, d.LastErrorCode, d.LastError, d.LastSuccessful = "Success", "", "", &at
 		return
 	}
-	d.LastStatus, d.LastErrorCode, d.LastError = "FAILURE", "DeliveryFailed", err.Error()
+	d.LastStatus, d.LastErrorCode, d.LastError = "Failure", "DeliveryFailed", err.Error()
 }
 
 // snapshotRequest is the payload of kindSnapshot entries.
@@ -234,7 +234,7 @@ func (s *Service) DescribeDeliveryChannelStatus(ctx context.Context, in *config.
 	}
 	out := &config.DescribeDeliveryChannelStatusResponse{DeliveryChannelsStatus: []config.DeliveryChannelStatus{}}
 	for _, ch := range chs {
-		stream := &config.ConfigStreamDeliveryInfo{LastStatus: aws.String("NOT_APPLICABLE")}
+		stream := &config.ConfigStreamDeliveryInfo{LastStatus: aws.String("Not_Applicable")}
 		if aws.ToString(ch.Channel.SnsTopicARN) != "" && ch.Stream.LastStatus != "" {
 			stream = &config.ConfigStreamDeliveryInfo{LastStatus: aws.String(ch.Stream.LastStatus), LastStatusChangeTime: ch.Stream.LastAttempt}
 			if ch.Stream.LastErrorCode != "" {

@@ -135,7 +135,7 @@ func (s *Service) PutConfigurationRecorder(ctx context.Context, in *config.PutCo
 			"Failed to put configuration recorder '%s' because the maximum number of configuration recorders: 1 is reached.", name))}
 	}
 	if st == nil {
-		st = &recorderState{LastStatus: "PENDING"}
+		st = &recorderState{LastStatus: "Pending"}
 	}
 	changedScope := st.Recording && !sameGroup(st.Recorder.RecordingGroup, r.RecordingGroup)
 	st.Recorder = config.ConfigurationRecorder{Name: aws.String(name), RoleARN: r.RoleARN, RecordingGroup: r.RecordingGroup,
@@ -241,7 +241,7 @@ func (s *Service) DescribeConfigurationRecorderStatus(ctx context.Context, in *c
 	for _, st := range sts {
 		status := st.LastStatus
 		if status == "" {
-			status = "PENDING"
+			status = "Pending"
 		}
 		out.ConfigurationRecordersStatus = append(out.ConfigurationRecordersStatus, config.ConfigurationRecorderStatus{
 			Arn: st.Recorder.Arn, Name: st.Recorder.Name, Recording: aws.Bool(st.Recording),
@@ -295,7 +295,7 @@ func (s *Service) StartConfigurationRecorder(ctx context.Context, in *config.Sta
 		return &config.StartConfigurationRecorderOutput{}, nil
 	}
 	now := c.Time.UTC()
-	st.Recording, st.LastStart, st.LastStatus, st.LastStatusChange = true, &now, "SUCCESS", &now
+	st.Recording, st.LastStart, st.LastStatus, st.LastStatusChange = true, &now, "Success", &now
 	if err := saveRecorder(ctx, tx, c.Account, c.Region, st); err != nil {
 		return nil, err
 	}

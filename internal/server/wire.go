@@ -67,7 +67,7 @@ func (s *Server) build(cfg Config, keys *iam.Keyring, spool string) {
 	})
 	metrics := metric.New(metric.Options{Clock: clock, Logger: log, Store: s.Store})
 	s.cloudwatch = alarm.New(alarm.Options{Clock: clock, Logger: log, Metrics: metrics, Publish: publish, Store: s.Store})
-	rec := recorder.New(recorder.Options{Clock: clock, Logger: log, Publish: publish, EmitEvent: s.bus.PutEvent,
+	rec := recorder.New(recorder.Options{Store: s.Store, Clock: clock, Logger: log, Publish: publish, EmitEvent: s.bus.PutEvent,
 		PutObject: s.putObject})
 	s.config = compliance.New(compliance.Options{Clock: clock, Logger: log, Recorder: rec, Store: s.Store,
 		StartAutomation: startAutomation, AutomationStatus: s.runbook.AutomationStatus})
