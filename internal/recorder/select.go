@@ -20,7 +20,16 @@ import (
 // the caller's account and region.
 func (s *Service) SelectResourceConfig(ctx context.Context, in *config.SelectResourceConfigRequest) (*config.SelectResourceConfigResponse, error) {
 	c := call.From(ctx)
-	expr := aws.ToString(in.Expression)
+	limit := 0
+	if in.Limit != nil {
+		limit = int(*in.Limit)
+	}
+	return runSelect(ctx, c.Tx, c.Account, c.Region, aws.ToString(in.Expression), limit, aws.ToString(in.NextToken), true)
+}
+
+// runSelect parses and runs an advanced query; indexed uses the query's pushed-down
+// conditions to read fewer items (false: a full scan, for tests that compare the two).
+func runSelect(ctx context.Context, tx store.ReadTx, account, region, expr string, limit int, token string, indexed bool) (*config.SelectResourceConfigResponse, error) {
 	q, err := query.Parse(expr)
 	if err != nil {
 		var qe *query.Error
@@ -29,11 +38,11 @@ func (s *Service) SelectResourceConfig(ctx context.Context, in *config.SelectRes
 		}
 		return nil, &config.InvalidExpressionException{Message: aws.String(err.Error())}
 	}
-	limit := 0
-	if in.Limit != nil {
-		limit = int(*in.Limit)
+	plan := query.Plan{}
+	if indexed {
+		plan = q.Plan()
 	}
-	rows, next, err := selectItems(ctx, c.Tx, c.Account, c.Region, q, limit, aws.ToString(in.NextToken))
+	rows, next, err := selectItems(ctx, tx, account, region, q, plan, limit, token)
 	if err != nil {
 		return nil, err
 	}
@@ -52,9 +61,9 @@ func (s *Service) SelectResourceConfig(ctx context.Context, in *config.SelectRes
 
 // selectItems runs q over the current items of an account and region, reading only the
 // candidates the query's pushed-down conditions allow.
-func selectItems(ctx context.Context, tx store.ReadTx, account, region string, q *query.Query, limit int, token string) ([]string, string, error) {
+func selectItems(ctx context.Context, tx store.ReadTx, account, region string, q *query.Query, plan query.Plan, limit int, token string) ([]string, string, error) {
 	var scanErr error
-	items := candidates(ctx, tx, account, region, q.Plan(), &scanErr)
+	items := candidates(ctx, tx, account, region, plan, &scanErr)
 	rows, next, err := q.Run(items, limit, token)
 	if scanErr != nil {
 		return nil, "", scanErr
