@@ -269,10 +269,7 @@ func (a *Alarm) judge(slots []Point, current string, now time.Time) decision {
 				used = append(used, p)
 			}
 		case "ignore":
-			if len(real) == 0 {
-				return decision{}
-			}
-			used, need = real, min(m, len(real))
+			return decision{} // fewer than N real datapoints: the state is kept
 		default: // missing
 			if len(real) == 0 {
 				return decision{decided: true, value: StateInsufficient,
