@@ -35,6 +35,8 @@ type channelState struct {
 	Channel  config.DeliveryChannel `json:"channel"`
 	Snapshot deliveryInfo           `json:"snapshot"`
 	Stream   deliveryInfo           `json:"stream"`
+	// LastPeriodic is when Run last requested a periodic snapshot.
+	LastPeriodic *time.Time `json:"lastPeriodic,omitempty"`
 }
 
 // deliveryInfo is the outcome of the latest delivery of one kind.

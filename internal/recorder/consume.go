@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/stream"
@@ -26,6 +27,9 @@ const homeRegion = "us-east-1"
 type scope struct {
 	Account string `json:"account"`
 	Region  string `json:"region"`
+	// Daily marks the daily recording of a discovery: changes of DAILY types held back
+	// since their last item are recorded now.
+	Daily bool `json:"daily,omitempty"`
 }
 
 // Consumers are the recorder's stream consumers: items from resource changes and
@@ -76,7 +80,7 @@ func (s *Service) handleChanges(ctx context.Context, entries []store.Entry) erro
 					s.opts.Logger.Error("recorder: undecodable resource change", "seq", e.Seq, "err", err)
 					continue
 				}
-				sc := scope{c.Account, c.Region}
+				sc := scope{Account: c.Account, Region: c.Region}
 				if isGlobal(c.Type) && (c.Region == "" || c.Region == "global" || c.Region == "aws-global") {
 					sc.Region = homeRegion
 					c.Region = homeRegion
@@ -88,7 +92,7 @@ func (s *Service) handleChanges(ctx context.Context, entries []store.Entry) erro
 				if r == nil || !r.Recording || !r.records(c.Type) {
 					continue
 				}
-				if err := s.recordChange(ctx, tx, r, &c); err != nil {
+				if err := s.recordChange(ctx, tx, r, &c, false); err != nil {
 					return err
 				}
 			case kindDiscover:
@@ -97,7 +101,7 @@ func (s *Service) handleChanges(ctx context.Context, entries []store.Entry) erro
 					s.opts.Logger.Error("recorder: undecodable discovery", "seq", e.Seq, "err", err)
 					continue
 				}
-				r, err := get(sc)
+				r, err := get(scope{Account: sc.Account, Region: sc.Region})
 				if err != nil {
 					return err
 				}
@@ -114,13 +118,19 @@ func (s *Service) handleChanges(ctx context.Context, entries []store.Entry) erro
 }
 
 // recordChange writes the item of one resource version unless that version (or a later
-// one) is already recorded.
-func (s *Service) recordChange(ctx context.Context, tx store.Tx, r *recorderState, c *store.ResourceChange) error {
+// one) is already recorded. A change of a type recorded DAILY to a resource whose last
+// item is less than a day old waits for the daily recording (daily set), as AWS Config
+// records such types at most once a day.
+func (s *Service) recordChange(ctx context.Context, tx store.Tx, r *recorderState, c *store.ResourceChange, daily bool) error {
 	prev, err := currentRecord(ctx, tx, c.Account, c.Region, c.Type, c.ID)
 	if err != nil {
 		return err
 	}
 	if prev != nil && prev.ResourceVersion >= c.Version {
+		return nil
+	}
+	if !daily && c.Status != store.StatusDeleted && r.frequency(c.Type) == "DAILY" && prev != nil &&
+		!isDeleted(prev.Item.Status) && c.Updated.Sub(prev.Item.CaptureTime) < 24*time.Hour {
 		return nil
 	}
 	status := c.Status
@@ -171,7 +181,7 @@ func (s *Service) discover(ctx context.Context, tx store.Tx, r *recorderState, s
 				c := &store.ResourceChange{Resource: *res, Status: store.StatusOK}
 				c.Region = sc.Region
 				c.Updated = now
-				if err := s.recordChange(ctx, tx, r, c); err != nil {
+				if err := s.recordChange(ctx, tx, r, c, sc.Daily); err != nil {
 					return err
 				}
 			}
@@ -222,7 +232,7 @@ func (s *Service) discover(ctx context.Context, tx store.Tx, r *recorderState, s
 		if it.ResourceCreationTime != nil {
 			c.Created = *it.ResourceCreationTime
 		}
-		if err := s.recordChange(ctx, tx, r, c); err != nil {
+		if err := s.recordChange(ctx, tx, r, c, sc.Daily); err != nil {
 			return err
 		}
 	}

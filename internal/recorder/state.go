@@ -21,6 +21,8 @@ type recorderState struct {
 	LastStop         *time.Time                   `json:"lastStop,omitempty"`
 	LastStatus       string                       `json:"lastStatus,omitempty"`
 	LastStatusChange *time.Time                   `json:"lastStatusChange,omitempty"`
+	// LastDaily is when DAILY types were last recorded (Run).
+	LastDaily *time.Time `json:"lastDaily,omitempty"`
 }
 
 type kvReader interface {
