@@ -259,3 +259,33 @@ func TestImportIntoLogGroup(t *testing.T) {
 		t.Errorf("lookup-events after a log group import = %d StopLogging events; want 0", len(l.Events))
 	}
 }
+
+// TestCISInstallCommand runs `bannin cis install` against a server with the data dir's root
+// credentials, then checks what it made with the aws CLI.
+func TestCISInstallCommand(t *testing.T) {
+	e := testenv.New(t)
+	cmd := exec.Command(binary(t), "cis", "install", "--email", "secops@example.com", "--endpoint-url", e.URL,
+		"--data-dir", e.DataDir, "--period", "60")
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_EC2_METADATA_DISABLED=true")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "15 alarms notify arn:aws:sns:us-east-1:"+e.Account+":cis-alarms") {
+		t.Fatalf("bannin cis install = %v\n%s", err, out)
+	}
+	var alarms struct {
+		MetricAlarms []struct {
+			AlarmName, MetricName string
+			Period                int
+			AlarmActions          []string
+		}
+	}
+	if err := json.Unmarshal([]byte(e.Run(t, testenv.V2, "cloudwatch", "describe-alarms", "--alarm-name-prefix", "CIS-")), &alarms); err != nil {
+		t.Fatal(err)
+	}
+	if len(alarms.MetricAlarms) != 15 || alarms.MetricAlarms[0].Period != 60 || len(alarms.MetricAlarms[0].AlarmActions) != 1 {
+		t.Errorf("describe-alarms = %+v; want 15 CIS alarms of 60 s notifying the topic", alarms.MetricAlarms)
+	}
+	out, err = exec.Command(binary(t), "cis", "install", "--endpoint-url", e.URL).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--email is required") {
+		t.Errorf("cis install without --email = %v, %s; want a failure saying --email is required", err, out)
+	}
+}
