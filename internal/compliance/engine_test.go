@@ -414,8 +414,8 @@ func TestAutomaticRemediation(t *testing.T) {
 			ConfigRuleName: ptr("versioning"), TargetType: ptr("SSM_DOCUMENT"), TargetId: ptr("AWS-ConfigureS3BucketVersioning"),
 			Automatic: ptr(true), MaximumAutomaticAttempts: ptr(int32(2)), RetryAttemptSeconds: ptr(int64(600)),
 			Parameters: map[string]config.RemediationParameterValue{
-				"BucketName":       {ResourceValue: &config.ResourceValue{Value: ptr("RESOURCE_ID")}},
-				"VersioningState":  {StaticValue: &config.StaticValue{Values: []string{"Enabled"}}},
+				"BucketName":      {ResourceValue: &config.ResourceValue{Value: ptr("RESOURCE_ID")}},
+				"VersioningState": {StaticValue: &config.StaticValue{Values: []string{"Enabled"}}},
 			}}}})
 		return err
 	})

@@ -116,7 +116,10 @@ func init() {
 		return ok()
 	})
 	s3Rule("S3_BUCKET_DEFAULT_LOCK_ENABLED", []Param{{Name: "mode", Type: "String", Check: oneOf("GOVERNANCE", "COMPLIANCE")}}, func(b *CI, p Params) Result {
-		lock := b.Supp("ObjectLockConfiguration")
+		lock := b.Supp("BucketObjectLockConfiguration")
+		if lock == nil {
+			lock = b.Supp("ObjectLockConfiguration")
+		}
 		if lock == nil {
 			lock = b.Conf("objectLockConfiguration")
 		}
