@@ -328,3 +328,30 @@ func (s *Service) StopConfigurationRecorder(ctx context.Context, in *config.Stop
 	}
 	return &config.StopConfigurationRecorderOutput{}, nil
 }
+
+// ListConfigurationRecorders lists the account and region's recorder. Filters on
+// recordingScope (PAID, the customer managed recorder's scope) and servicePrincipal
+// (service-linked recorders, which bannin does not have) are applied.
+func (s *Service) ListConfigurationRecorders(ctx context.Context, in *config.ListConfigurationRecordersRequest) (*config.ListConfigurationRecordersResponse, error) {
+	c := call.From(ctx)
+	out := &config.ListConfigurationRecordersResponse{ConfigurationRecorderSummaries: []config.ConfigurationRecorderSummary{}}
+	st, err := loadRecorder(ctx, c.Tx, c.Account, c.Region)
+	if err != nil || st == nil {
+		return out, err
+	}
+	for _, f := range in.Filters {
+		switch aws.ToString(f.FilterName) {
+		case "recordingScope":
+			if !slices.Contains(f.FilterValue, aws.ToString(st.Recorder.RecordingScope)) {
+				return out, nil
+			}
+		case "servicePrincipal":
+			if len(f.FilterValue) > 0 {
+				return out, nil
+			}
+		}
+	}
+	out.ConfigurationRecorderSummaries = append(out.ConfigurationRecorderSummaries, config.ConfigurationRecorderSummary{
+		Arn: st.Recorder.Arn, Name: st.Recorder.Name, RecordingScope: st.Recorder.RecordingScope})
+	return out, nil
+}

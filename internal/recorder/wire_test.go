@@ -139,6 +139,10 @@ func TestRecorderAndChannelErrors(t *testing.T) {
 	if len(recs.ConfigurationRecorders) != 1 || recs.ConfigurationRecorders[0].RecordingGroup == nil || !recs.ConfigurationRecorders[0].RecordingGroup.AllSupported {
 		t.Errorf("DescribeConfigurationRecorders = %+v; want the default recorder recording all supported types", recs.ConfigurationRecorders)
 	}
+	sum, err := cs.ListConfigurationRecorders(ctx, &configservice.ListConfigurationRecordersInput{})
+	if err != nil || len(sum.ConfigurationRecorderSummaries) != 1 || aws.ToString(sum.ConfigurationRecorderSummaries[0].Arn) != aws.ToString(recs.ConfigurationRecorders[0].Arn) {
+		t.Errorf("ListConfigurationRecorders = %+v, %v; want the default recorder", sum, err)
+	}
 	_, err = cs.DescribeConfigurationRecorders(ctx, &configservice.DescribeConfigurationRecordersInput{ConfigurationRecorderNames: []string{"nope"}})
 	wantCode(t, "DescribeConfigurationRecorders of a missing name", err, "NoSuchConfigurationRecorderException")
 	for _, op := range []func() error{
