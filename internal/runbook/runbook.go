@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/call"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/wire/ssm"
@@ -22,12 +21,21 @@ type Options struct {
 	// and the result are JSON-like maps keyed by the API's member names. It must not be
 	// called inside a store transaction.
 	Invoke func(ctx context.Context, caller call.Principal, region, service, operation string, params map[string]any) (map[string]any, error)
+	// Store holds executions; Run drives them through it, one transaction per step.
+	Store store.Store
+	// Poll is how often Run looks for executions whose wait is over (default 500ms): the
+	// clock may be a test's, which moves without waking anyone.
+	Poll time.Duration
+	// WaitInterval is the clock time between the polls of aws:waitForAwsResourceProperty
+	// (default 5s).
+	WaitInterval time.Duration
 }
 
 // Service implements ssm.API.
 type Service struct {
 	ssm.Unimplemented
 	opts Options
+	wake chan struct{}
 }
 
 // New returns the SSM service.
@@ -38,7 +46,13 @@ func New(opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{opts: opts}
+	if opts.Poll <= 0 {
+		opts.Poll = 500 * time.Millisecond
+	}
+	if opts.WaitInterval <= 0 {
+		opts.WaitInterval = 5 * time.Second
+	}
+	return &Service{opts: opts, wake: make(chan struct{}, 1)}
 }
 
 // StartRequest starts an automation from inside bannin (a Config remediation, an
@@ -50,16 +64,4 @@ type StartRequest struct {
 	Parameters      map[string][]string
 	// Caller is who starts it (recorded as the execution's ExecutedBy).
 	Caller call.Principal
-}
-
-// StartAutomation starts an execution in tx and returns its id; the steps run after tx
-// commits.
-func (s *Service) StartAutomation(ctx context.Context, tx store.Tx, r StartRequest) (string, error) {
-	return "", awserr.NotImplemented("SSM", "StartAutomationExecution")
-}
-
-// AutomationStatus returns an execution's AutomationExecutionStatus and, when it failed,
-// its failure message.
-func (s *Service) AutomationStatus(ctx context.Context, tx store.ReadTx, account, region, executionID string) (status, message string, err error) {
-	return "", "", awserr.NotImplemented("SSM", "GetAutomationExecution")
 }
