@@ -48,7 +48,7 @@ func (s *Server) build(cfg Config, keys *iam.Keyring, spool string) {
 	s.notify = notify.New(notify.Options{Clock: clock, Logger: log, Store: s.Store, SMTPURL: cfg.SMTPURL, BaseURL: baseURL,
 		HTTPClient: cfg.HTTPClient})
 	publish := s.notify.PublishMessage
-	s.runbook = runbook.New(runbook.Options{Clock: clock, Logger: log, Invoke: s.Invoke})
+	s.runbook = runbook.New(runbook.Options{Clock: clock, Logger: log, Invoke: s.Invoke, Store: s.Store})
 	startAutomation := func(ctx context.Context, tx store.Tx, account, region, document, version string, params map[string][]string) (string, error) {
 		return s.runbook.StartAutomation(ctx, tx, runbook.StartRequest{Account: account, Region: region,
 			DocumentName: document, DocumentVersion: version, Parameters: params,
