@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -504,4 +506,72 @@ func TestRemediationValidation(t *testing.T) {
 			t.Errorf("PutRemediationConfigurations(%+v) = %v; want InvalidParameterValueException", rc, err)
 		}
 	}
+}
+
+func TestConformancePack(t *testing.T) {
+	h := newHarness(t)
+	body, err := os.ReadFile("../../examples/conformance-packs/control-tower-detective.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq int64
+	h.record(bucket("plain", "Off"))
+	err = h.do(func(ctx context.Context) error {
+		_, err := h.s.PutConformancePack(ctx, &config.PutConformancePackRequest{ConformancePackName: ptr("control-tower"),
+			TemplateBody: ptr(string(body)), ConformancePackInputParameters: []config.ConformancePackInputParameter{{ParameterName: ptr("MinRetentionDays"), ParameterValue: ptr("30")}}})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("PutConformancePack: %v", err)
+	}
+	h.pump(&seq)
+	h.read(func(ctx context.Context) error {
+		rules, err := h.s.DescribeConfigRules(ctx, &config.DescribeConfigRulesRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rules.ConfigRules) != 9 {
+			t.Fatalf("pack rules = %d; want 9", len(rules.ConfigRules))
+		}
+		for _, r := range rules.ConfigRules {
+			if !strings.Contains(*r.ConfigRuleName, "-conformance-pack-") || str(r.CreatedBy) != "config-conforms.amazonaws.com" {
+				t.Errorf("pack rule %s created by %s", *r.ConfigRuleName, str(r.CreatedBy))
+			}
+			if strings.HasPrefix(*r.ConfigRuleName, "cw-loggroup") && str(r.InputParameters) != `{"MinRetentionTime":"30"}` {
+				t.Errorf("InputParameters = %s; want the !Ref resolved to 30", str(r.InputParameters))
+			}
+		}
+		sum, err := h.s.GetConformancePackComplianceSummary(ctx, &config.GetConformancePackComplianceSummaryRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := *sum.ConformancePackComplianceSummaryList[0].ConformancePackComplianceStatus; got != NonCompliant {
+			t.Errorf("pack compliance = %s; want NON_COMPLIANT (unversioned bucket, no trail)", got)
+		}
+		return nil
+	})
+	bad := []string{"Resources: [", "Resources:\n  X:\n    Type: AWS::S3::Bucket\n    Properties: {}\n",
+		"Resources:\n  X:\n    Type: AWS::Config::ConfigRule\n    Properties:\n      InputParameters: {a: !Ref Missing}\n      Source: {Owner: AWS, SourceIdentifier: REQUIRED_TAGS}\n"}
+	for _, b := range bad {
+		err := h.do(func(ctx context.Context) error {
+			_, err := h.s.PutConformancePack(ctx, &config.PutConformancePackRequest{ConformancePackName: ptr("bad"), TemplateBody: ptr(b)})
+			return err
+		})
+		if ce, ok := awserr.As(err); !ok || ce.AWSErrorCode() != "ConformancePackTemplateValidationException" {
+			t.Errorf("PutConformancePack(%q) = %v; want ConformancePackTemplateValidationException", b, err)
+		}
+	}
+	if err := h.do(func(ctx context.Context) error {
+		_, err := h.s.DeleteConformancePack(ctx, &config.DeleteConformancePackRequest{ConformancePackName: ptr("control-tower")})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.read(func(ctx context.Context) error {
+		rules, err := h.s.DescribeConfigRules(ctx, &config.DescribeConfigRulesRequest{})
+		if err != nil || len(rules.ConfigRules) != 0 {
+			t.Errorf("rules after DeleteConformancePack = %d, %v; want none", len(rules.ConfigRules), err)
+		}
+		return nil
+	})
 }
