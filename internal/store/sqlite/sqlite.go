@@ -91,6 +91,9 @@ type Store struct {
 	changedMu sync.Mutex
 	changed   chan struct{}
 
+	// tail holds the newest committed stream entries for ReadStream (see streamTail).
+	tail streamTail
+
 	batches, updates atomic.Int64
 	// walFrames is the WAL size in frames seen by the last checkpoint; walLimit is
 	// walLimitFrames (tests lower it).
@@ -165,6 +168,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		log:        opts.Logger,
 		walLimit:   walLimitFrames,
 	}
+	s.tail.maxEntries, s.tail.maxBytes = tailMaxEntries, tailMaxBytes
 
 	wdsn := fmt.Sprintf("file:%s?_busy_timeout=10000&_journal_mode=WAL&_synchronous=%s&_pragma=cache_size(%d)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)",
 		path, opts.Synchronous, -opts.CacheMiB*1024)
@@ -187,6 +191,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		wconn.Close()
 		wdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+
+	if err := wconn.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM stream").Scan(&s.tail.floor); err != nil {
+		wconn.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("store: open %s: stream head: %w", path, err)
 	}
 
 	rdsn := fmt.Sprintf("file:%s?_busy_timeout=10000&_query_only=1&_pragma=cache_size(%d)&_pragma=mmap_size(%d)",
@@ -270,7 +280,10 @@ func (s *Store) View(ctx context.Context, fn func(tx store.ReadTx) error) error 
 		return fmt.Errorf("store: view: begin: %w", err)
 	}
 	defer tx.Rollback()
-	rt := &rtx{s: s, stmt: func(ctx context.Context, q string) (*sql.Stmt, error) {
+	rt := &rtx{s: s, tail: true}
+	rt.stmt = func(ctx context.Context, q string) (*sql.Stmt, error) {
+		// From the first statement on, this View has a snapshot that the tail may be newer than.
+		rt.tail = false
 		if v, ok := s.rstmts.Load(q); ok {
 			return tx.StmtContext(ctx, v.(*sql.Stmt)), nil
 		}
@@ -283,7 +296,7 @@ func (s *Store) View(ctx context.Context, fn func(tx store.ReadTx) error) error 
 			return nil, fmt.Errorf("prepare: %w", err)
 		}
 		return ps, nil
-	}}
+	}
 	return fn(rt)
 }
 
@@ -415,6 +428,8 @@ func (s *Store) runBatch(batch []*request, errs []error) []error {
 		return fail(fmt.Errorf("store: update: begin: %w", err))
 	}
 	appended := false
+	var pending []pendingEntry
+	var trimTo int64
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
@@ -435,13 +450,17 @@ func (s *Store) runBatch(batch []*request, errs []error) []error {
 		if _, err := s.wexec("RELEASE u"); err != nil {
 			return fail(fmt.Errorf("store: update: release savepoint: %w", err))
 		}
-		if errs[i] == nil && t.appended {
-			appended = true
+		if errs[i] == nil {
+			appended = appended || t.appended
+			pending = append(pending, t.pending...)
+			trimTo = max(trimTo, t.trimTo)
 		}
 	}
 	if _, err := s.wexec("COMMIT"); err != nil {
 		return fail(fmt.Errorf("store: update: commit: %w", err))
 	}
+	// Published before the wake-up, so that a woken consumer finds the entries in the tail.
+	s.tail.publish(pending, trimTo)
 	if appended {
 		s.notifyChanged()
 	}

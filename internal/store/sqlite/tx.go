@@ -19,6 +19,9 @@ type rtx struct {
 	// write is set on the writer's transaction: statements then run without cancellation
 	// (see Store.wexec).
 	write bool
+	// tail is set on a View that has run no statement yet: ReadStream may then answer from
+	// the store's in-memory stream tail (see streamTail).
+	tail bool
 }
 
 func (t *rtx) qctx(ctx context.Context) context.Context {
@@ -61,6 +64,11 @@ func (t *rtx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 func (t *rtx) ReadStream(ctx context.Context, after int64, limit int) ([]store.Entry, error) {
 	if limit <= 0 {
 		limit = 100
+	}
+	if t.tail {
+		if es, ok := t.s.tail.read(after, limit); ok {
+			return es, nil
+		}
 	}
 	rows, err := t.query(ctx, "SELECT seq, kind, time, payload FROM stream WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
 	if err != nil {
@@ -124,6 +132,10 @@ type wtx struct {
 	done bool
 	// appended records that this function appended stream entries.
 	appended bool
+	// pending are the entries appended, and trimTo the highest TrimStream bound, for the
+	// stream tail once the transaction commits.
+	pending []pendingEntry
+	trimTo  int64
 }
 
 var _ store.Tx = (*wtx)(nil)
@@ -168,8 +180,17 @@ func (t *wtx) append(ctx context.Context, kind string, at time.Time, payload []b
 	if err != nil {
 		return 0, err
 	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
 	t.appended = true
-	return res.LastInsertId()
+	var p []byte
+	if payload != nil {
+		p = append(make([]byte, 0, len(payload)), payload...)
+	}
+	t.pending = append(t.pending, pendingEntry{Seq: seq, Kind: kind, Time: fromNanos(at.UnixNano()), Payload: p})
+	return seq, nil
 }
 
 // SetCheckpoint implements store.Tx.
@@ -194,6 +215,7 @@ func (t *wtx) TrimStream(ctx context.Context, upTo int64) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: trim stream to %d: %w", upTo, err)
 	}
+	t.trimTo = max(t.trimTo, upTo)
 	return res.RowsAffected()
 }
 

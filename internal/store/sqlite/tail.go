@@ -1,0 +1,110 @@
+package sqlite
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/bannin/bannin/internal/store"
+)
+
+// Bounds of the stream tail kept in memory.
+const (
+	tailMaxEntries = 16384
+	tailMaxBytes   = 32 << 20
+)
+
+// streamTail is an in-memory copy of the newest committed stream entries, so that consumers
+// polling the stream after every commit (each one in its own View) do not each start a
+// SQLite read transaction: under write load every such transaction finds the WAL changed,
+// drops its connection's page cache and re-reads the B-tree, which cost more CPU than the
+// writes themselves. The writer publishes a batch's entries after COMMIT and before waking the
+// consumers; ReadStream answers from here when the tail covers its range and falls back to
+// SQL otherwise.
+//
+// Invariant: every committed stream entry with Seq > floor that has not been trimmed is in
+// entries, in Seq order.
+type streamTail struct {
+	mu      sync.RWMutex
+	floor   int64
+	entries []store.Entry
+	bytes   int
+	// maxEntries and maxBytes bound the tail (tailMaxEntries, tailMaxBytes; tests lower them).
+	maxEntries, maxBytes int
+}
+
+// pendingEntry is a stream entry appended by an Update function that has not committed yet.
+type pendingEntry = store.Entry
+
+// publish adds the entries of a committed transaction and applies its trims (trimTo > 0:
+// entries with Seq <= trimTo were deleted).
+func (t *streamTail) publish(es []pendingEntry, trimTo int64) {
+	if len(es) == 0 && trimTo <= t.floorLocked() {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if trimTo > 0 {
+		i := sort.Search(len(t.entries), func(i int) bool { return t.entries[i].Seq > trimTo })
+		t.drop(i)
+		t.floor = max(t.floor, trimTo)
+	}
+	for _, e := range es {
+		if e.Seq <= t.floor {
+			continue // trimmed in the same transaction
+		}
+		t.entries = append(t.entries, e)
+		t.bytes += len(e.Payload) + len(e.Kind) + 64
+	}
+	n := 0
+	for b := t.bytes; n < len(t.entries) && (len(t.entries)-n > t.maxEntries || b > t.maxBytes); n++ {
+		b -= len(t.entries[n].Payload) + len(t.entries[n].Kind) + 64
+	}
+	if n > 0 {
+		t.floor = max(t.floor, t.entries[n-1].Seq)
+		t.drop(n)
+	}
+}
+
+func (t *streamTail) floorLocked() int64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.floor
+}
+
+// drop removes the first n entries; the slice is compacted once half of it is dead.
+func (t *streamTail) drop(n int) {
+	for _, e := range t.entries[:n] {
+		t.bytes -= len(e.Payload) + len(e.Kind) + 64
+	}
+	clear(t.entries[:n])
+	t.entries = t.entries[n:]
+	if cap(t.entries) > 2*len(t.entries)+1024 {
+		t.entries = append(make([]store.Entry, 0, 2*len(t.entries)+64), t.entries...)
+	}
+}
+
+// read returns up to limit entries with Seq > after, copied, and reports whether the tail
+// covers that range (false: ask SQL).
+func (t *streamTail) read(after int64, limit int) ([]store.Entry, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if after < t.floor {
+		return nil, false
+	}
+	i := sort.Search(len(t.entries), func(i int) bool { return t.entries[i].Seq > after })
+	j := min(len(t.entries), i+limit)
+	if i == j {
+		return nil, true
+	}
+	out := make([]store.Entry, j-i)
+	for k, e := range t.entries[i:j] {
+		if e.Payload != nil {
+			e.Payload = append([]byte(nil), e.Payload...)
+			if e.Payload == nil {
+				e.Payload = []byte{}
+			}
+		}
+		out[k] = e
+	}
+	return out, true
+}
