@@ -2,6 +2,21 @@
 // items it makes from every resource change the store announces, configuration history and
 // inventory, advanced queries (package recorder/query), custom resources and the delivery
 // channel (snapshots to S3, notifications to SNS and EventBridge).
+//
+// Every service keeps its resources with store.Tx.PutResource/DeleteResource; the
+// recorder's stream consumer turns each store.KindResource change of a recorded type into
+// an Item (generically; s3.go and cloudtrail.go shape the types whose AWS Config form
+// differs from what their service stores) and appends a KindItem entry in the same
+// transaction. Items are kept in the store's key-value space: every version by resource
+// (history), the latest per resource (inventory, CurrentItems, advanced queries) and
+// secondary keys for the indexed query filters (resourceId, resourceName, tags).
+//
+// What the rest of bannin calls:
+//
+//	func (s *Service) CurrentItems(ctx context.Context, tx store.ReadTx, account, region string, types []string) ([]*Item, error)
+//	func (s *Service) Notify(ctx context.Context, tx store.Tx, account, region, messageType string, notification any) error
+//
+// and the stream kind KindItem (payload: an Item as JSON).
 package recorder
 
 import (
