@@ -277,7 +277,8 @@ func TestPeriodicAccountRule(t *testing.T) {
 	if got := h.results("trail-on"); got[acct] != Compliant {
 		t.Fatalf("results = %v; want account COMPLIANT", got)
 	}
-	// Logging stops; nothing happens until the rule is due.
+	// Logging stops: the account-level rule reads trails, so the trail's change runs it at
+	// once (AWS would wait for the period).
 	stopped := *trail
 	stopped.Configuration = json.RawMessage(`{"name":"main","s3BucketName":"logs","isLogging":false}`)
 	h.record(&stopped)
@@ -285,8 +286,8 @@ func TestPeriodicAccountRule(t *testing.T) {
 	if err := h.s.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.results("trail-on"); got[acct] != Compliant {
-		t.Fatalf("before the hour: %v; want still COMPLIANT", got)
+	if got := h.results("trail-on"); got[acct] != NonCompliant {
+		t.Fatalf("after the trail changed: %v; want NON_COMPLIANT", got)
 	}
 	h.advance(61 * time.Minute)
 	if err := h.s.Tick(context.Background()); err != nil {
@@ -416,8 +417,9 @@ func TestAutomaticRemediation(t *testing.T) {
 			ConfigRuleName: ptr("versioning"), TargetType: ptr("SSM_DOCUMENT"), TargetId: ptr("AWS-ConfigureS3BucketVersioning"),
 			Automatic: ptr(true), MaximumAutomaticAttempts: ptr(int32(2)), RetryAttemptSeconds: ptr(int64(600)),
 			Parameters: map[string]config.RemediationParameterValue{
-				"BucketName":      {ResourceValue: &config.ResourceValue{Value: ptr("RESOURCE_ID")}},
-				"VersioningState": {StaticValue: &config.StaticValue{Values: []string{"Enabled"}}},
+				"BucketName":           {ResourceValue: &config.ResourceValue{Value: ptr("RESOURCE_ID")}},
+				"VersioningState":      {StaticValue: &config.StaticValue{Values: []string{"Enabled"}}},
+				"AutomationAssumeRole": {StaticValue: &config.StaticValue{Values: []string{"arn:aws:iam::123456789012:role/r"}}},
 			}}}})
 		return err
 	})
@@ -497,6 +499,9 @@ func TestRemediationValidation(t *testing.T) {
 		{ConfigRuleName: ptr("absent"), TargetType: ptr("SSM_DOCUMENT"), TargetId: ptr("d")},
 		{ConfigRuleName: ptr("versioning"), TargetType: ptr("SSM_DOCUMENT"), TargetId: ptr("d"),
 			Parameters: map[string]config.RemediationParameterValue{"x": {ResourceValue: &config.ResourceValue{Value: ptr("ARN")}}}},
+		// Automatic remediation without AutomationAssumeRole.
+		{ConfigRuleName: ptr("versioning"), TargetType: ptr("SSM_DOCUMENT"), TargetId: ptr("d"), Automatic: ptr(true),
+			Parameters: map[string]config.RemediationParameterValue{"BucketName": {ResourceValue: &config.ResourceValue{Value: ptr("RESOURCE_ID")}}}},
 	} {
 		err := h.do(func(ctx context.Context) error {
 			_, err := h.s.PutRemediationConfigurations(ctx, &config.PutRemediationConfigurationsRequest{RemediationConfigurations: []config.RemediationConfiguration{rc}})

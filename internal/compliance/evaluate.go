@@ -63,6 +63,10 @@ type ruleIndex struct {
 	rules   map[string]*compiled
 	byType  map[string][]*compiled // change-triggered per-resource rules with types
 	anyType []*compiled            // change-triggered per-resource rules for every type
+	// accountByType are the account-level managed rules (EvaluateAll) by the types they read.
+	// AWS runs them only periodically; bannin also runs them when one of those resources
+	// changes, so that stopping the only trail is seen in seconds, not at the next period.
+	accountByType map[string][]*compiled
 }
 
 func compile(r *storedRule) (*compiled, error) {
@@ -184,7 +188,7 @@ func (s *Service) rulesFor(ctx context.Context, tx store.ReadTx, account, region
 	if err != nil {
 		return nil, err
 	}
-	idx = &ruleIndex{gen: gen, rules: map[string]*compiled{}, byType: map[string][]*compiled{}}
+	idx = &ruleIndex{gen: gen, rules: map[string]*compiled{}, byType: map[string][]*compiled{}, accountByType: map[string][]*compiled{}}
 	for _, r := range rules {
 		c, err := compile(r)
 		if err != nil {
@@ -192,6 +196,11 @@ func (s *Service) rulesFor(ctx context.Context, tx store.ReadTx, account, region
 			continue
 		}
 		idx.rules[r.Name] = c
+		if c.def != nil && c.def.EvaluateAll != nil {
+			for _, t := range c.def.Types {
+				idx.accountByType[t] = append(idx.accountByType[t], c)
+			}
+		}
 		if !c.onChange {
 			continue
 		}
@@ -239,6 +248,13 @@ func (s *Service) handle(ctx context.Context, entries []store.Entry) error {
 // HandleEntries evaluates what a batch of stream entries asks for, in tx.
 func (s *Service) HandleEntries(ctx context.Context, tx store.Tx, entries []store.Entry) error {
 	ev := s.newRun(tx)
+	// Account-level rules touched by the batch's items run once, after the items.
+	type accountRule struct {
+		account, region string
+		c               *compiled
+	}
+	var accountRules []accountRule
+	seen := map[string]bool{}
 	for _, e := range entries {
 		switch e.Kind {
 		case recorder.KindItem:
@@ -249,6 +265,16 @@ func (s *Service) HandleEntries(ctx context.Context, tx store.Tx, entries []stor
 			}
 			if err := ev.item(ctx, &it); err != nil {
 				return err
+			}
+			idx, err := s.rulesFor(ctx, tx, it.AccountID, it.Region)
+			if err != nil {
+				return err
+			}
+			for _, c := range idx.accountByType[it.ResourceType] {
+				if k := key(it.AccountID, it.Region, c.rule.Name); !seen[k] {
+					seen[k] = true
+					accountRules = append(accountRules, accountRule{it.AccountID, it.Region, c})
+				}
 			}
 		case KindEvaluate:
 			var req evaluateRequest
@@ -267,6 +293,11 @@ func (s *Service) HandleEntries(ctx context.Context, tx store.Tx, entries []stor
 					}
 				}
 			}
+		}
+	}
+	for _, a := range accountRules {
+		if err := ev.full(ctx, a.account, a.region, a.c, false); err != nil {
+			return err
 		}
 	}
 	return ev.finish(ctx)

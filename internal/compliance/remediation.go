@@ -123,8 +123,10 @@ func remedyFromWire(account, region string, in config.RemediationConfiguration) 
 	if resourceParams > 1 {
 		return nil, badParam("Only one parameter can take the value RESOURCE_ID.")
 	}
-	if r.Automatic && resourceParams == 0 {
-		return nil, badParam("An automatic remediation needs a parameter with the ResourceValue RESOURCE_ID.")
+	// AWS: "for automatic remediation configuration, the only valid assumeRole field value is
+	// AutomationAssumeRole and you need to provide a value for AutomationAssumeRole".
+	if p, ok := r.Params["AutomationAssumeRole"]; r.Automatic && (!ok || len(p.Static) == 0) {
+		return nil, badParam("An automatic remediation needs a StaticValue for the parameter AutomationAssumeRole.")
 	}
 	r.ARN = fmt.Sprintf("arn:aws:config:%s:%s:remediation-configuration/%s/%s", region, account, r.Rule, randomID("", 8))
 	return r, nil
