@@ -297,6 +297,11 @@ func (o *orderedMembers) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// openEnums are enum shapes whose service takes values outside the list: AWS Config takes
+// third-party resource types (MyCompany::Server::Host, see PutResourceConfig) wherever it
+// takes a ResourceType.
+var openEnums = map[string]map[string]bool{"config": {"ResourceType": true}}
+
 // Load parses a botocore service-2.json document (full or stripped of documentation).
 func Load(name string, data []byte) (*Service, error) {
 	var raw rawService
@@ -338,6 +343,9 @@ func Load(name string, data []byte) (*Service, error) {
 	for n, rs := range raw.Shapes {
 		sh := svc.Shapes[n]
 		sh.Required, sh.Enum, sh.Min, sh.Max, sh.Pattern = rs.Required, rs.Enum, rs.Min, rs.Max, rs.Pattern
+		if openEnums[name][n] {
+			sh.Enum = nil
+		}
 		sh.Sensitive, sh.Streaming, sh.EventStream, sh.Document, sh.Union = rs.Sensitive, rs.Streaming, rs.EventStream, rs.Document, rs.Union
 		sh.TimestampFormat, sh.Flattened, sh.LocationName, sh.XMLNamespace = rs.TimestampFormat, rs.Flattened, rs.LocationName, rs.XMLNamespace
 		sh.Payload, sh.Exception, sh.Error = rs.Payload, rs.Exception, rs.Error

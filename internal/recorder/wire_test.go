@@ -416,8 +416,23 @@ func TestCustomResources(t *testing.T) {
 	if _, err := cs.DeleteResourceConfig(ctx, &configservice.DeleteResourceConfigInput{ResourceType: aws.String("MyCompany::Server::Host"), ResourceId: aws.String("h1")}); err != nil {
 		t.Fatal(err)
 	}
-	// The gateway checks resourceType against the model's enum, so third-party types are
-	// read with SelectResourceConfig, whose expression is free text.
+	// Third-party types have a history like any other (the model's ResourceType enum is open).
+	var statuses []string
+	eventually(t, "custom resource history", func() bool {
+		out, err := cs.GetResourceConfigHistory(ctx, &configservice.GetResourceConfigHistoryInput{
+			ResourceType: types.ResourceType("MyCompany::Server::Host"), ResourceId: aws.String("h1"), ChronologicalOrder: types.ChronologicalOrderForward})
+		if err != nil {
+			t.Fatalf("GetResourceConfigHistory of a custom type: %v", err)
+		}
+		statuses = statuses[:0]
+		for _, ci := range out.ConfigurationItems {
+			statuses = append(statuses, string(ci.ConfigurationItemStatus))
+		}
+		return len(statuses) == 3
+	})
+	if got := strings.Join(statuses, ","); got != "ResourceDiscovered,OK,ResourceDeleted" {
+		t.Errorf("custom resource history = %s; want ResourceDiscovered,OK,ResourceDeleted", got)
+	}
 	sel := func() []string {
 		out, err := cs.SelectResourceConfig(ctx, &configservice.SelectResourceConfigInput{Expression: aws.String(
 			"SELECT resourceId, resourceName, configuration.cpu, tags WHERE resourceType = 'MyCompany::Server::Host'")})
