@@ -364,24 +364,34 @@ func (s *Store) writer() {
 			return
 		}
 		batch = append(batch[:0], r)
-	fill:
-		for len(batch) < s.maxBatch {
-			select {
-			case r, ok := <-s.reqs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		errs = s.runBatch(batch, errs[:0])
+		batch, errs = s.runBatch(batch, errs[:0])
 		for i, r := range batch {
 			r.done <- errs[i]
 			batch[i] = nil
 		}
 		s.bound()
+	}
+}
+
+// joinWindow bounds how long a transaction keeps taking in Updates that were queued while it
+// ran: requests that arrive during a batch share its commit instead of paying for one of
+// their own, but the first caller of a batch waits at most about this long for the others.
+const joinWindow = 2 * time.Millisecond
+
+// join takes one more queued request into the running batch, if there is one, the batch has
+// room and it has not run for joinWindow yet.
+func (s *Store) join(batch []*request, errs []error, began time.Time) ([]*request, []error, bool) {
+	if len(batch) >= s.maxBatch || time.Since(began) > joinWindow {
+		return batch, errs, false
+	}
+	select {
+	case r, ok := <-s.reqs:
+		if !ok {
+			return batch, errs, false
+		}
+		return append(batch, r), append(errs, nil), true
+	default:
+		return batch, errs, false
 	}
 }
 
@@ -408,21 +418,25 @@ func (s *Store) writeStmt(q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// runBatch runs the requests of one batch in one transaction and returns each one's answer.
-func (s *Store) runBatch(batch []*request, errs []error) []error {
+// runBatch runs the requests of one batch in one transaction, taking in more that are queued
+// meanwhile (see join), and returns the batch and each request's answer.
+func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 	for range batch {
 		errs = append(errs, nil)
 	}
-	s.batches.Add(1)
-	s.updates.Add(int64(len(batch)))
-	fail := func(err error) []error {
+	began := time.Now()
+	defer func() {
+		s.batches.Add(1)
+		s.updates.Add(int64(len(batch)))
+	}()
+	fail := func(err error) ([]*request, []error) {
 		s.wconn.ExecContext(context.Background(), "ROLLBACK")
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = err
 			}
 		}
-		return errs
+		return batch, errs
 	}
 	if _, err := s.wexec("BEGIN IMMEDIATE"); err != nil {
 		return fail(fmt.Errorf("store: update: begin: %w", err))
@@ -430,7 +444,14 @@ func (s *Store) runBatch(batch []*request, errs []error) []error {
 	appended := false
 	var pending []pendingEntry
 	var trimTo int64
-	for i, r := range batch {
+	for i := 0; ; i++ {
+		if i == len(batch) {
+			var more bool
+			if batch, errs, more = s.join(batch, errs, began); !more {
+				break
+			}
+		}
+		r := batch[i]
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
@@ -468,7 +489,7 @@ func (s *Store) runBatch(batch []*request, errs []error) []error {
 	case s.cpKick <- struct{}{}:
 	default:
 	}
-	return errs
+	return batch, errs
 }
 
 // checkpointer runs PASSIVE checkpoints after commits, at most every checkpointEvery. A
