@@ -35,8 +35,11 @@ type channelState struct {
 	Channel  config.DeliveryChannel `json:"channel"`
 	Snapshot deliveryInfo           `json:"snapshot"`
 	Stream   deliveryInfo           `json:"stream"`
+	History  deliveryInfo           `json:"history"`
 	// LastPeriodic is when Run last requested a periodic snapshot.
 	LastPeriodic *time.Time `json:"lastPeriodic,omitempty"`
+	// LastHistory is when Run last requested a history delivery (or first saw the channel).
+	LastHistory *time.Time `json:"lastHistory,omitempty"`
 }
 
 // deliveryInfo is the outcome of the latest delivery of one kind.
@@ -169,7 +172,9 @@ func (s *Service) PutDeliveryChannel(ctx context.Context, in *config.PutDelivery
 	}
 	ch := prev
 	if ch == nil {
-		ch = &channelState{}
+		// History files are delivered every six hours from the channel's creation.
+		now := c.Time.UTC()
+		ch = &channelState{LastHistory: &now}
 	}
 	ch.Channel = *d
 	ch.Channel.Name = aws.String(name)
@@ -227,8 +232,8 @@ func exportInfo(d deliveryInfo) *config.ConfigExportDeliveryInfo {
 	return out
 }
 
-// DescribeDeliveryChannelStatus reports how the channel's deliveries went: snapshots to
-// S3 and notifications to SNS (NOT_APPLICABLE without a topic).
+// DescribeDeliveryChannelStatus reports how the channel's deliveries went: snapshots and
+// history files to S3 and notifications to SNS (NOT_APPLICABLE without a topic).
 func (s *Service) DescribeDeliveryChannelStatus(ctx context.Context, in *config.DescribeDeliveryChannelStatusRequest) (*config.DescribeDeliveryChannelStatusResponse, error) {
 	chs, err := selectChannels(ctx, in.DeliveryChannelNames)
 	if err != nil {
@@ -245,7 +250,7 @@ func (s *Service) DescribeDeliveryChannelStatus(ctx context.Context, in *config.
 		}
 		out.DeliveryChannelsStatus = append(out.DeliveryChannelsStatus, config.DeliveryChannelStatus{
 			Name: ch.Channel.Name, ConfigSnapshotDeliveryInfo: exportInfo(ch.Snapshot),
-			ConfigHistoryDeliveryInfo: &config.ConfigExportDeliveryInfo{}, ConfigStreamDeliveryInfo: stream})
+			ConfigHistoryDeliveryInfo: exportInfo(ch.History), ConfigStreamDeliveryInfo: stream})
 	}
 	return out, nil
 }
@@ -275,6 +280,9 @@ func (s *Service) DeleteDeliveryChannel(ctx context.Context, in *config.DeleteDe
 	}
 	if err := tx.Delete(ctx, channelsBucket, c.Account+sep+c.Region); err != nil {
 		return nil, fmt.Errorf("recorder: delete delivery channel: %w", err)
+	}
+	if err := clearPending(ctx, tx, c.Account, c.Region); err != nil {
+		return nil, err
 	}
 	c.Touch("AWS::Config::DeliveryChannel", name, "")
 	return &config.DeleteDeliveryChannelOutput{}, nil

@@ -33,7 +33,7 @@ type scope struct {
 }
 
 // Consumers are the recorder's stream consumers: items from resource changes and
-// discoveries, notifications of new items, and snapshot delivery.
+// discoveries, notifications of new items, and snapshot and history file delivery.
 //
 // Only the first call returns them: the compliance service embeds this one, so the
 // server finds the method on both and must not run the consumers twice.
@@ -45,6 +45,7 @@ func (s *Service) Consumers() []stream.Consumer {
 		{Name: "config.recorder", Kinds: []string{store.KindResource, kindDiscover}, Handle: s.handleChanges},
 		{Name: "config.notify", Kinds: []string{KindItem}, Handle: s.handleItems},
 		{Name: "config.snapshot", Kinds: []string{kindSnapshot}, Handle: s.handleSnapshots, Batch: 1},
+		{Name: "config.history", Kinds: []string{kindHistoryFiles}, Handle: s.handleHistoryFiles, Batch: 1},
 	}
 }
 

@@ -96,7 +96,8 @@ func nextStateID(ctx context.Context, tx store.Tx, account, region string, nowMi
 }
 
 // saveItem stores it as version `version` of its resource, replacing the current item and
-// its index entries, and announces it with a KindItem stream entry.
+// its index entries, marks it pending for the next history file, and announces it with a
+// KindItem stream entry.
 func saveItem(ctx context.Context, tx store.Tx, prev *record, it *Item, version int64) error {
 	body, err := json.Marshal(it)
 	if err != nil {
@@ -123,6 +124,10 @@ func saveItem(ctx context.Context, tx store.Tx, prev *record, it *Item, version 
 		if err := tx.Put(ctx, indexBucket, k, nil); err != nil {
 			return fmt.Errorf("recorder: save item index: %w", err)
 		}
+	}
+	hk := historyKey(it.AccountID, it.Region, it.ResourceType, it.ResourceID, version)
+	if err := tx.Put(ctx, pendingBucket, pendingKey(it), []byte(hk)); err != nil {
+		return fmt.Errorf("recorder: save pending item: %w", err)
 	}
 	if _, err := tx.Append(ctx, KindItem, body); err != nil {
 		return fmt.Errorf("recorder: append item: %w", err)

@@ -106,6 +106,8 @@ func subjectOf(region, account, messageType string, msg map[string]any) string {
 		return fmt.Sprintf("%sConfig Rules Compliance Change in Account %s", prefix, account)
 	case MessageSnapshotCompleted:
 		return prefix + "Configuration Snapshot Delivery Completed for Account " + account
+	case MessageHistoryCompleted:
+		return prefix + "Configuration History Delivery Completed for Account " + account
 	}
 	return prefix + messageType + " for Account " + account
 }

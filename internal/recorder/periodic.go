@@ -12,8 +12,10 @@ import (
 	"github.com/bannin/bannin/internal/store"
 )
 
-// tickEvery is how often Run looks for periodic work.
-const tickEvery = time.Minute
+// tickEvery is how often Run looks at the clock for periodic work: often, because the
+// clock may be a test's, which moves without waking anyone; a look that finds nothing
+// due is a read-only transaction.
+const tickEvery = time.Second
 
 // snapshotPeriods are the delivery channel's deliveryFrequency values.
 var snapshotPeriods = map[string]time.Duration{
@@ -22,7 +24,8 @@ var snapshotPeriods = map[string]time.Duration{
 }
 
 // Run does the recorder's periodic work until ctx is done: snapshots at the delivery
-// channel's deliveryFrequency and the daily recording of DAILY resource types.
+// channel's deliveryFrequency, history files every six hours and the daily recording of
+// DAILY resource types.
 func (s *Service) Run(ctx context.Context) error {
 	if s.opts.Store == nil {
 		return nil
@@ -41,10 +44,12 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// tick requests the snapshots and daily recordings that are due.
+// tick requests the snapshots, history files and daily recordings that are due: it
+// finds the scopes with work due in a read transaction, then does it in one write.
 func (s *Service) tick(ctx context.Context) error {
 	now := s.opts.Clock().UTC()
-	return s.opts.Store.Update(ctx, func(tx store.Tx) error {
+	var due [][2]string
+	err := s.opts.Store.View(ctx, func(tx store.ReadTx) error {
 		after := ""
 		for {
 			kvs, err := tx.List(ctx, recordersBucket, "", after, 500)
@@ -56,8 +61,19 @@ func (s *Service) tick(ctx context.Context) error {
 				if !ok {
 					continue
 				}
-				if err := s.tickScope(ctx, tx, account, region, now); err != nil {
+				var r recorderState
+				if err := json.Unmarshal(kv.Value, &r); err != nil {
+					return fmt.Errorf("recorder: decode recorder: %w", err)
+				}
+				if !r.Recording {
+					continue
+				}
+				ch, err := loadChannel(ctx, tx, account, region)
+				if err != nil {
 					return err
+				}
+				if dailyDue(&r, now) || snapshotDue(ch, now) || ch != nil && historyDue(ch, now) {
+					due = append(due, [2]string{account, region})
 				}
 			}
 			if len(kvs) < 500 {
@@ -66,6 +82,29 @@ func (s *Service) tick(ctx context.Context) error {
 			after = kvs[len(kvs)-1].Key
 		}
 	})
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	return s.opts.Store.Update(ctx, func(tx store.Tx) error {
+		for _, sc := range due {
+			if err := s.tickScope(ctx, tx, sc[0], sc[1], now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func dailyDue(r *recorderState, now time.Time) bool {
+	return r.hasDaily() && (r.LastDaily == nil || now.Sub(*r.LastDaily) >= 24*time.Hour)
+}
+
+func snapshotDue(ch *channelState, now time.Time) bool {
+	if ch == nil || ch.Channel.ConfigSnapshotDeliveryProperties == nil {
+		return false
+	}
+	period := snapshotPeriods[aws.ToString(ch.Channel.ConfigSnapshotDeliveryProperties.DeliveryFrequency)]
+	return period != 0 && (ch.LastPeriodic == nil || now.Sub(*ch.LastPeriodic) >= period)
 }
 
 func (s *Service) tickScope(ctx context.Context, tx store.Tx, account, region string, now time.Time) error {
@@ -76,15 +115,15 @@ func (s *Service) tickScope(ctx context.Context, tx store.Tx, account, region st
 	if err := tickDaily(ctx, tx, r, account, region, now); err != nil {
 		return err
 	}
-	return tickSnapshot(ctx, tx, account, region, now)
+	if err := tickSnapshot(ctx, tx, account, region, now); err != nil {
+		return err
+	}
+	return tickHistory(ctx, tx, account, region, now)
 }
 
 // tickDaily requests the daily recording of DAILY types once a day.
 func tickDaily(ctx context.Context, tx store.Tx, r *recorderState, account, region string, now time.Time) error {
-	if !r.hasDaily() {
-		return nil
-	}
-	if r.LastDaily != nil && now.Sub(*r.LastDaily) < 24*time.Hour {
+	if !dailyDue(r, now) {
 		return nil
 	}
 	if r.LastDaily != nil {
@@ -100,12 +139,8 @@ func tickDaily(ctx context.Context, tx store.Tx, r *recorderState, account, regi
 // tickSnapshot requests a snapshot when the channel's deliveryFrequency has passed.
 func tickSnapshot(ctx context.Context, tx store.Tx, account, region string, now time.Time) error {
 	ch, err := loadChannel(ctx, tx, account, region)
-	if err != nil || ch == nil || ch.Channel.ConfigSnapshotDeliveryProperties == nil {
+	if err != nil || !snapshotDue(ch, now) {
 		return err
-	}
-	period := snapshotPeriods[aws.ToString(ch.Channel.ConfigSnapshotDeliveryProperties.DeliveryFrequency)]
-	if period == 0 || ch.LastPeriodic != nil && now.Sub(*ch.LastPeriodic) < period {
-		return nil
 	}
 	if ch.LastPeriodic != nil {
 		b, _ := json.Marshal(snapshotRequest{Account: account, Region: region, ID: newUUID(), Time: now})
