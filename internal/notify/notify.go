@@ -11,6 +11,7 @@ package notify
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -36,6 +37,10 @@ type Options struct {
 	// SMTPURL is where mail goes: smtp://[user:pass@]host:port (STARTTLS when offered) or
 	// smtps://... (TLS). Empty: mail subscriptions cannot be delivered (deliveries wait).
 	SMTPURL string
+	// SMTPTLS is the TLS configuration for the mail server (smtps:// and STARTTLS), e.g.
+	// RootCAs that trust a private relay's certificate; nil uses the system roots. Its
+	// ServerName defaults to SMTPURL's host.
+	SMTPTLS *tls.Config
 	// BaseURL is bannin's own address as subscribers reach it (confirmation and
 	// unsubscribe links, the signing certificate), e.g. http://127.0.0.1:4566.
 	BaseURL string

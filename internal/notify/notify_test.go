@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -663,4 +664,55 @@ func BenchmarkPublishToMail(b *testing.B) {
 		}
 		mail.Wait(b, func(m smtptest.Message) bool { return m.Subject == subject }, wait)
 	}
+}
+
+// An email-json subscription gets SNS's JSON documents by mail: the signed confirmation
+// with its SubscribeURL, then each notification.
+func TestEmailJSONSubscription(t *testing.T) {
+	mail := smtptest.Start(t)
+	e := testenv.New(t, testenv.Options{SMTPURL: mail.URL()})
+	ctx := context.Background()
+	c := sns.NewFromConfig(e.Config)
+	topic, err := c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("json-mail")})
+	if err != nil {
+		t.Fatalf("CreateTopic: %v", err)
+	}
+	if _, err := c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("email-json"), Endpoint: aws.String("robot@example.com")}); err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	conf := mail.Wait(t, func(m smtptest.Message) bool { return m.To[0] == "robot@example.com" }, wait)
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(conf.Body)), &doc); err != nil {
+		t.Fatalf("confirmation mail body is not JSON: %v\n%s", err, conf.Body)
+	}
+	if doc["Type"] != "SubscriptionConfirmation" || doc["TopicArn"] != aws.ToString(topic.TopicArn) || doc["Token"] == "" {
+		t.Fatalf("confirmation document = %v", doc)
+	}
+	verify(t, doc)
+	resp, err := http.Get(doc["SubscribeURL"].(string))
+	if err != nil {
+		t.Fatalf("GET SubscribeURL: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("SubscribeURL answered %d", resp.StatusCode)
+	}
+	pub, err := c.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Subject: aws.String("json please"), Message: aws.String(`{"state":"ALARM"}`),
+		MessageAttributes: map[string]types.MessageAttributeValue{"env": {DataType: aws.String("String"), StringValue: aws.String("prod")}}})
+	if err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	n := mail.Wait(t, func(m smtptest.Message) bool { return m.Subject == "json please" }, wait)
+	doc = nil
+	if err := json.Unmarshal([]byte(strings.TrimSpace(n.Body)), &doc); err != nil {
+		t.Fatalf("notification mail body is not JSON: %v\n%s", err, n.Body)
+	}
+	if doc["Type"] != "Notification" || doc["MessageId"] != aws.ToString(pub.MessageId) || doc["Message"] != `{"state":"ALARM"}` ||
+		doc["Subject"] != "json please" || !strings.Contains(fmt.Sprint(doc["UnsubscribeURL"]), "unsubscribe") {
+		t.Errorf("notification document = %v", doc)
+	}
+	if ma, _ := doc["MessageAttributes"].(map[string]any); ma["env"] == nil {
+		t.Errorf("MessageAttributes = %v; want env", doc["MessageAttributes"])
+	}
+	verify(t, doc)
 }

@@ -192,7 +192,7 @@ func (s *Service) deliverMail(ctx context.Context, t *Topic, d *delivery) error 
 		return nil // mail subscriptions get no unsubscribe confirmation.
 	}
 	msg := composeMail(mail.Address{Name: fromName, Address: senderAddress}, d.Endpoint, subject, body, d.MessageID, s.opts.Clock())
-	return sendSMTP(ctx, s.opts.SMTPURL, senderAddress, d.Endpoint, msg)
+	return sendSMTP(ctx, s.opts.SMTPURL, s.opts.SMTPTLS, senderAddress, d.Endpoint, msg)
 }
 
 // composeMail formats a plain-text mail (quoted-printable UTF-8).
@@ -212,9 +212,11 @@ func composeMail(from mail.Address, to, subject, body, id string, now time.Time)
 }
 
 // sendSMTP sends one mail through the server smtpURL names: smtp:// upgrades with
-// STARTTLS when the server offers it, smtps:// is TLS from the start; a user in the URL
-// authenticates with PLAIN. Refusals (5xx) are final; anything else is retryable.
-func sendSMTP(ctx context.Context, smtpURL, from, to string, msg []byte) error {
+// STARTTLS when the server offers it, smtps:// is TLS from the start (both with tlsConfig,
+// nil for the system roots); a user in the URL authenticates with PLAIN. Only the
+// recipient's or the content's refusal (5xx to RCPT TO or DATA) is final: a refused
+// login or sender is the relay's configuration, which may be fixed, so it is retried.
+func sendSMTP(ctx context.Context, smtpURL string, tlsConfig *tls.Config, from, to string, msg []byte) error {
 	u, err := url.Parse(smtpURL)
 	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
 		return fmt.Errorf("notify: bad SMTP URL %q", smtpURL)
@@ -224,10 +226,17 @@ func sendSMTP(ctx context.Context, smtpURL, from, to string, msg []byte) error {
 	if u.Port() == "" {
 		addr = net.JoinHostPort(host, map[string]string{"smtp": "25", "smtps": "465"}[u.Scheme])
 	}
+	tc := &tls.Config{}
+	if tlsConfig != nil {
+		tc = tlsConfig.Clone()
+	}
+	if tc.ServerName == "" {
+		tc.ServerName = host
+	}
 	dialer := &net.Dialer{Timeout: 30 * time.Second}
 	var conn net.Conn
 	if u.Scheme == "smtps" {
-		conn, err = (&tls.Dialer{NetDialer: dialer, Config: &tls.Config{ServerName: host}}).DialContext(ctx, "tcp", addr)
+		conn, err = (&tls.Dialer{NetDialer: dialer, Config: tc}).DialContext(ctx, "tcp", addr)
 	} else {
 		conn, err = dialer.DialContext(ctx, "tcp", addr)
 	}
@@ -246,7 +255,7 @@ func sendSMTP(ctx context.Context, smtpURL, from, to string, msg []byte) error {
 	}
 	if u.Scheme == "smtp" {
 		if ok, _ := c.Extension("STARTTLS"); ok {
-			if err := c.StartTLS(&tls.Config{ServerName: host}); err != nil {
+			if err := c.StartTLS(tc); err != nil {
 				return smtpErr("STARTTLS", err)
 			}
 		}
@@ -280,7 +289,7 @@ func sendSMTP(ctx context.Context, smtpURL, from, to string, msg []byte) error {
 func smtpErr(step string, err error) error {
 	err = fmt.Errorf("notify: smtp %s: %w", step, err)
 	var te *textproto.Error
-	if errors.As(err, &te) && te.Code >= 500 {
+	if (step == "RCPT TO" || step == "DATA") && errors.As(err, &te) && te.Code >= 500 {
 		return err
 	}
 	return errRetry{err}
