@@ -154,6 +154,9 @@ func (s *Service) recordChange(ctx context.Context, tx store.Tx, r *recorderStat
 		s.opts.Logger.Error("recorder: cannot make configuration item", "type", c.Type, "id", c.ID, "err", err)
 		return nil
 	}
+	if err := addSchemaVersion(ctx, tx, it, c.Version); err != nil {
+		return err
+	}
 	return saveItem(ctx, tx, prev, it, c.Version)
 }
 

@@ -20,6 +20,36 @@ var reservedOrganizations = []string{"aws", "amzn", "amazon", "alexa", "custom"}
 // maxCustomConfiguration is the largest configuration PutResourceConfig accepts (64 KB).
 const maxCustomConfiguration = 64 * 1024
 
+// schemasBucket holds the SchemaVersionId each PutResourceConfig gave, keyed like
+// historyBucket (resource and store version), so each item shows the schema version its
+// configuration was recorded with.
+const schemasBucket = "config.schemas"
+
+// supplementarySchemaVersion is the supplementaryConfiguration key under which the items
+// of third-party resources show their SchemaVersionId.
+const supplementarySchemaVersion = "SchemaVersionId"
+
+// isCustomType reports whether typ is a third-party type (recorded with PutResourceConfig).
+func isCustomType(typ string) bool { return checkCustomType(typ) == nil }
+
+// addSchemaVersion puts the SchemaVersionId recorded with a third-party resource's version
+// into its item.
+func addSchemaVersion(ctx context.Context, tx store.ReadTx, it *Item, version int64) error {
+	if !isCustomType(it.ResourceType) || isDeleted(it.Status) {
+		return nil
+	}
+	v, err := tx.Get(ctx, schemasBucket, historyKey(it.AccountID, it.Region, it.ResourceType, it.ResourceID, version))
+	if err != nil {
+		return fmt.Errorf("recorder: load schema version of %s %s: %w", it.ResourceType, it.ResourceID, err)
+	}
+	if v == nil {
+		return nil
+	}
+	b, _ := json.Marshal(string(v))
+	it.Supplementary[supplementarySchemaVersion] = b
+	return nil
+}
+
 func validation(format string, args ...any) error {
 	return &config.ValidationException{Message: aws.String(fmt.Sprintf(format, args...))}
 }
@@ -51,7 +81,8 @@ func runningRecorder(ctx context.Context, c *call.Call) error {
 }
 
 // PutResourceConfig records the configuration of a third-party resource: it becomes a
-// resource in the store, so it gets items and history like any other.
+// resource in the store, so it gets items and history like any other. Its SchemaVersionId
+// is kept with the version and shown in the item's supplementaryConfiguration.
 func (s *Service) PutResourceConfig(ctx context.Context, in *config.PutResourceConfigRequest) (*config.PutResourceConfigOutput, error) {
 	c := call.From(ctx)
 	tx, err := writeTx(c)
@@ -86,6 +117,9 @@ func (s *Service) PutResourceConfig(ctx context.Context, in *config.PutResourceC
 		Config: json.RawMessage(cfg), Tags: in.Tags}
 	if err := tx.PutResource(ctx, r); err != nil {
 		return nil, fmt.Errorf("recorder: put resource %s %s: %w", typ, id, err)
+	}
+	if err := tx.Put(ctx, schemasBucket, historyKey(c.Account, c.Region, typ, id, r.Version), []byte(aws.ToString(in.SchemaVersionId))); err != nil {
+		return nil, fmt.Errorf("recorder: save schema version of %s %s: %w", typ, id, err)
 	}
 	c.Touch(typ, id, "")
 	return &config.PutResourceConfigOutput{}, nil

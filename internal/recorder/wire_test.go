@@ -397,8 +397,9 @@ func TestCustomResources(t *testing.T) {
 	e := testenv.New(t)
 	ctx := context.Background()
 	cs := configservice.NewFromConfig(e.Config)
+	schema := "00000001"
 	put := func(typ, id, cfg string) error {
-		_, err := cs.PutResourceConfig(ctx, &configservice.PutResourceConfigInput{ResourceType: aws.String(typ), SchemaVersionId: aws.String("00000001"),
+		_, err := cs.PutResourceConfig(ctx, &configservice.PutResourceConfigInput{ResourceType: aws.String(typ), SchemaVersionId: aws.String(schema),
 			ResourceId: aws.String(id), ResourceName: aws.String(id + "-name"), Configuration: aws.String(cfg), Tags: map[string]string{"env": "prod"}})
 		return err
 	}
@@ -410,6 +411,7 @@ func TestCustomResources(t *testing.T) {
 	if err := put("MyCompany::Server::Host", "h1", `{"cpu":2}`); err != nil {
 		t.Fatal(err)
 	}
+	schema = "00000002"
 	if err := put("MyCompany::Server::Host", "h1", `{"cpu":4}`); err != nil {
 		t.Fatal(err)
 	}
@@ -417,21 +419,25 @@ func TestCustomResources(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Third-party types have a history like any other (the model's ResourceType enum is open).
-	var statuses []string
+	var statuses, schemas []string
 	eventually(t, "custom resource history", func() bool {
 		out, err := cs.GetResourceConfigHistory(ctx, &configservice.GetResourceConfigHistoryInput{
 			ResourceType: types.ResourceType("MyCompany::Server::Host"), ResourceId: aws.String("h1"), ChronologicalOrder: types.ChronologicalOrderForward})
 		if err != nil {
 			t.Fatalf("GetResourceConfigHistory of a custom type: %v", err)
 		}
-		statuses = statuses[:0]
+		statuses, schemas = statuses[:0], schemas[:0]
 		for _, ci := range out.ConfigurationItems {
 			statuses = append(statuses, string(ci.ConfigurationItemStatus))
+			schemas = append(schemas, ci.SupplementaryConfiguration["SchemaVersionId"])
 		}
 		return len(statuses) == 3
 	})
 	if got := strings.Join(statuses, ","); got != "ResourceDiscovered,OK,ResourceDeleted" {
 		t.Errorf("custom resource history = %s; want ResourceDiscovered,OK,ResourceDeleted", got)
+	}
+	if got := strings.Join(schemas, ","); got != "00000001,00000002," {
+		t.Errorf("SchemaVersionId over the history = %s; want 00000001,00000002, (none once deleted)", got)
 	}
 	sel := func() []string {
 		out, err := cs.SelectResourceConfig(ctx, &configservice.SelectResourceConfigInput{Expression: aws.String(
