@@ -716,3 +716,121 @@ func TestEmailJSONSubscription(t *testing.T) {
 	}
 	verify(t, doc)
 }
+
+func TestPermissionsAndCounts(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	c := sns.NewFromConfig(e.Config)
+	topic, err := c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("shared")})
+	if err != nil {
+		t.Fatalf("CreateTopic: %v", err)
+	}
+	arn := aws.ToString(topic.TopicArn)
+	type statement struct {
+		Sid       string
+		Effect    string
+		Principal struct{ AWS any }
+		Action    any
+		Resource  string
+	}
+	policy := func() map[string]statement {
+		t.Helper()
+		attrs, err := c.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: topic.TopicArn})
+		if err != nil {
+			t.Fatalf("GetTopicAttributes: %v", err)
+		}
+		var doc struct {
+			Version   string
+			Statement []statement
+		}
+		if err := json.Unmarshal([]byte(attrs.Attributes["Policy"]), &doc); err != nil {
+			t.Fatalf("Policy is not JSON: %v\n%s", err, attrs.Attributes["Policy"])
+		}
+		out := map[string]statement{}
+		for _, st := range doc.Statement {
+			out[st.Sid] = st
+		}
+		return out
+	}
+	if _, err := c.AddPermission(ctx, &sns.AddPermissionInput{TopicArn: topic.TopicArn, Label: aws.String("one"),
+		AWSAccountId: []string{"111122223333"}, ActionName: []string{"Publish"}}); err != nil {
+		t.Fatalf("AddPermission: %v", err)
+	}
+	if _, err := c.AddPermission(ctx, &sns.AddPermissionInput{TopicArn: topic.TopicArn, Label: aws.String("two"),
+		AWSAccountId: []string{"111122223333", "444455556666"}, ActionName: []string{"Publish", "Subscribe"}}); err != nil {
+		t.Fatalf("AddPermission: %v", err)
+	}
+	p := policy()
+	if _, ok := p["__default_statement_ID"]; !ok || len(p) != 3 {
+		t.Errorf("policy statements = %v; want the default and one, two", p)
+	}
+	if got := p["one"]; got.Effect != "Allow" || got.Principal.AWS != "arn:aws:iam::111122223333:root" || got.Action != "SNS:Publish" || got.Resource != arn {
+		t.Errorf("statement one = %+v; want Allow arn:aws:iam::111122223333:root SNS:Publish on %s", got, arn)
+	}
+	if got := p["two"]; fmt.Sprint(got.Principal.AWS) != "[arn:aws:iam::111122223333:root arn:aws:iam::444455556666:root]" ||
+		fmt.Sprint(got.Action) != "[SNS:Publish SNS:Subscribe]" {
+		t.Errorf("statement two = %+v; want both accounts and both actions as lists", got)
+	}
+	_, err = c.AddPermission(ctx, &sns.AddPermissionInput{TopicArn: topic.TopicArn, Label: aws.String("one"),
+		AWSAccountId: []string{"111122223333"}, ActionName: []string{"Publish"}})
+	if got := errCode(err); got != "InvalidParameter: Invalid parameter: Statement already exists" {
+		t.Errorf("AddPermission(duplicate label): %s", got)
+	}
+	_, err = c.AddPermission(ctx, &sns.AddPermissionInput{TopicArn: topic.TopicArn, Label: aws.String("three"),
+		AWSAccountId: []string{"111122223333"}, ActionName: []string{"DescribeEverything"}})
+	if got := errCode(err); !strings.HasPrefix(got, "InvalidParameter: ") {
+		t.Errorf("AddPermission(unknown action): %s; want InvalidParameter", got)
+	}
+	if _, err := c.RemovePermission(ctx, &sns.RemovePermissionInput{TopicArn: topic.TopicArn, Label: aws.String("one")}); err != nil {
+		t.Fatalf("RemovePermission: %v", err)
+	}
+	if p := policy(); len(p) != 2 || p["one"].Sid != "" || p["two"].Sid != "two" {
+		t.Errorf("policy after RemovePermission(one) = %v; want the default and two", p)
+	}
+	_, err = c.RemovePermission(ctx, &sns.RemovePermissionInput{TopicArn: topic.TopicArn, Label: aws.String("one")})
+	if got := errCode(err); !strings.HasPrefix(got, "InvalidParameter: ") {
+		t.Errorf("RemovePermission(unknown label): %s; want InvalidParameter", got)
+	}
+	_, err = c.AddPermission(ctx, &sns.AddPermissionInput{TopicArn: aws.String(arn + "-missing"), Label: aws.String("x"),
+		AWSAccountId: []string{"111122223333"}, ActionName: []string{"Publish"}})
+	if got := errCode(err); got != "NotFound: Topic does not exist" {
+		t.Errorf("AddPermission(missing topic): %s", got)
+	}
+
+	// SubscriptionsDeleted counts unsubscribed subscriptions.
+	var subs []string
+	for _, addr := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		out, err := c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("email"), Endpoint: aws.String(addr),
+			ReturnSubscriptionArn: true})
+		if err != nil {
+			t.Fatalf("Subscribe: %v", err)
+		}
+		subs = append(subs, aws.ToString(out.SubscriptionArn))
+	}
+	for _, sub := range subs[:2] {
+		if _, err := c.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: aws.String(sub)}); err != nil {
+			t.Fatalf("Unsubscribe: %v", err)
+		}
+	}
+	attrs, err := c.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: topic.TopicArn})
+	if err != nil {
+		t.Fatalf("GetTopicAttributes: %v", err)
+	}
+	if attrs.Attributes["SubscriptionsDeleted"] != "2" || attrs.Attributes["SubscriptionsPending"] != "1" {
+		t.Errorf("SubscriptionsDeleted, SubscriptionsPending = %q, %q; want 2, 1", attrs.Attributes["SubscriptionsDeleted"], attrs.Attributes["SubscriptionsPending"])
+	}
+
+	// Data protection policies.
+	dpp := `{"Name":"basic","Version":"2021-06-01","Statement":[]}`
+	if _, err := c.PutDataProtectionPolicy(ctx, &sns.PutDataProtectionPolicyInput{ResourceArn: topic.TopicArn, DataProtectionPolicy: aws.String(dpp)}); err != nil {
+		t.Fatalf("PutDataProtectionPolicy: %v", err)
+	}
+	got, err := c.GetDataProtectionPolicy(ctx, &sns.GetDataProtectionPolicyInput{ResourceArn: topic.TopicArn})
+	if err != nil || aws.ToString(got.DataProtectionPolicy) != dpp {
+		t.Errorf("GetDataProtectionPolicy = %v, %v; want %s", got, err, dpp)
+	}
+	_, err = c.PutDataProtectionPolicy(ctx, &sns.PutDataProtectionPolicyInput{ResourceArn: topic.TopicArn, DataProtectionPolicy: aws.String("{")})
+	if got := errCode(err); !strings.HasPrefix(got, "InvalidParameter: ") {
+		t.Errorf("PutDataProtectionPolicy(bad JSON): %s; want InvalidParameter", got)
+	}
+}

@@ -340,6 +340,9 @@ func (s *Service) unsubscribe(ctx context.Context, tx store.Tx, sub *Subscriptio
 	if err := deleteSubscription(ctx, tx, sub); err != nil {
 		return err
 	}
+	if err := countDeleted(ctx, tx, sub.TopicArn); err != nil {
+		return err
+	}
 	if sub.Confirmed && (sub.Protocol == "http" || sub.Protocol == "https") {
 		return s.enqueue(ctx, tx, &delivery{ID: newID(), Type: typeUnsubscribe, MessageID: newID(),
 			SubscriptionArn: sub.SubscriptionArn, TopicArn: sub.TopicArn, Protocol: sub.Protocol, Endpoint: sub.Endpoint,

@@ -319,6 +319,9 @@ func (s *Service) DeleteTopic(ctx context.Context, in *sns.DeleteTopicInput) (*s
 			return nil, err
 		}
 	}
+	if err := tx.Delete(ctx, deletedBucket, arn); err != nil {
+		return nil, fmt.Errorf("notify: delete topic %s: %w", arn, err)
+	}
 	c.Touch(TopicType, t.Name, arn)
 	if err := tx.DeleteResource(ctx, t.account, t.region, TopicType, t.Name); err != nil {
 		return nil, fmt.Errorf("notify: delete topic %s: %w", arn, err)
@@ -384,6 +387,10 @@ func (s *Service) GetTopicAttributes(ctx context.Context, in *sns.GetTopicAttrib
 	if err != nil {
 		return nil, err
 	}
+	deleted, err := deletedCount(ctx, c.Tx, t.TopicArn)
+	if err != nil {
+		return nil, err
+	}
 	confirmed, pending := 0, 0
 	for _, sub := range subs {
 		if sub.Confirmed {
@@ -399,11 +406,13 @@ func (s *Service) GetTopicAttributes(ctx context.Context, in *sns.GetTopicAttrib
 		"DisplayName":             "",
 		"SubscriptionsConfirmed":  strconv.Itoa(confirmed),
 		"SubscriptionsPending":    strconv.Itoa(pending),
-		"SubscriptionsDeleted":    "0",
+		"SubscriptionsDeleted":    strconv.Itoa(deleted),
 		"EffectiveDeliveryPolicy": effectiveTopicDeliveryPolicy(t.Attributes["DeliveryPolicy"]),
 	}
 	for k, v := range t.Attributes {
-		attrs[k] = v
+		if k != "DataProtectionPolicy" { // GetDataProtectionPolicy's, not an attribute.
+			attrs[k] = v
+		}
 	}
 	return &sns.GetTopicAttributesResponse{Attributes: attrs}, nil
 }
