@@ -162,7 +162,9 @@ func (s *Service) drive(ctx context.Context, key string) {
 					return
 				}
 				st := e.step(e.Next)
-				e.Status = StatusInProgress
+				if !e.CancelFlow {
+					e.Status = StatusInProgress
+				}
 				e.WakeAt = nil
 				e.Steps = append(e.Steps, &stepRun{ID: uuid.NewString(), Name: st.Name, Action: st.Action,
 					Status: StatusInProgress, Start: &now})
@@ -311,14 +313,27 @@ func (s *Service) goTo(e *execution, next string, now time.Time) {
 }
 
 func (s *Service) finish(e *execution, status, failure string, now time.Time) {
+	if e.CancelFlow {
+		status = StatusCancelled // the onCancel steps ran; the execution was still cancelled
+	}
 	e.Status, e.FailureMessage, e.End, e.WakeAt, e.Next = status, failure, &now, nil, ""
 	e.Outputs = e.outputs()
 }
 
-// cancel ends a cancelled execution: the running step is marked Cancelled.
+// cancel ends a cancelled execution: the running step is marked Cancelled. When that
+// step's onCancel names a step (step:NAME), that step runs first, as AWS runs the
+// cancellation workflow, and the execution stays Cancelling until it ends.
 func (s *Service) cancel(e *execution, now time.Time) {
-	if cur := e.currentStep(); cur != nil && (cur.Status == StatusInProgress || cur.Status == StatusPending) {
+	cur := e.currentStep()
+	if cur != nil && (cur.Status == StatusInProgress || cur.Status == StatusPending) {
 		cur.Status, cur.End, cur.WakeAt = StatusCancelled, &now, nil
+	}
+	if cur != nil && !e.CancelFlow {
+		if st := e.step(cur.Name); st != nil && strings.HasPrefix(st.OnCancel, "step:") {
+			e.CancelFlow, e.Cancelling = true, false
+			e.Status, e.WakeAt, e.Next = StatusCancelling, nil, strings.TrimPrefix(st.OnCancel, "step:")
+			return
+		}
 	}
 	s.finish(e, StatusCancelled, "", now)
 }

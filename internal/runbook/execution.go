@@ -65,6 +65,9 @@ type execution struct {
 	CriticalFailed bool `json:"criticalFailed,omitempty"`
 	// Cancelling is set by StopAutomationExecution while a step runs.
 	Cancelling bool `json:"cancelling,omitempty"`
+	// CancelFlow is set while the step named by the cancelled step's onCancel (and the
+	// steps it leads to) runs; the execution then ends Cancelled.
+	CancelFlow bool `json:"cancelFlow,omitempty"`
 }
 
 // stepRun is one step's execution.
@@ -331,7 +334,8 @@ func (e *execution) wire() *ssm.AutomationExecution {
 	out := &ssm.AutomationExecution{AutomationExecutionId: aws.String(e.ID), DocumentName: aws.String(e.DocumentName),
 		DocumentVersion: aws.String(e.DocumentVersion), ExecutionStartTime: aws.Time(e.Start), ExecutionEndTime: e.End,
 		AutomationExecutionStatus: aws.String(e.Status), Parameters: e.Parameters, Outputs: e.outputs(),
-		Mode: aws.String("Auto"), StepExecutionsTruncated: aws.Bool(false), StepExecutions: []ssm.StepExecution{}}
+		Mode: aws.String("Auto"), StepExecutionsTruncated: aws.Bool(false), StepExecutions: []ssm.StepExecution{},
+		Targets: []ssm.Target{}, ResolvedTargets: noTargets()}
 	if by := e.executedBy(); by != "" {
 		out.ExecutedBy = aws.String(by)
 	}
@@ -397,6 +401,12 @@ func (e *execution) wireStep(r *stepRun) ssm.StepExecution {
 		out.NextStep = aws.String(r.NextStep)
 	}
 	return out
+}
+
+// noTargets is the ResolvedTargets of an execution without targets (every execution
+// bannin runs: rate control is not supported), as AWS gives it.
+func noTargets() *ssm.ResolvedTargets {
+	return &ssm.ResolvedTargets{ParameterValues: []string{}, Truncated: aws.Bool(false)}
 }
 
 func branchTargets(st *Step) []string {
@@ -487,7 +497,7 @@ func (s *Service) DescribeAutomationExecutions(ctx context.Context, in *ssm.Desc
 		m := ssm.AutomationExecutionMetadata{AutomationExecutionId: aws.String(e.ID), DocumentName: aws.String(e.DocumentName),
 			DocumentVersion: aws.String(e.DocumentVersion), AutomationExecutionStatus: aws.String(e.Status),
 			ExecutionStartTime: aws.Time(e.Start), ExecutionEndTime: e.End, Outputs: e.outputs(), Mode: aws.String("Auto"),
-			AutomationType: aws.String("Local")}
+			AutomationType: aws.String("Local"), Targets: []ssm.Target{}, ResolvedTargets: noTargets()}
 		if by := e.executedBy(); by != "" {
 			m.ExecutedBy = aws.String(by)
 		}
