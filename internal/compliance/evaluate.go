@@ -428,7 +428,7 @@ func (ev *run) full(ctx context.Context, account, region string, c *compiled, pe
 		}
 	}
 	prefix := key(account, region, c.rule.ID, "")
-	kvs, err := listAll(ctx, ev.tx, bucketEval, prefix)
+	kvs, err := store.ListAll(ctx, ev.tx, bucketEval, prefix)
 	if err != nil {
 		return err
 	}
@@ -442,23 +442,6 @@ func (ev *run) full(ctx context.Context, account, region string, c *compiled, pe
 		}
 	}
 	return nil
-}
-
-// listAll lists every pair of bucket under prefix.
-func listAll(ctx context.Context, tx store.ReadTx, bucket, prefix string) ([]store.KV, error) {
-	var out []store.KV
-	after := ""
-	for {
-		kvs, err := tx.List(ctx, bucket, prefix, after, 1000)
-		if err != nil {
-			return nil, fmt.Errorf("compliance: list %s: %w", bucket, err)
-		}
-		out = append(out, kvs...)
-		if len(kvs) < 1000 {
-			return out, nil
-		}
-		after = kvs[len(kvs)-1].Key
-	}
 }
 
 func evalKey(account, region string, r *storedRule, typ, id string) string {
@@ -602,7 +585,7 @@ func (s *Service) Tick(ctx context.Context) error {
 // periodic evaluates every periodic rule whose last periodic run is older than its
 // frequency.
 func (s *Service) periodic(ctx context.Context, tx store.Tx) error {
-	kvs, err := listAll(ctx, tx, bucketRule, "")
+	kvs, err := store.ListAll(ctx, tx, bucketRule, "")
 	if err != nil {
 		return err
 	}

@@ -348,7 +348,7 @@ func noSuchPack(name string) error {
 func packs(ctx context.Context, tx store.ReadTx, account, region string, names []string) ([]*storedPack, error) {
 	var out []*storedPack
 	if len(names) == 0 {
-		kvs, err := listAll(ctx, tx, bucketPack, key(account, region, ""))
+		kvs, err := store.ListAll(ctx, tx, bucketPack, key(account, region, ""))
 		if err != nil {
 			return nil, err
 		}

@@ -273,7 +273,7 @@ func (e *storedException) wire() config.RemediationException {
 func (s *Service) DescribeRemediationExceptions(ctx context.Context, in *config.DescribeRemediationExceptionsRequest) (*config.DescribeRemediationExceptionsResponse, error) {
 	c := call.From(ctx)
 	rule := str(in.ConfigRuleName)
-	kvs, err := listAll(ctx, c.Tx, bucketException, key(c.Account, c.Region, rule, ""))
+	kvs, err := store.ListAll(ctx, c.Tx, bucketException, key(c.Account, c.Region, rule, ""))
 	if err != nil {
 		return nil, err
 	}
@@ -425,7 +425,7 @@ func (s *Service) failed(ex *execution, rem *storedRemedy, reason string) {
 
 // pollRemediations follows running executions and retries queued ones.
 func (s *Service) pollRemediations(ctx context.Context, tx store.Tx) error {
-	kvs, err := listAll(ctx, tx, bucketExecution, "")
+	kvs, err := store.ListAll(ctx, tx, bucketExecution, "")
 	if err != nil {
 		return err
 	}
@@ -522,7 +522,7 @@ func (s *Service) DescribeRemediationExecutionStatus(ctx context.Context, in *co
 	if err != nil {
 		return nil, err
 	}
-	kvs, err := listAll(ctx, c.Tx, bucketExecution, key(c.Account, c.Region, name, ""))
+	kvs, err := store.ListAll(ctx, c.Tx, bucketExecution, key(c.Account, c.Region, name, ""))
 	if err != nil {
 		return nil, err
 	}

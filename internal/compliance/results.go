@@ -18,7 +18,7 @@ const capCount = 100
 
 // ruleResults returns every evaluation record of a rule.
 func ruleResults(ctx context.Context, tx store.ReadTx, account, region string, r *storedRule) ([]*evalRecord, error) {
-	kvs, err := listAll(ctx, tx, bucketEval, key(account, region, r.ID, ""))
+	kvs, err := store.ListAll(ctx, tx, bucketEval, key(account, region, r.ID, ""))
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func resourceResults(ctx context.Context, tx store.ReadTx, account, region, typ,
 			if typ != "" {
 				prefix = key(account, region, r.ID, typ, "")
 			}
-			kvs, err := listAll(ctx, tx, bucketEval, prefix)
+			kvs, err := store.ListAll(ctx, tx, bucketEval, prefix)
 			if err != nil {
 				return nil, err
 			}
@@ -240,7 +240,7 @@ func (s *Service) GetComplianceDetailsByConfigRule(ctx context.Context, in *conf
 	if in.Limit != nil && *in.Limit > 0 && int(*in.Limit) < limit {
 		limit = int(*in.Limit)
 	}
-	kvs, err := listAll(ctx, c.Tx, bucketEval, key(c.Account, c.Region, r.ID, ""))
+	kvs, err := store.ListAll(ctx, c.Tx, bucketEval, key(c.Account, c.Region, r.ID, ""))
 	if err != nil {
 		return nil, err
 	}

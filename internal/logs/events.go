@@ -550,7 +550,7 @@ func (s *Service) PurgeTx(ctx context.Context, tx store.Tx, account, region stri
 			if cut == 0 {
 				continue
 			}
-			kvs, err := listAll(ctx, tx, bucketStreams, groupPrefix(r.Account, r.Region, g.Name))
+			kvs, err := store.ListAll(ctx, tx, bucketStreams, groupPrefix(r.Account, r.Region, g.Name))
 			if err != nil {
 				return deleted, err
 			}

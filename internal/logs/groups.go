@@ -165,7 +165,7 @@ func (s *Service) DescribeLogGroups(ctx context.Context, in *wirelogs.DescribeLo
 
 func (s *Service) describeGroup(ctx context.Context, c *call.Call, g *Group) (wirelogs.LogGroup, error) {
 	p := groupPrefix(c.Account, c.Region, g.Name)
-	streams, err := listAll(ctx, c.Tx, bucketStreams, p)
+	streams, err := store.ListAll(ctx, c.Tx, bucketStreams, p)
 	if err != nil {
 		return wirelogs.LogGroup{}, err
 	}
@@ -177,7 +177,7 @@ func (s *Service) describeGroup(ctx context.Context, c *call.Call, g *Group) (wi
 		}
 		bytes += st.StoredBytes
 	}
-	filters, err := listAll(ctx, c.Tx, bucketFilters, p)
+	filters, err := store.ListAll(ctx, c.Tx, bucketFilters, p)
 	if err != nil {
 		return wirelogs.LogGroup{}, err
 	}

@@ -159,23 +159,6 @@ func groupPrefix(account, region, group string) string {
 	return account + "/" + region + "/" + group + "\x00"
 }
 
-// listAll returns every pair of bucket under prefix.
-func listAll(ctx context.Context, tx store.ReadTx, bucket, prefix string) ([]store.KV, error) {
-	var out []store.KV
-	after := ""
-	for {
-		kvs, err := tx.List(ctx, bucket, prefix, after, 1000)
-		if err != nil {
-			return nil, fmt.Errorf("logs: list %s: %w", bucket, err)
-		}
-		out = append(out, kvs...)
-		if len(kvs) < 1000 {
-			return out, nil
-		}
-		after = kvs[len(kvs)-1].Key
-	}
-}
-
 // deleteAll deletes every pair of bucket under prefix, a page at a time.
 func deleteAll(ctx context.Context, tx store.Tx, bucket, prefix string) error {
 	after := ""

@@ -41,7 +41,7 @@ func MetricFilters(ctx context.Context, tx store.ReadTx, account, region, group 
 	if group != "" {
 		prefix = groupPrefix(account, region, group)
 	}
-	kvs, err := listAll(ctx, tx, bucketFilters, prefix)
+	kvs, err := store.ListAll(ctx, tx, bucketFilters, prefix)
 	if err != nil {
 		return nil, err
 	}

@@ -111,7 +111,7 @@ func (s *Service) DeleteLogStream(ctx context.Context, in *wirelogs.DeleteLogStr
 
 // groupStreams returns a group's streams ordered by name.
 func groupStreams(ctx context.Context, c *call.Call, group, namePrefix string) ([]*Stream, error) {
-	kvs, err := listAll(ctx, c.Tx, bucketStreams, groupPrefix(c.Account, c.Region, group)+namePrefix)
+	kvs, err := store.ListAll(ctx, c.Tx, bucketStreams, groupPrefix(c.Account, c.Region, group)+namePrefix)
 	if err != nil {
 		return nil, err
 	}

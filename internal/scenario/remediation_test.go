@@ -71,7 +71,9 @@ func TestStopLoggingIsRemediated(t *testing.T) {
 	// 3. The runbook, and 4. automatic remediation with it.
 	run("ssm", "create-document", "--name", "EnableCloudTrail", "--document-type", "Automation",
 		"--document-format", "YAML", "--content", "file://"+runbook)
-	static := func(v string) map[string]any { return map[string]any{"StaticValue": map[string]any{"Values": []string{v}}} }
+	static := func(v string) map[string]any {
+		return map[string]any{"StaticValue": map[string]any{"Values": []string{v}}}
+	}
 	rem, _ := json.Marshal([]map[string]any{{
 		"ConfigRuleName": "cloudtrail-enabled", "TargetType": "SSM_DOCUMENT", "TargetId": "EnableCloudTrail",
 		"Automatic": true, "MaximumAutomaticAttempts": 3, "RetryAttemptSeconds": 30,

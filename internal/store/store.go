@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -275,4 +276,38 @@ func NormalizeCategory(c string) string {
 		return CategoryNetworkActivity
 	}
 	return ""
+}
+
+// ListAll returns every pair of bucket whose key starts with prefix, across List's pages.
+func ListAll(ctx context.Context, tx ReadTx, bucket, prefix string) ([]KV, error) {
+	var out []KV
+	after := ""
+	for {
+		kvs, err := tx.List(ctx, bucket, prefix, after, 1000)
+		if err != nil {
+			return nil, fmt.Errorf("store: list %s: %w", bucket, err)
+		}
+		out = append(out, kvs...)
+		if len(kvs) < 1000 {
+			return out, nil
+		}
+		after = kvs[len(kvs)-1].Key
+	}
+}
+
+// AllResources returns every live resource q selects, across ListResources' pages.
+func AllResources(ctx context.Context, tx ReadTx, q ResourceQuery) ([]*Resource, error) {
+	var out []*Resource
+	q.Limit = 1000
+	for {
+		rs, next, err := tx.ListResources(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
+		if next == "" {
+			return out, nil
+		}
+		q.After = next
+	}
 }

@@ -60,26 +60,20 @@ func (s *Service) deliverLogs(ctx context.Context, entries []store.Entry) error 
 	}
 	var trails []owned
 	err := s.opts.Store.View(ctx, func(tx store.ReadTx) error {
-		after := ""
-		for {
-			rs, next, err := tx.ListResources(ctx, store.ResourceQuery{Type: ResourceType, After: after, Limit: 1000})
+		rs, err := store.AllResources(ctx, tx, store.ResourceQuery{Type: ResourceType})
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			t, err := decode(r)
 			if err != nil {
 				return err
 			}
-			for _, r := range rs {
-				t, err := decode(r)
-				if err != nil {
-					return err
-				}
-				if t.CloudWatchLogsLogGroupArn != "" && t.StartLoggingTime != nil {
-					trails = append(trails, owned{t, r.Account})
-				}
+			if t.CloudWatchLogsLogGroupArn != "" && t.StartLoggingTime != nil {
+				trails = append(trails, owned{t, r.Account})
 			}
-			if next == "" {
-				return nil
-			}
-			after = next
 		}
+		return nil
 	})
 	if err != nil || len(trails) == 0 {
 		return err
