@@ -268,7 +268,7 @@ func (s *Service) UpdateConnection(ctx context.Context, in *events.UpdateConnect
 			return nil, err
 		}
 		conn.AuthorizationType, conn.AuthParameters, sec = typ, auth, sc
-		conn.Authorized = c.Time
+		conn.Authorized, conn.State = c.Time, "AUTHORIZED"
 		s.mu.Lock()
 		delete(s.tokens, conn.Arn)
 		s.mu.Unlock()
@@ -278,6 +278,29 @@ func (s *Service) UpdateConnection(ctx context.Context, in *events.UpdateConnect
 		return nil, err
 	}
 	return &events.UpdateConnectionResponse{ConnectionArn: aws.String(conn.Arn), ConnectionState: aws.String(conn.State),
+		CreationTime: aws.Time(conn.Created), LastModifiedTime: aws.Time(conn.Modified), LastAuthorizedTime: aws.Time(conn.Authorized)}, nil
+}
+
+// DeauthorizeConnection removes a connection's authorization parameters and its secret,
+// so that it can be authorized again (UpdateConnection with new parameters) without
+// creating a new one. Calls through it fail (and are retried) until then.
+func (s *Service) DeauthorizeConnection(ctx context.Context, in *events.DeauthorizeConnectionRequest) (*events.DeauthorizeConnectionResponse, error) {
+	c := call.From(ctx)
+	conn, err := mustConnection(ctx, c, aws.ToString(in.Name))
+	if err != nil {
+		return nil, err
+	}
+	conn.State, conn.AuthParameters, conn.Modified = "DEAUTHORIZED", nil, c.Time
+	if err := c.Write().Delete(ctx, secretsBucket, conn.Arn); err != nil {
+		return nil, fmt.Errorf("bus: delete connection secret: %w", err)
+	}
+	s.mu.Lock()
+	delete(s.tokens, conn.Arn)
+	s.mu.Unlock()
+	if err := saveConnection(ctx, c, conn, nil); err != nil {
+		return nil, err
+	}
+	return &events.DeauthorizeConnectionResponse{ConnectionArn: aws.String(conn.Arn), ConnectionState: aws.String("DEAUTHORIZING"),
 		CreationTime: aws.Time(conn.Created), LastModifiedTime: aws.Time(conn.Modified), LastAuthorizedTime: aws.Time(conn.Authorized)}, nil
 }
 
@@ -574,6 +597,9 @@ func (s *Service) callDestination(ctx context.Context, d *delivery, retryKey, ac
 	}
 	if dest == nil || conn == nil {
 		return fmt.Errorf("bus: api destination %s or its connection does not exist", name)
+	}
+	if conn.State != "AUTHORIZED" || conn.AuthParameters == nil {
+		return fmt.Errorf("bus: connection %s of api destination %s is %s", conn.Name, name, conn.State)
 	}
 	req, err := s.destinationRequest(ctx, d, dest, conn, &sec, body)
 	if err != nil {
