@@ -50,6 +50,8 @@ type Service struct {
 	mu     sync.Mutex
 	buses  map[string]*compiled  // by busKey
 	tokens map[string]oauthToken // OAuth access tokens by connection ARN
+	// rate spaces API destination calls by their InvocationRateLimitPerSecond.
+	rate *rateLimiter
 }
 
 // New returns the EventBridge service.
@@ -66,7 +68,7 @@ func New(opts Options) *Service {
 	if opts.Tick <= 0 {
 		opts.Tick = time.Second
 	}
-	return &Service{opts: opts, buses: map[string]*compiled{}, tokens: map[string]oauthToken{}}
+	return &Service{opts: opts, buses: map[string]*compiled{}, tokens: map[string]oauthToken{}, rate: newRateLimiter()}
 }
 
 // mandatoryFields are the envelope fields TestEventPattern requires of its event.

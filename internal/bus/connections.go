@@ -601,6 +601,9 @@ func (s *Service) callDestination(ctx context.Context, d *delivery, retryKey, ac
 	if conn.State != "AUTHORIZED" || conn.AuthParameters == nil {
 		return fmt.Errorf("bus: connection %s of api destination %s is %s", conn.Name, name, conn.State)
 	}
+	if err := s.rate.wait(ctx, dest.Arn, dest.RateLimit); err != nil {
+		return err
+	}
 	req, err := s.destinationRequest(ctx, d, dest, conn, &sec, body)
 	if err != nil {
 		return err

@@ -209,3 +209,60 @@ func errCode(err error) string {
 	}
 	return ""
 }
+
+// Events beyond an API destination's InvocationRateLimitPerSecond wait for their turn:
+// every one is delivered, once, in order.
+func TestAPIDestinationRateLimit(t *testing.T) {
+	var mu sync.Mutex
+	var orders []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		orders = append(orders, r.URL.Query().Get("order"))
+	}))
+	defer srv.Close()
+	e := testenv.New(t)
+	eb := eventbridge.NewFromConfig(e.Config)
+	ctx := context.Background()
+	conn, err := eb.CreateConnection(ctx, &eventbridge.CreateConnectionInput{Name: aws.String("slow"), AuthorizationType: types.ConnectionAuthorizationTypeApiKey,
+		AuthParameters: &types.CreateConnectionAuthRequestParameters{ApiKeyAuthParameters: &types.CreateConnectionApiKeyAuthRequestParameters{
+			ApiKeyName: aws.String("x-api-key"), ApiKeyValue: aws.String("k")}}})
+	if err != nil {
+		t.Fatalf("CreateConnection: %v", err)
+	}
+	dest, err := eb.CreateApiDestination(ctx, &eventbridge.CreateApiDestinationInput{Name: aws.String("slow"), ConnectionArn: conn.ConnectionArn,
+		InvocationEndpoint: aws.String(srv.URL), HttpMethod: types.ApiDestinationHttpMethodPost, InvocationRateLimitPerSecond: aws.Int32(2)})
+	if err != nil {
+		t.Fatalf("CreateApiDestination: %v", err)
+	}
+	got, err := eb.DescribeApiDestination(ctx, &eventbridge.DescribeApiDestinationInput{Name: aws.String("slow")})
+	if err != nil || aws.ToInt32(got.InvocationRateLimitPerSecond) != 2 {
+		t.Fatalf("DescribeApiDestination = %+v, %v; want InvocationRateLimitPerSecond 2", got, err)
+	}
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("all"), EventPattern: aws.String(`{"source":["my.shop"]}`)}); err != nil {
+		t.Fatalf("PutRule: %v", err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("all"), Targets: []types.Target{{Id: aws.String("slow"),
+		Arn: dest.ApiDestinationArn, RetryPolicy: &types.RetryPolicy{MaximumRetryAttempts: aws.Int32(0)},
+		HttpParameters: &types.HttpParameters{QueryStringParameters: map[string]string{"order": "$.detail.order"}}}}}); err != nil {
+		t.Fatalf("PutTargets: %v", err)
+	}
+	var entries []types.PutEventsRequestEntry
+	for i := range 5 {
+		entries = append(entries, types.PutEventsRequestEntry{Source: aws.String("my.shop"), DetailType: aws.String("OrderPlaced"),
+			Detail: aws.String(fmt.Sprintf(`{"order":"o-%d"}`, i))})
+	}
+	if out, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries}); err != nil || out.FailedEntryCount != 0 {
+		t.Fatalf("PutEvents = %+v, %v", out, err)
+	}
+	waitFor(t, "five calls", nil, 0, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(orders) >= 5
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(orders) != "[o-0 o-1 o-2 o-3 o-4]" {
+		t.Errorf("calls = %v; want each order once, in order", orders)
+	}
+}
