@@ -13,25 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/bannin/bannin/internal/logs"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/testenv"
 	wirelogs "github.com/bannin/bannin/internal/wire/logs"
 )
-
-// wantCode fails unless err is an AWS API error with the given code.
-func wantCode(t *testing.T, what string, err error, code string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("%s: error = %v; want %s", what, err, code)
-	}
-	if ae.ErrorCode() != code {
-		t.Fatalf("%s: error code = %s (%s); want %s", what, ae.ErrorCode(), ae.ErrorMessage(), code)
-	}
-}
 
 func setup(t *testing.T) (*testenv.Env, *cloudwatchlogs.Client) {
 	e := testenv.New(t)
@@ -89,11 +76,11 @@ func TestGroupsAndStreams(t *testing.T) {
 	mkGroup(t, cw, "app")
 
 	_, err := cw.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("app")})
-	wantCode(t, "CreateLogGroup twice", err, "ResourceAlreadyExistsException")
+	testenv.WantCode(t, "CreateLogGroup twice", err, "ResourceAlreadyExistsException")
 	_, err = cw.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("/aws/cloudtrail/main"), LogStreamName: aws.String("s1")})
-	wantCode(t, "CreateLogStream twice", err, "ResourceAlreadyExistsException")
+	testenv.WantCode(t, "CreateLogStream twice", err, "ResourceAlreadyExistsException")
 	_, err = cw.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("nope"), LogStreamName: aws.String("s1")})
-	wantCode(t, "CreateLogStream in missing group", err, "ResourceNotFoundException")
+	testenv.WantCode(t, "CreateLogStream in missing group", err, "ResourceNotFoundException")
 
 	out, err := cw.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/aws/")})
 	if err != nil {
@@ -142,7 +129,7 @@ func TestGroupsAndStreams(t *testing.T) {
 	}
 	_, err = cw.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("/aws/cloudtrail/main"),
 		OrderBy: types.OrderByLastEventTime, LogStreamNamePrefix: aws.String("s")})
-	wantCode(t, "DescribeLogStreams LastEventTime with prefix", err, "InvalidParameterException")
+	testenv.WantCode(t, "DescribeLogStreams LastEventTime with prefix", err, "InvalidParameterException")
 	ds, err = cw.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("/aws/cloudtrail/main"), Limit: aws.Int32(1)})
 	if err != nil || len(ds.LogStreams) != 1 || *ds.LogStreams[0].LogStreamName != "s1" || ds.NextToken == nil {
 		t.Fatalf("DescribeLogStreams page 1 = %+v, %v", ds, err)
@@ -158,7 +145,7 @@ func TestGroupsAndStreams(t *testing.T) {
 		t.Fatalf("PutLogGroupDeletionProtection: %v", err)
 	}
 	_, err = cw.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("app")})
-	wantCode(t, "DeleteLogGroup protected", err, "ValidationException")
+	testenv.WantCode(t, "DeleteLogGroup protected", err, "ValidationException")
 	if _, err := cw.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{LogGroupIdentifier: aws.String("app"),
 		DeletionProtectionEnabled: aws.Bool(false)}); err != nil {
 		t.Fatalf("PutLogGroupDeletionProtection off: %v", err)
@@ -172,12 +159,12 @@ func TestGroupsAndStreams(t *testing.T) {
 		t.Fatalf("DeleteLogStream: %v", err)
 	}
 	_, err = cw.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/aws/cloudtrail/main"), LogStreamName: aws.String("s1")})
-	wantCode(t, "GetLogEvents on deleted stream", err, "ResourceNotFoundException")
+	testenv.WantCode(t, "GetLogEvents on deleted stream", err, "ResourceNotFoundException")
 	if _, err := cw.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("/aws/cloudtrail/main")}); err != nil {
 		t.Fatalf("DeleteLogGroup: %v", err)
 	}
 	_, err = cw.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("/aws/cloudtrail/main")})
-	wantCode(t, "DeleteLogGroup twice", err, "ResourceNotFoundException")
+	testenv.WantCode(t, "DeleteLogGroup twice", err, "ResourceNotFoundException")
 	mkGroup(t, cw, "/aws/cloudtrail/main")
 	ds, err = cw.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("/aws/cloudtrail/main")})
 	if err != nil || len(ds.LogStreams) != 0 {
@@ -193,16 +180,16 @@ func TestPutAndGetLogEvents(t *testing.T) {
 
 	_, err := cw.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("nope"),
 		LogEvents: []types.InputLogEvent{ev(now, "x")}})
-	wantCode(t, "PutLogEvents to missing stream", err, "ResourceNotFoundException")
+	testenv.WantCode(t, "PutLogEvents to missing stream", err, "ResourceNotFoundException")
 	_, err = cw.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("nope"), LogStreamName: aws.String("s"),
 		LogEvents: []types.InputLogEvent{ev(now, "x")}})
-	wantCode(t, "PutLogEvents to missing group", err, "ResourceNotFoundException")
+	testenv.WantCode(t, "PutLogEvents to missing group", err, "ResourceNotFoundException")
 	_, err = cw.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"),
 		LogEvents: []types.InputLogEvent{ev(now, "x"), ev(now-1, "y")}})
-	wantCode(t, "PutLogEvents out of order", err, "InvalidParameterException")
+	testenv.WantCode(t, "PutLogEvents out of order", err, "InvalidParameterException")
 	_, err = cw.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"),
 		LogEvents: []types.InputLogEvent{ev(now-25*3600*1000, "x"), ev(now, "y")}})
-	wantCode(t, "PutLogEvents spanning 25 hours", err, "InvalidParameterException")
+	testenv.WantCode(t, "PutLogEvents spanning 25 hours", err, "InvalidParameterException")
 	// The span counts only the events not refused: a 15-day-old event does not make it.
 	out0 := put(t, cw, "g", "s", ev(now-15*24*3600*1000, "refused"), ev(now-10, "kept"))
 	if r := out0.RejectedLogEventsInfo; r == nil || aws.ToInt32(r.TooOldLogEventEndIndex) != 1 {
@@ -213,7 +200,7 @@ func TestPutAndGetLogEvents(t *testing.T) {
 	put(t, cw, "g", "s", ev(now-10, big), ev(now-10, big))
 	_, err = cw.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"),
 		LogEvents: []types.InputLogEvent{ev(now, big), ev(now, big+"x")}})
-	wantCode(t, "PutLogEvents over 1 MiB", err, "InvalidParameterException")
+	testenv.WantCode(t, "PutLogEvents over 1 MiB", err, "InvalidParameterException")
 	if _, err := cw.DeleteLogStream(ctx, &cloudwatchlogs.DeleteLogStreamInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s")}); err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +266,7 @@ func TestPutAndGetLogEvents(t *testing.T) {
 		t.Fatalf("range = %q", got)
 	}
 	_, err = cw.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), NextToken: aws.String("garbage")})
-	wantCode(t, "GetLogEvents bad token", err, "InvalidParameterException")
+	testenv.WantCode(t, "GetLogEvents bad token", err, "InvalidParameterException")
 }
 
 func TestPageBytes(t *testing.T) {
@@ -494,12 +481,12 @@ func TestFilterLogEvents(t *testing.T) {
 	}
 
 	_, err := cw.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("CloudTrail/logs"), FilterPattern: aws.String(`{ $.eventName = }`)})
-	wantCode(t, "FilterLogEvents bad pattern", err, "InvalidParameterException")
+	testenv.WantCode(t, "FilterLogEvents bad pattern", err, "InvalidParameterException")
 	_, err = cw.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("CloudTrail/logs"),
 		LogStreamNames: []string{"other"}, LogStreamNamePrefix: aws.String("o")})
-	wantCode(t, "FilterLogEvents names and prefix", err, "InvalidParameterException")
+	testenv.WantCode(t, "FilterLogEvents names and prefix", err, "InvalidParameterException")
 	_, err = cw.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("missing")})
-	wantCode(t, "FilterLogEvents missing group", err, "ResourceNotFoundException")
+	testenv.WantCode(t, "FilterLogEvents missing group", err, "ResourceNotFoundException")
 }
 
 func TestRetention(t *testing.T) {
@@ -512,9 +499,9 @@ func TestRetention(t *testing.T) {
 	put(t, cw, "r", "s", ev(now, "today"))
 
 	_, err := cw.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("r"), RetentionInDays: aws.Int32(2)})
-	wantCode(t, "PutRetentionPolicy 2 days", err, "InvalidParameterException")
+	testenv.WantCode(t, "PutRetentionPolicy 2 days", err, "InvalidParameterException")
 	_, err = cw.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("nope"), RetentionInDays: aws.Int32(1)})
-	wantCode(t, "PutRetentionPolicy missing group", err, "ResourceNotFoundException")
+	testenv.WantCode(t, "PutRetentionPolicy missing group", err, "ResourceNotFoundException")
 	if _, err := cw.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("r"), RetentionInDays: aws.Int32(1)}); err != nil {
 		t.Fatalf("PutRetentionPolicy: %v", err)
 	}
@@ -581,15 +568,15 @@ func TestTags(t *testing.T) {
 		t.Fatalf("ListTagsLogGroup = %+v, %v", ltg, err)
 	}
 	_, err = cw.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: aws.String(arn + "x"), Tags: map[string]string{"a": "b"}})
-	wantCode(t, "TagResource missing group", err, "ResourceNotFoundException")
+	testenv.WantCode(t, "TagResource missing group", err, "ResourceNotFoundException")
 	_, err = cw.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: aws.String("not-an-arn"), Tags: map[string]string{"a": "b"}})
-	wantCode(t, "TagResource bad arn", err, "InvalidParameterException")
+	testenv.WantCode(t, "TagResource bad arn", err, "InvalidParameterException")
 	many := map[string]string{}
 	for i := 0; i < 49; i++ {
 		many[fmt.Sprintf("k%d", i)] = "v"
 	}
 	_, err = cw.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: aws.String(arn), Tags: many})
-	wantCode(t, "TagResource over 50 tags", err, "TooManyTagsException")
+	testenv.WantCode(t, "TagResource over 50 tags", err, "TooManyTagsException")
 }
 
 func TestMetricFilters(t *testing.T) {
@@ -608,16 +595,16 @@ func TestMetricFilters(t *testing.T) {
 	if err := mf("root", `{ $.userIdentity.type = "Root" }`, "RootCount"); err != nil {
 		t.Fatalf("PutMetricFilter: %v", err)
 	}
-	wantCode(t, "PutMetricFilter bad pattern", mf("bad", `{ $.eventName = `, "X"), "InvalidParameterException")
+	testenv.WantCode(t, "PutMetricFilter bad pattern", mf("bad", `{ $.eventName = `, "X"), "InvalidParameterException")
 	_, err := cw.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{LogGroupName: aws.String("nope"), FilterName: aws.String("f"),
 		FilterPattern: aws.String("ERROR"), MetricTransformations: []types.MetricTransformation{{MetricName: aws.String("m"),
 			MetricNamespace: aws.String("n"), MetricValue: aws.String("1")}}})
-	wantCode(t, "PutMetricFilter missing group", err, "ResourceNotFoundException")
+	testenv.WantCode(t, "PutMetricFilter missing group", err, "ResourceNotFoundException")
 
 	_, err = cw.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{LogGroupName: aws.String("ct"), FilterName: aws.String("f"),
 		FilterPattern: aws.String("[ip, user, bytes]"), MetricTransformations: []types.MetricTransformation{{MetricName: aws.String("m"),
 			MetricNamespace: aws.String("n"), MetricValue: aws.String("$size")}}})
-	wantCode(t, "PutMetricFilter unnamed field", err, "InvalidParameterException")
+	testenv.WantCode(t, "PutMetricFilter unnamed field", err, "InvalidParameterException")
 
 	out, err := cw.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String("ct")})
 	if err != nil || len(out.MetricFilters) != 2 || *out.MetricFilters[0].FilterName != "root" ||
@@ -636,7 +623,7 @@ func TestMetricFilters(t *testing.T) {
 		t.Fatalf("DeleteMetricFilter: %v", err)
 	}
 	_, err = cw.DeleteMetricFilter(ctx, &cloudwatchlogs.DeleteMetricFilterInput{LogGroupName: aws.String("ct"), FilterName: aws.String("root")})
-	wantCode(t, "DeleteMetricFilter twice", err, "ResourceNotFoundException")
+	testenv.WantCode(t, "DeleteMetricFilter twice", err, "ResourceNotFoundException")
 	out, err = cw.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String("ct"), FilterNamePrefix: aws.String("stop")})
 	if err != nil || len(out.MetricFilters) != 1 {
 		t.Fatalf("DescribeMetricFilters prefix = %+v, %v", out, err)
@@ -664,7 +651,7 @@ func TestTestMetricFilter(t *testing.T) {
 		t.Fatalf("delimited matches = %+v, %v", out, err)
 	}
 	_, err = cw.TestMetricFilter(ctx, &cloudwatchlogs.TestMetricFilterInput{FilterPattern: aws.String(`{ $.a = `), LogEventMessages: []string{"x"}})
-	wantCode(t, "TestMetricFilter bad pattern", err, "InvalidParameterException")
+	testenv.WantCode(t, "TestMetricFilter bad pattern", err, "InvalidParameterException")
 }
 
 func wirelogsTransformation(ns, name, value string, def *float64, dims map[string]string) wirelogs.MetricTransformation {

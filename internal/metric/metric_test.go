@@ -2,7 +2,6 @@ package metric_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/bannin/bannin/internal/testenv"
 )
@@ -35,17 +33,6 @@ func setup(t *testing.T) (*testenv.Env, *cloudwatch.Client, *fakeClock) {
 	clk := &fakeClock{t: time.Now().UTC()}
 	e := testenv.New(t, testenv.Options{Clock: clk.Now})
 	return e, cloudwatch.NewFromConfig(e.Config), clk
-}
-
-func wantCode(t *testing.T, what string, err error, code string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("%s: error = %v; want %s", what, err, code)
-	}
-	if ae.ErrorCode() != code {
-		t.Fatalf("%s: error code = %s (%s); want %s", what, ae.ErrorCode(), ae.ErrorMessage(), code)
-	}
 }
 
 func dim(n, v string) types.Dimension {
@@ -110,20 +97,20 @@ func TestMetricErrors(t *testing.T) {
 		_, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String(ns), MetricData: []types.MetricDatum{d}})
 		return err
 	}
-	wantCode(t, "AWS/ namespace", put("AWS/EC2", types.MetricDatum{MetricName: aws.String("m"), Value: aws.Float64(1)}), "InvalidParameterValue")
-	wantCode(t, "Value and Values", put("App", types.MetricDatum{MetricName: aws.String("m"), Value: aws.Float64(1), Values: []float64{1}}), "InvalidParameterCombination")
-	wantCode(t, "Values and Counts", put("App", types.MetricDatum{MetricName: aws.String("m"), Values: []float64{1, 2}, Counts: []float64{1}}), "InvalidParameterValue")
-	wantCode(t, "future", put("App", types.MetricDatum{MetricName: aws.String("m"), Value: aws.Float64(1), Timestamp: aws.Time(t0.Add(5 * time.Hour))}), "InvalidParameterValue")
-	wantCode(t, "resolution", put("App", types.MetricDatum{MetricName: aws.String("m"), Value: aws.Float64(1), StorageResolution: aws.Int32(5)}), "InvalidParameterValue")
+	testenv.WantCode(t, "AWS/ namespace", put("AWS/EC2", types.MetricDatum{MetricName: aws.String("m"), Value: aws.Float64(1)}), "InvalidParameterValue")
+	testenv.WantCode(t, "Value and Values", put("App", types.MetricDatum{MetricName: aws.String("m"), Value: aws.Float64(1), Values: []float64{1}}), "InvalidParameterCombination")
+	testenv.WantCode(t, "Values and Counts", put("App", types.MetricDatum{MetricName: aws.String("m"), Values: []float64{1, 2}, Counts: []float64{1}}), "InvalidParameterValue")
+	testenv.WantCode(t, "future", put("App", types.MetricDatum{MetricName: aws.String("m"), Value: aws.Float64(1), Timestamp: aws.Time(t0.Add(5 * time.Hour))}), "InvalidParameterValue")
+	testenv.WantCode(t, "resolution", put("App", types.MetricDatum{MetricName: aws.String("m"), Value: aws.Float64(1), StorageResolution: aws.Int32(5)}), "InvalidParameterValue")
 	_, err := cw.GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{Namespace: aws.String("App"), MetricName: aws.String("m"),
 		StartTime: aws.Time(t0), EndTime: aws.Time(t0.Add(25 * time.Hour)), Period: aws.Int32(60), Statistics: []types.Statistic{types.StatisticSum}})
-	wantCode(t, "1440 datapoints", err, "InvalidParameterCombination")
+	testenv.WantCode(t, "1440 datapoints", err, "InvalidParameterCombination")
 	if !strings.Contains(err.Error(), "You have requested up to 1,500 datapoints, which exceeds the limit of 1,440.") {
 		t.Errorf("limit error = %v; want AWS's message", err)
 	}
 	_, err = cw.GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{Namespace: aws.String("App"), MetricName: aws.String("m"),
 		StartTime: aws.Time(t0), EndTime: aws.Time(t0.Add(time.Hour)), Period: aws.Int32(61), Statistics: []types.Statistic{types.StatisticSum}})
-	wantCode(t, "period 61", err, "InvalidParameterValue")
+	testenv.WantCode(t, "period 61", err, "InvalidParameterValue")
 }
 
 func TestListMetrics(t *testing.T) {
@@ -220,7 +207,7 @@ func TestGetMetricData(t *testing.T) {
 	}
 	_, err = cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(t0), EndTime: aws.Time(t0.Add(5 * time.Minute)),
 		MetricDataQueries: []types.MetricDataQuery{expr("s", "a +")}})
-	wantCode(t, "bad expression", err, "InvalidParameterValue")
+	testenv.WantCode(t, "bad expression", err, "InvalidParameterValue")
 }
 
 func fmtF(v []float64) string { return fmt.Sprint(v) }

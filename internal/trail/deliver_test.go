@@ -31,7 +31,7 @@ func TestDeliveryToLogGroup(t *testing.T) {
 	role := "arn:aws:iam::" + e.Account + ":role/CloudTrail_CloudWatchLogs_Role"
 	_, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("main"), S3BucketName: aws.String("audit-logs"),
 		CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:" + e.Account + ":log-group:missing:*"), CloudWatchLogsRoleArn: aws.String(role)})
-	wantCode(t, "CreateTrail with a missing log group", err, "InvalidCloudWatchLogsLogGroupArnException")
+	testenv.WantCode(t, "CreateTrail with a missing log group", err, "InvalidCloudWatchLogsLogGroupArnException")
 	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("main"), S3BucketName: aws.String("audit-logs"),
 		CloudWatchLogsLogGroupArn: aws.String(groupARN), CloudWatchLogsRoleArn: aws.String(role)}); err != nil {
 		t.Fatal(err)

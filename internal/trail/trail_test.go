@@ -3,7 +3,6 @@ package trail_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 
 	"github.com/bannin/bannin/internal/testenv"
 )
@@ -23,25 +21,13 @@ func mkBucket(t *testing.T, e *testenv.Env, name string) {
 	}
 }
 
-// wantCode fails unless err is an AWS API error with the given code.
-func wantCode(t *testing.T, what string, err error, code string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("%s: error = %v; want %s", what, err, code)
-	}
-	if ae.ErrorCode() != code {
-		t.Fatalf("%s: error code = %s (%s); want %s", what, ae.ErrorCode(), ae.ErrorMessage(), code)
-	}
-}
-
 func TestTrailLifecycle(t *testing.T) {
 	e := testenv.New(t)
 	ctx := context.Background()
 	ct := e.CloudTrail()
 
 	_, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("main"), S3BucketName: aws.String("audit-logs")})
-	wantCode(t, "CreateTrail without bucket", err, "S3BucketDoesNotExistException")
+	testenv.WantCode(t, "CreateTrail without bucket", err, "S3BucketDoesNotExistException")
 
 	mkBucket(t, e, "audit-logs")
 	out, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("main"), S3BucketName: aws.String("audit-logs"),
@@ -55,7 +41,7 @@ func TestTrailLifecycle(t *testing.T) {
 			aws.ToString(out.TrailARN), aws.ToBool(out.IncludeGlobalServiceEvents), aws.ToBool(out.IsMultiRegionTrail), wantARN)
 	}
 	_, err = ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("main"), S3BucketName: aws.String("audit-logs")})
-	wantCode(t, "CreateTrail twice", err, "TrailAlreadyExistsException")
+	testenv.WantCode(t, "CreateTrail twice", err, "TrailAlreadyExistsException")
 
 	st, err := ct.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String("main")})
 	if err != nil || aws.ToBool(st.IsLogging) {
@@ -81,7 +67,7 @@ func TestTrailLifecycle(t *testing.T) {
 		t.Fatalf("UpdateTrail = %+v, %v; want multi-region with validation", up, err)
 	}
 	_, err = ct.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("main"), S3BucketName: aws.String("nope-bucket")})
-	wantCode(t, "UpdateTrail to a missing bucket", err, "S3BucketDoesNotExistException")
+	testenv.WantCode(t, "UpdateTrail to a missing bucket", err, "S3BucketDoesNotExistException")
 
 	d, err := ct.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{})
 	if err != nil || len(d.TrailList) != 1 || aws.ToString(d.TrailList[0].HomeRegion) != "us-east-1" || aws.ToString(d.TrailList[0].S3BucketName) != "audit-logs" {
@@ -95,7 +81,7 @@ func TestTrailLifecycle(t *testing.T) {
 		t.Fatalf("GetTrail from us-west-2 = %+v, %v; want the us-east-1 trail", g, err)
 	}
 	_, err = cloudtrail.NewFromConfig(west).StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String("main")})
-	wantCode(t, "StopLogging outside the home region", err, "InvalidHomeRegionException")
+	testenv.WantCode(t, "StopLogging outside the home region", err, "InvalidHomeRegionException")
 
 	l, err := ct.ListTrails(ctx, &cloudtrail.ListTrailsInput{})
 	if err != nil || len(l.Trails) != 1 || aws.ToString(l.Trails[0].TrailARN) != wantARN {
@@ -120,7 +106,7 @@ func TestTrailLifecycle(t *testing.T) {
 		t.Fatalf("DeleteTrail: %v", err)
 	}
 	_, err = ct.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("main")})
-	wantCode(t, "GetTrail after delete", err, "TrailNotFoundException")
+	testenv.WantCode(t, "GetTrail after delete", err, "TrailNotFoundException")
 }
 
 func TestTrailValidation(t *testing.T) {
@@ -130,17 +116,17 @@ func TestTrailValidation(t *testing.T) {
 	mkBucket(t, e, "audit-logs")
 	for _, name := range []string{"ab", "-main", "main-", "my--trail", "my_-trail", "has space", "192.168.0.1"} {
 		_, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String(name), S3BucketName: aws.String("audit-logs")})
-		wantCode(t, "CreateTrail("+name+")", err, "InvalidTrailNameException")
+		testenv.WantCode(t, "CreateTrail("+name+")", err, "InvalidTrailNameException")
 	}
 	_, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{S3BucketName: aws.String("audit-logs")})
 	if err == nil {
 		t.Fatal("CreateTrail without Name succeeded")
 	}
 	_, err = ct.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("arn:aws:cloudtrail:oops")})
-	wantCode(t, "GetTrail(bad ARN)", err, "CloudTrailARNInvalidException")
+	testenv.WantCode(t, "GetTrail(bad ARN)", err, "CloudTrailARNInvalidException")
 	_, err = ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("cw-trail"), S3BucketName: aws.String("audit-logs"),
 		CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:123456789012:log-group:ct:*")})
-	wantCode(t, "CreateTrail with a log group and no role", err, "InvalidCloudWatchLogsRoleArnException")
+	testenv.WantCode(t, "CreateTrail with a log group and no role", err, "InvalidCloudWatchLogsRoleArnException")
 	l, _ := ct.ListTrails(ctx, &cloudtrail.ListTrailsInput{})
 	if len(l.Trails) != 0 {
 		t.Errorf("ListTrails after only failed creates = %d trails; want 0", len(l.Trails))
@@ -161,7 +147,7 @@ func TestSelectors(t *testing.T) {
 	}
 	_, err = ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("main"),
 		EventSelectors: []types.EventSelector{{DataResources: []types.DataResource{{Type: aws.String("AWS::S3::Bucket"), Values: []string{"arn:aws:s3:::x/"}}}}}})
-	wantCode(t, "PutEventSelectors with a bad data resource type", err, "InvalidEventSelectorsException")
+	testenv.WantCode(t, "PutEventSelectors with a bad data resource type", err, "InvalidEventSelectorsException")
 	_, err = ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("main"),
 		AdvancedEventSelectors: []types.AdvancedEventSelector{{FieldSelectors: []types.AdvancedFieldSelector{
 			{Field: aws.String("eventCategory"), Equals: []string{"Data"}}, {Field: aws.String("resources.type"), Equals: []string{"AWS::S3::Object"}}}}}})
@@ -173,10 +159,10 @@ func TestSelectors(t *testing.T) {
 		t.Errorf("GetEventSelectors after advanced put = %+v; want one advanced selector only", g)
 	}
 	_, err = ct.GetInsightSelectors(ctx, &cloudtrail.GetInsightSelectorsInput{TrailName: aws.String("main")})
-	wantCode(t, "GetInsightSelectors before any", err, "InsightNotEnabledException")
+	testenv.WantCode(t, "GetInsightSelectors before any", err, "InsightNotEnabledException")
 	_, err = ct.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{TrailName: aws.String("main"),
 		InsightSelectors: []types.InsightSelector{{InsightType: types.InsightTypeApiCallRateInsight}}})
-	wantCode(t, "PutInsightSelectors on a data-only trail", err, "InvalidInsightSelectorsException")
+	testenv.WantCode(t, "PutInsightSelectors on a data-only trail", err, "InvalidInsightSelectorsException")
 	_, err = ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("main"),
 		EventSelectors: []types.EventSelector{{ReadWriteType: types.ReadWriteTypeWriteOnly, IncludeManagementEvents: aws.Bool(true)}}})
 	if err != nil {
@@ -235,7 +221,7 @@ func TestLookupEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("missing")})
-	wantCode(t, "StartLogging(missing)", err, "TrailNotFoundException")
+	testenv.WantCode(t, "StartLogging(missing)", err, "TrailNotFoundException")
 
 	evs := lookup(t, ct, types.LookupAttributeKeyEventName, "StartLogging")
 	if len(evs) != 2 {
@@ -313,13 +299,13 @@ func TestLookupEvents(t *testing.T) {
 	_, err = ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []types.LookupAttribute{
 		{AttributeKey: types.LookupAttributeKeyEventName, AttributeValue: aws.String("a")},
 		{AttributeKey: types.LookupAttributeKeyUsername, AttributeValue: aws.String("b")}}})
-	wantCode(t, "LookupEvents with two attributes", err, "InvalidLookupAttributesException")
+	testenv.WantCode(t, "LookupEvents with two attributes", err, "InvalidLookupAttributesException")
 	_, err = ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{StartTime: aws.Time(time.Now()), EndTime: aws.Time(time.Now().Add(-time.Hour))})
-	wantCode(t, "LookupEvents with start after end", err, "InvalidTimeRangeException")
+	testenv.WantCode(t, "LookupEvents with start after end", err, "InvalidTimeRangeException")
 	_, err = ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{MaxResults: aws.Int32(51)})
-	wantCode(t, "LookupEvents MaxResults 51", err, "ValidationException") // the model bounds it before the handler
+	testenv.WantCode(t, "LookupEvents MaxResults 51", err, "ValidationException") // the model bounds it before the handler
 	_, err = ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{NextToken: aws.String("garbage")})
-	wantCode(t, "LookupEvents with a bad token", err, "InvalidNextTokenException")
+	testenv.WantCode(t, "LookupEvents with a bad token", err, "InvalidNextTokenException")
 	old, err := ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{EndTime: aws.Time(time.Now().Add(-time.Hour))})
 	if err != nil || len(old.Events) != 0 {
 		t.Errorf("LookupEvents ending an hour ago = %d events, %v; want 0", len(old.Events), err)
@@ -343,10 +329,10 @@ func TestTrailRules(t *testing.T) {
 	}
 	// ...but neither may then become multi-region.
 	_, err := ctWest.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("single"), IsMultiRegionTrail: aws.Bool(true)})
-	wantCode(t, "UpdateTrail to multi-region over a same-named trail", err, "TrailAlreadyExistsException")
+	testenv.WantCode(t, "UpdateTrail to multi-region over a same-named trail", err, "TrailAlreadyExistsException")
 	_, err = ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("everywhere"), S3BucketName: aws.String("audit-logs"),
 		IsMultiRegionTrail: aws.Bool(true), IncludeGlobalServiceEvents: aws.Bool(false)})
-	wantCode(t, "multi-region trail without global events", err, "InvalidParameterCombinationException")
+	testenv.WantCode(t, "multi-region trail without global events", err, "InvalidParameterCombinationException")
 	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("everywhere"), S3BucketName: aws.String("audit-logs"),
 		IsMultiRegionTrail: aws.Bool(true), SnsTopicName: aws.String("arn:aws:sns:us-east-1:" + e.Account + ":alerts")}); err != nil {
 		t.Fatal(err)
@@ -357,7 +343,7 @@ func TestTrailRules(t *testing.T) {
 	}
 	arn := aws.ToString(g.Trail.TrailARN)
 	_, err = ctWest.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(arn), TagsList: []types.Tag{{Key: aws.String("k")}}})
-	wantCode(t, "AddTags outside the home region", err, "InvalidHomeRegionException")
+	testenv.WantCode(t, "AddTags outside the home region", err, "InvalidHomeRegionException")
 	if _, err := ct.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(arn), TagsList: []types.Tag{{Key: aws.String("k")}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -379,12 +365,12 @@ func TestTrailRules(t *testing.T) {
 		if c.code == "" && err != nil {
 			t.Errorf("PutEventSelectors(%s): %v", c.name, err)
 		} else if c.code != "" {
-			wantCode(t, "PutEventSelectors("+c.name+")", err, c.code)
+			testenv.WantCode(t, "PutEventSelectors("+c.name+")", err, c.code)
 		}
 	}
 	_, err = ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("everywhere"),
 		AdvancedEventSelectors: []types.AdvancedEventSelector{{FieldSelectors: []types.AdvancedFieldSelector{{Field: aws.String("eventCategory"), Equals: []string{"Bogus"}}}}}})
-	wantCode(t, "advanced selector with eventCategory Bogus", err, "InvalidEventSelectorsException")
+	testenv.WantCode(t, "advanced selector with eventCategory Bogus", err, "InvalidEventSelectorsException")
 	_, err = ct.ListTrails(ctx, &cloudtrail.ListTrailsInput{NextToken: aws.String("not-a-token")})
-	wantCode(t, "ListTrails with a bad token", err, "InvalidNextTokenException")
+	testenv.WantCode(t, "ListTrails with a bad token", err, "InvalidNextTokenException")
 }
