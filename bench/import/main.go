@@ -40,6 +40,7 @@ func main() {
 	days := flag.Int("days", 7, "days the tree spans")
 	every := flag.Duration("file-every", 5*time.Minute, "one log file per account, region and this interval (CloudTrail delivers about every 5 minutes)")
 	cpuProfile := flag.String("cpuprofile", "", "instead of timing the binary, run audit.Import (what `bannin import` runs) in this process with a CPU profile written here")
+	batch := flag.Int("batch", 0, "with -cpuprofile: audit.ImportOptions.BatchSize (0: the importer's default)")
 	cache := flag.String("cache", "", "tree directory (default <tmp>/bannin-bench-import-<events>-<days>d)")
 	flag.Parse()
 	fmt.Println("command:", harness.CommandLine())
@@ -48,7 +49,7 @@ func main() {
 		*cache = filepath.Join(os.TempDir(), fmt.Sprintf("bannin-bench-import-%d-%dd-%s", *events, *days, *every))
 	}
 	if *cpuProfile != "" {
-		if err := profile(*cache, *events, *days, *every, *cpuProfile); err != nil {
+		if err := profile(*cache, *events, *days, *every, *cpuProfile, *batch); err != nil {
 			fmt.Fprintln(os.Stderr, "import:", err)
 			os.Exit(1)
 		}
@@ -61,7 +62,7 @@ func main() {
 }
 
 // profile imports the tree in this process under the CPU profiler.
-func profile(tree string, events, days int, every time.Duration, path string) error {
+func profile(tree string, events, days int, every time.Duration, path string, batch int) error {
 	if err := ensureTree(tree, events, days, every); err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func profile(tree string, events, days int, every time.Duration, path string) er
 	defer f.Close()
 	t0 := time.Now()
 	pprof.StartCPUProfile(f)
-	sum, err := audit.Import(context.Background(), []string{tree}, audit.ImportOptions{Store: st})
+	sum, err := audit.Import(context.Background(), []string{tree}, audit.ImportOptions{Store: st, BatchSize: batch})
 	pprof.StopCPUProfile()
 	el := time.Since(t0)
 	if cerr := st.Close(); err == nil {

@@ -1,18 +1,18 @@
 package audit
 
 import (
-	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/bannin/bannin/internal/store"
 )
@@ -127,16 +127,54 @@ func Import(ctx context.Context, paths []string, opts ImportOptions) (*ImportSum
 		}
 		return nil
 	}
-	// Files are parsed into whole batches on their own goroutine while the previous batch
-	// is written, so parsing and writing overlap; at most two batches wait in memory.
+	// Files are parsed on parseWorkers goroutines, in order, into whole batches while the
+	// previous batch is written, so parsing and writing overlap; at most two batches and
+	// 2*parseWorkers parsed files wait in memory.
 	type chunk struct {
 		files     int
 		bytes     int64
 		evs       []*store.Event
 		malformed []FileError
 	}
+	type parsed struct {
+		size int64
+		evs  []*store.Event
+		err  error
+	}
+	type job struct {
+		path string
+		out  chan parsed
+	}
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	jobs := make(chan job)
+	order := make(chan job, 2*parseWorkers)
+	for range parseWorkers {
+		go func() {
+			for j := range jobs {
+				var p parsed
+				p.size, p.err = readLogFile(j.path, func(ev *store.Event) { p.evs = append(p.evs, ev) })
+				j.out <- p
+			}
+		}()
+	}
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		for _, f := range files {
+			j := job{path: f, out: make(chan parsed, 1)}
+			select {
+			case order <- j:
+			case <-pctx.Done():
+				return
+			}
+			select {
+			case jobs <- j:
+			case <-pctx.Done():
+				return
+			}
+		}
+	}()
 	chunks := make(chan chunk, 1)
 	go func() {
 		defer close(chunks)
@@ -150,12 +188,18 @@ func Import(ctx context.Context, paths []string, opts ImportOptions) (*ImportSum
 				return false
 			}
 		}
-		for _, f := range files {
-			size, err := readLogFile(f, func(ev *store.Event) { c.evs = append(c.evs, ev) })
+		for j := range order {
+			var p parsed
+			select {
+			case p = <-j.out:
+			case <-pctx.Done():
+				return
+			}
+			c.evs = append(c.evs, p.evs...)
 			c.files++
-			c.bytes += size
-			if err != nil {
-				c.malformed = append(c.malformed, FileError{Path: f, Err: err})
+			c.bytes += p.size
+			if p.err != nil {
+				c.malformed = append(c.malformed, FileError{Path: j.path, Err: p.err})
 			}
 			if len(c.evs) >= opts.BatchSize && !send() {
 				return
@@ -185,62 +229,98 @@ func Import(ctx context.Context, paths []string, opts ImportOptions) (*ImportSum
 	return sum, nil
 }
 
+// parseWorkers is how many goroutines parse log files during an import.
+const parseWorkers = 2
+
+var gzipReaders sync.Pool // *gzip.Reader
+
 // readLogFile decodes one {"Records":[...]} file, plain or gzipped. A file is taken
 // whole or not at all: the first bad record rejects it, with the record's position.
+//
+// The file is read whole and split into records by a scanner that only finds where each
+// value ends; ParseRecord then decodes (and fully validates) each record once, and the
+// event keeps its record as a slice of the file's bytes. (A json.Decoder would scan every
+// record a second time and copy it.)
 func readLogFile(path string, emit func(*store.Event)) (int64, error) {
-	f, err := os.Open(path)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	info, _ := f.Stat()
-	size := info.Size()
-	br := bufio.NewReaderSize(f, 256<<10)
-	var r io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
+	size := int64(len(raw))
+	data := raw
+	if len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
+		if data, err = gunzip(raw); err != nil {
 			return size, fmt.Errorf("gzip: %w", err)
 		}
-		defer zr.Close()
-		r = zr
-	}
-	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{'); err != nil {
-		return size, fmt.Errorf("not a CloudTrail log file: %w", err)
 	}
 	var evs []*store.Event
 	found := false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return size, err
-		}
-		if tok != "Records" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return size, err
-			}
-			continue
-		}
-		found = true
-		if err := expectDelim(dec, '['); err != nil {
-			return size, fmt.Errorf("Records: %w", err)
-		}
-		for i := 0; dec.More(); i++ {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return size, fmt.Errorf("record %d: %w", i+1, err)
-			}
-			ev, err := ParseRecord(raw)
+	sc := scanner{b: data}
+	sc.ws()
+	if !sc.eat('{') {
+		return size, fmt.Errorf("not a CloudTrail log file: %w", sc.errorf("expected '{'"))
+	}
+	sc.ws()
+	if !sc.eat('}') {
+		for {
+			sc.ws()
+			key, err := sc.key()
 			if err != nil {
-				return size, fmt.Errorf("record %d: %w", i+1, err)
+				return size, fmt.Errorf("not a CloudTrail log file: %w", err)
 			}
-			evs = append(evs, ev)
+			sc.ws()
+			if !sc.eat(':') {
+				return size, sc.errorf("expected ':' after object key")
+			}
+			sc.ws()
+			if key != "Records" {
+				v, err := sc.value()
+				if err != nil {
+					return size, err
+				}
+				if !json.Valid(v) {
+					return size, fmt.Errorf("%q: invalid JSON value", key)
+				}
+			} else {
+				found = true
+				if !sc.eat('[') {
+					return size, fmt.Errorf("Records: %w", sc.errorf("expected '['"))
+				}
+				sc.ws()
+				if !sc.eat(']') {
+					for i := 0; ; i++ {
+						sc.ws()
+						v, err := sc.value()
+						if err != nil {
+							return size, fmt.Errorf("record %d: %w", i+1, err)
+						}
+						ev, err := ParseRecord(json.RawMessage(v))
+						if err != nil {
+							return size, fmt.Errorf("record %d: %w", i+1, err)
+						}
+						evs = append(evs, ev)
+						sc.ws()
+						if sc.eat(']') {
+							break
+						}
+						if !sc.eat(',') {
+							return size, fmt.Errorf("record %d: %w", i+1, sc.errorf("expected ',' or ']' after a record"))
+						}
+					}
+				}
+			}
+			sc.ws()
+			if sc.eat('}') {
+				break
+			}
+			if !sc.eat(',') {
+				return size, sc.errorf("expected ',' or '}' after an object value")
+			}
 		}
-		if _, err := dec.Token(); err != nil {
-			return size, err
-		}
+	}
+	sc.ws()
+	if sc.i != len(sc.b) {
+		return size, sc.errorf("data after the top-level object")
 	}
 	if !found {
 		return size, errors.New(`not a CloudTrail log file: no "Records" array`)
@@ -251,13 +331,143 @@ func readLogFile(path string, emit func(*store.Event)) (int64, error) {
 	return size, nil
 }
 
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
+// gunzip decompresses a whole gzip file (all members) with a pooled reader.
+func gunzip(b []byte) ([]byte, error) {
+	br := bytes.NewReader(b)
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	var err error
+	if zr == nil {
+		zr, err = gzip.NewReader(br)
+	} else {
+		err = zr.Reset(br)
+	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("expected %q, found %v", want, tok)
+	defer gzipReaders.Put(zr)
+	out := bytes.NewBuffer(make([]byte, 0, 8*len(b)+512))
+	if _, err := out.ReadFrom(zr); err != nil {
+		return nil, err
 	}
-	return nil
+	return out.Bytes(), nil
+}
+
+// scanner walks a JSON document far enough to find where values end; json.Valid or
+// json.Unmarshal checks each value it returns.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) errorf(msg string) error {
+	if s.i >= len(s.b) {
+		return fmt.Errorf("%s at end of input", msg)
+	}
+	return fmt.Errorf("%s at offset %d, found %q", msg, s.i, s.b[s.i])
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) eat(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// key reads an object key (a JSON string) and returns it decoded.
+func (s *scanner) key() (string, error) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return "", s.errorf("expected an object key")
+	}
+	v, err := s.value()
+	if err != nil {
+		return "", err
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		return string(v[1 : len(v)-1]), nil
+	}
+	var k string
+	if err := json.Unmarshal(v, &k); err != nil {
+		return "", fmt.Errorf("object key: %w", err)
+	}
+	return k, nil
+}
+
+// value returns the bytes of the value that starts at the current position (capacity
+// capped, so that appending to it cannot overwrite what follows) and moves past it.
+func (s *scanner) value() ([]byte, error) {
+	start := s.i
+	if s.i >= len(s.b) {
+		return nil, s.errorf("expected a value")
+	}
+	switch s.b[s.i] {
+	case '{', '[':
+		depth := 0
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					s.i++
+					return s.b[start:s.i:s.i], nil
+				}
+			case '"':
+				if err := s.skipString(); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			s.i++
+		}
+		return nil, s.errorf("unterminated value")
+	case '"':
+		if err := s.skipString(); err != nil {
+			return nil, err
+		}
+		return s.b[start:s.i:s.i], nil
+	case ',', ':', '}', ']':
+		return nil, s.errorf("expected a value")
+	}
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return s.b[start:s.i:s.i], nil
+		}
+		s.i++
+	}
+	return s.b[start:s.i:s.i], nil
+}
+
+// skipString moves past the string that starts at the current position.
+func (s *scanner) skipString() error {
+	s.i++ // opening quote
+	for {
+		j := bytes.IndexByte(s.b[s.i:], '"')
+		if j < 0 {
+			s.i = len(s.b)
+			return s.errorf("unterminated string")
+		}
+		q := s.i + j
+		escaped := false
+		for k := q - 1; k >= s.i && s.b[k] == '\\'; k-- {
+			escaped = !escaped
+		}
+		s.i = q + 1
+		if !escaped {
+			return nil
+		}
+	}
 }
