@@ -60,6 +60,9 @@ type Options struct {
 	Backoff, MaxBackoff time.Duration
 	// Logger receives consumer failures (default slog.Default()).
 	Logger *slog.Logger
+	// TrimEvery is how often the entries every consumer is past are deleted (default 1m;
+	// negative: never).
+	TrimEvery time.Duration
 }
 
 // Runner runs consumers, one goroutine each.
@@ -90,6 +93,9 @@ func NewRunner(opts Options, consumers ...Consumer) (*Runner, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.TrimEvery == 0 {
+		opts.TrimEvery = time.Minute
+	}
 	seen := map[string]bool{}
 	for i, c := range consumers {
 		if c.Name == "" || c.Handle == nil {
@@ -110,6 +116,13 @@ func NewRunner(opts Options, consumers ...Consumer) (*Runner, error) {
 // failures are logged and retried; they do not stop the runner.
 func (r *Runner) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	if r.opts.TrimEvery > 0 && len(r.consumers) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.trimLoop(ctx)
+		}()
+	}
 	for _, c := range r.consumers {
 		wg.Add(1)
 		go func() {
@@ -119,6 +132,50 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// trimLoop deletes, every TrimEvery, the entries that every consumer has finished.
+func (r *Runner) trimLoop(ctx context.Context) {
+	t := time.NewTicker(r.opts.TrimEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := r.Trim(ctx); err != nil && ctx.Err() == nil {
+			r.opts.Logger.Error("stream: trim", "err", err)
+		}
+	}
+}
+
+// Trim deletes the entries that every consumer of the runner has finished and returns how
+// many it deleted.
+func (r *Runner) Trim(ctx context.Context) (int64, error) {
+	var upTo int64 = -1
+	err := r.opts.Store.View(ctx, func(tx store.ReadTx) error {
+		for _, c := range r.consumers {
+			pos, err := tx.Checkpoint(ctx, c.Name)
+			if err != nil {
+				return err
+			}
+			if upTo < 0 || pos < upTo {
+				upTo = pos
+			}
+		}
+		return nil
+	})
+	if err != nil || upTo <= 0 {
+		return 0, err
+	}
+	var n int64
+	err = r.opts.Store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		n, err = tx.TrimStream(ctx, upTo)
+		return err
+	})
+	return n, err
 }
 
 // changed returns the wake-up channel for the next commit, or nil (never ready) without one.

@@ -293,3 +293,41 @@ func TestNewRunnerRejects(t *testing.T) {
 		t.Errorf("NewRunner without a store = nil error; want an error")
 	}
 }
+
+// TestTrim deletes only what every consumer has finished.
+func TestTrim(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	fast, slow := newCollector(), newCollector()
+	appendEntries(t, s, "a", "1", "2", "3")
+	r, err := stream.NewRunner(stream.Options{Store: s, TrimEvery: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		stream.Consumer{Name: "fast", Handle: fast.handle},
+		stream.Consumer{Name: "slow", Kinds: []string{"b"}, Handle: slow.handle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if n, err := r.Trim(ctx); err != nil || n != 0 {
+		t.Fatalf("Trim before any consumer ran = %d, %v; want 0", n, err)
+	}
+	// slow has finished up to 1, fast up to 3: entries 2 and 3 must stay.
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.SetCheckpoint(ctx, "fast", 3); err != nil {
+			return err
+		}
+		return tx.SetCheckpoint(ctx, "slow", 1)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.Trim(ctx); err != nil || n != 1 {
+		t.Fatalf("Trim = %d, %v; want 1 (only what both consumers finished)", n, err)
+	}
+	var left []store.Entry
+	s.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		left, err = tx.ReadStream(ctx, 0, 10)
+		return err
+	})
+	if len(left) != 2 || left[0].Seq != 2 {
+		t.Errorf("stream after Trim = %v; want entries 2 and 3", left)
+	}
+}
