@@ -317,7 +317,11 @@ func (s *Service) DeliverConfigSnapshot(ctx context.Context, in *config.DeliverC
 	if err != nil {
 		return nil, err
 	}
-	if rec == nil || !rec.Recording {
+	if rec == nil {
+		return nil, &config.NoAvailableConfigurationRecorderException{Message: aws.String(
+			"There are no configuration recorders available to provide the role needed to describe your resources. Create a configuration recorder.")}
+	}
+	if !rec.Recording {
 		return nil, &config.NoRunningConfigurationRecorderException{Message: aws.String("There is no configuration recorder running.")}
 	}
 	req := snapshotRequest{Account: c.Account, Region: c.Region, ID: newUUID(), Time: c.Time.UTC()}

@@ -151,11 +151,16 @@ func TestRecorderAndChannelErrors(t *testing.T) {
 			return err
 		},
 		func() error {
-			_, err := cs.DeleteDeliveryChannel(ctx, &configservice.DeleteDeliveryChannelInput{DeliveryChannelName: aws.String("default")})
+			_, err := cs.DeleteConfigurationRecorder(ctx, &configservice.DeleteConfigurationRecorderInput{ConfigurationRecorderName: aws.String("default")})
 			return err
 		},
 		func() error {
-			_, err := cs.DeleteConfigurationRecorder(ctx, &configservice.DeleteConfigurationRecorderInput{ConfigurationRecorderName: aws.String("default")})
+			_, err := cs.DeliverConfigSnapshot(ctx, &configservice.DeliverConfigSnapshotInput{DeliveryChannelName: aws.String("default")})
+			wantCode(t, "DeliverConfigSnapshot without a recorder", err, "NoAvailableConfigurationRecorderException")
+			return nil
+		},
+		func() error {
+			_, err := cs.DeleteDeliveryChannel(ctx, &configservice.DeleteDeliveryChannelInput{DeliveryChannelName: aws.String("default")})
 			return err
 		},
 	} {
