@@ -52,6 +52,8 @@ type Service struct {
 	tokens map[string]oauthToken // OAuth access tokens by connection ARN
 	// rate spaces API destination calls by their InvocationRateLimitPerSecond.
 	rate *rateLimiter
+	// marksIndexed is set once Run has indexed delivered marks older than their index.
+	marksIndexed bool
 }
 
 // New returns the EventBridge service.

@@ -329,7 +329,10 @@ func markDelivered(ctx context.Context, tx store.Tx, key, retryKey string, now t
 			return err
 		}
 	}
-	return tx.Put(ctx, deliveredBucket, key, []byte(now.UTC().Format(time.RFC3339)))
+	if err := tx.Put(ctx, deliveredBucket, key, []byte(now.UTC().Format(time.RFC3339))); err != nil {
+		return err
+	}
+	return tx.Put(ctx, deliveredIndexBucket, markIndexKey(now, key), nil)
 }
 
 var (

@@ -43,6 +43,9 @@ func (s *Service) Run(ctx context.Context) error {
 		if err := s.retryDue(ctx, now); err != nil && ctx.Err() == nil {
 			s.opts.Logger.Error("bus: retries", "err", err)
 		}
+		if err := s.expireMarks(ctx, now); err != nil && ctx.Err() == nil {
+			s.opts.Logger.Error("bus: expire delivered marks", "err", err)
+		}
 	}
 }
 
