@@ -320,4 +320,15 @@ func TestStartAutomationFromInside(t *testing.T) {
 	if len(seen) != 2 {
 		t.Errorf("StartLogging records for %v; want both trails", seen)
 	}
+
+	// A call that fails fails its step, with the API's error and an Action failure.
+	ex := d.finished(t, d.start(t, "Remediate", map[string][]string{"TrailName": {"missing"}}))
+	if aws.ToString(ex.AutomationExecutionStatus) != runbook.StatusFailed || len(ex.StepExecutions) != 1 {
+		t.Fatalf("execution on a missing trail = %s with %d steps; want Failed at the first", aws.ToString(ex.AutomationExecutionStatus), len(ex.StepExecutions))
+	}
+	s := ex.StepExecutions[0]
+	if fd := s.FailureDetails; fd == nil || aws.ToString(fd.FailureType) != "Action" || aws.ToString(fd.FailureStage) != "Invocation" ||
+		!strings.Contains(aws.ToString(s.FailureMessage), "TrailNotFoundException") {
+		t.Errorf("failed step %q details %+v; want TrailNotFoundException, an Action failure at Invocation", aws.ToString(s.FailureMessage), s.FailureDetails)
+	}
 }

@@ -430,9 +430,10 @@ func (s *Service) runStep(ctx context.Context, e *execution, st *Step, cur *step
 		if ctx.Err() != nil {
 			return res
 		}
-		res.errType = "Invocation"
+		res.errType = "Action"
 		if c, ok := awserr.As(err); ok {
 			res.err = fmt.Sprintf("An error occurred (%s) when calling the %s operation: %s", c.AWSErrorCode(), api, c.AWSMessage())
+			res.errType = failureType(c.AWSErrorCode())
 		} else {
 			res.err = fmt.Sprintf("Calling %s %s failed: %v", service, api, err)
 		}
@@ -487,6 +488,18 @@ func (s *Service) runStep(ctx context.Context, e *execution, st *Step, cur *step
 		res.wait = &wake
 		return res
 	}
+}
+
+// failureType is the FailureDetails.FailureType of a step whose API call failed with
+// code: one of the types the API reference lists (Action, Permission, Throttling).
+func failureType(code string) string {
+	switch {
+	case strings.Contains(code, "AccessDenied") || strings.Contains(code, "Unauthorized"):
+		return "Permission"
+	case strings.Contains(code, "Throttl") || code == "TooManyRequestsException" || code == "RequestLimitExceeded":
+		return "Throttling"
+	}
+	return "Action"
 }
 
 func orInt(n, d int) int {
