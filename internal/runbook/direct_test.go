@@ -161,6 +161,20 @@ func events(t *testing.T, e *testenv.Env, name string) []map[string]any {
 	return recs
 }
 
+// statusCalls waits until CloudTrail has recorded at least n GetTrailStatus calls.
+func statusCalls(t *testing.T, e *testenv.Env, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got := len(events(t, e, "GetTrailStatus"))
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GetTrailStatus calls = %d; want at least %d", got, n)
+		}
+	}
+}
+
 const waitDoc = `schemaVersion: "0.3"
 parameters:
   TrailName: {type: String}
@@ -186,9 +200,11 @@ func TestWaitForPropertyUntilDesired(t *testing.T) {
 	d.waitFor(t, id, "waiting", func(x *wssm.AutomationExecution) bool {
 		return len(x.StepExecutions) == 1 && aws.ToString(x.StepExecutions[0].StepStatus) == runbook.StatusInProgress
 	})
+	// Logging starts once the step has seen it off at least once.
+	statusCalls(t, d.e, 1)
 	started := make(chan error, 1)
 	go func() {
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 		_, err := d.e.CloudTrail().StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("watched")})
 		started <- err
 	}()
@@ -199,17 +215,7 @@ func TestWaitForPropertyUntilDesired(t *testing.T) {
 	if aws.ToString(ex.AutomationExecutionStatus) != runbook.StatusSuccess {
 		t.Fatalf("execution = %s (%s); want Success once logging started", aws.ToString(ex.AutomationExecutionStatus), aws.ToString(ex.FailureMessage))
 	}
-	// Read-only calls reach the event history shortly after they are answered.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		n := len(events(t, d.e, "GetTrailStatus"))
-		if n >= 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("GetTrailStatus calls = %d; want at least 2 (polled before and after logging started)", n)
-			break
-		}
-	}
+	statusCalls(t, d.e, 2) // polled before and after logging started
 	// The step as DescribeAutomationStepExecutions gives it.
 	var steps *wssm.DescribeAutomationStepExecutionsResult
 	err := d.st.View(ctx, func(tx store.ReadTx) error {
