@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +44,8 @@ type Config struct {
 	// SMTPURL is the mail server SNS email subscriptions are delivered through:
 	// smtp://[user:pass@]host:port or smtps://...
 	SMTPURL string
+	// SMTPTLS configures TLS to the mail server (nil: the system's trusted certificates).
+	SMTPTLS *tls.Config
 	// HTTPClient makes bannin's outgoing HTTP calls (SNS http/https subscriptions,
 	// EventBridge API destinations); default http.DefaultClient.
 	HTTPClient *http.Client

@@ -46,7 +46,7 @@ func (s *Server) build(cfg Config, keys *iam.Keyring, spool string) {
 		baseURL = "http://" + cfg.Addr
 	}
 	s.notify = notify.New(notify.Options{Clock: clock, Logger: log, Store: s.Store, SMTPURL: cfg.SMTPURL, BaseURL: baseURL,
-		HTTPClient: cfg.HTTPClient})
+		HTTPClient: cfg.HTTPClient, SMTPTLS: cfg.SMTPTLS})
 	publish := s.notify.PublishMessage
 	s.runbook = runbook.New(runbook.Options{Clock: clock, Logger: log, Invoke: s.Invoke, Store: s.Store})
 	startAutomation := func(ctx context.Context, tx store.Tx, account, region, document, version string, params map[string][]string) (string, error) {

@@ -5,6 +5,7 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -50,6 +51,8 @@ type Options struct {
 	Dev bool
 	// SMTPURL is where SNS mail goes (see package smtptest for a server to read it from).
 	SMTPURL string
+	// SMTPTLS is the TLS configuration for the mail server (trust smtptest's RootCAs()).
+	SMTPTLS *tls.Config
 	// HTTPClient makes the server's outgoing HTTP calls (to trust an httptest TLS server,
 	// pass its Client()).
 	HTTPClient *http.Client
@@ -81,7 +84,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	}
 	url := "http://" + ln.Addr().String()
 	srv, err := server.New(server.Config{DataDir: o.DataDir, Region: o.Region, Account: o.Account,
-		Logger: log, Clock: o.Clock, Dev: o.Dev, URL: url, SMTPURL: o.SMTPURL, HTTPClient: o.HTTPClient,
+		Logger: log, Clock: o.Clock, Dev: o.Dev, URL: url, SMTPURL: o.SMTPURL, SMTPTLS: o.SMTPTLS, HTTPClient: o.HTTPClient,
 		RootAccessKeyID: "AKIATESTROOT00000001", RootSecretAccessKey: "testsecretkeytestsecretkeytestsecretkey0"})
 	if err != nil {
 		ln.Close()
