@@ -45,7 +45,7 @@ func main() {
 	runs := flag.Int("runs", 5, "times the whole group is filtered over the wire (and in-process)")
 	limit := flag.Int("limit", 0, "FilterLogEvents Limit per page (0: the server's default)")
 	restart := flag.Bool("restart", true, "filter again after restarting the server on the same data dir (the WAL folded into the database file, read through mmap)")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process during the over-the-wire runs (in-process mode: server and client)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process during the last over-the-wire runs (in-process mode: server and client)")
 	flag.Parse()
 
 	fmt.Println("command:", harness.CommandLine())
@@ -57,6 +57,7 @@ func main() {
 }
 
 func run(mode, bin string, n, nstreams, runs, limit int, restart bool, cpuProfile string) error {
+	stopProfile := func() {}
 	// The records: N CloudTrail records over the two hours before now, in time order.
 	gen := records.New(records.Options{Accounts: []string{account}, Seed: 4})
 	end := time.Now().Add(-time.Minute)
@@ -168,15 +169,25 @@ func run(mode, bin string, n, nstreams, runs, limit int, restart bool, cpuProfil
 	fmt.Printf("\nput: %d events in %d PutLogEvents batches (up to %d events and 1 MiB each) in %s: %.0f events/s\n\n",
 		n, batches, maxBatchEvents, el.Round(time.Millisecond), float64(n)/el.Seconds())
 
-	if cpuProfile != "" {
+	profile := func() error {
+		if cpuProfile == "" {
+			return nil
+		}
 		f, err := os.Create(cpuProfile)
 		if err != nil {
 			return err
 		}
 		pprof.StartCPUProfile(f)
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+		stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+		return nil
 	}
+	defer func() { stopProfile() }()
 	// Over the wire: page through every match.
+	if !restart {
+		if err := profile(); err != nil {
+			return err
+		}
+	}
 	if err := filter(ctx, srv, mode+" server, just after the puts", n, runs, limit, want); err != nil {
 		return err
 	}
@@ -187,6 +198,9 @@ func run(mode, bin string, n, nstreams, runs, limit int, restart bool, cpuProfil
 			return fmt.Errorf("stop server: %w", err)
 		}
 		if srv, err = start(); err != nil {
+			return err
+		}
+		if err := profile(); err != nil {
 			return err
 		}
 		if err := filter(ctx, srv, mode+" server, restarted on the same data dir", n, runs, limit, want); err != nil {
