@@ -151,6 +151,15 @@ func (r *storedRemedy) wire() config.RemediationConfiguration {
 	return out
 }
 
+// existingRemedy loads the remediation of the call's rule, or answers AWS's error for none.
+func existingRemedy(ctx context.Context, c *call.Call, rule string) (*storedRemedy, error) {
+	r, err := loadRemedy(ctx, c.Tx, c.Account, c.Region, rule)
+	if err == nil && r == nil {
+		err = &config.NoSuchRemediationConfigurationException{Message: ptr(fmt.Sprintf("No RemediationConfiguration for rule %s exists.", rule))}
+	}
+	return r, err
+}
+
 func loadRemedy(ctx context.Context, tx store.ReadTx, account, region, rule string) (*storedRemedy, error) {
 	b, err := tx.Get(ctx, bucketRemedy, key(account, region, rule))
 	if err != nil || b == nil {
@@ -229,12 +238,9 @@ func (s *Service) DescribeRemediationConfigurations(ctx context.Context, in *con
 func (s *Service) DeleteRemediationConfiguration(ctx context.Context, in *config.DeleteRemediationConfigurationRequest) (*config.DeleteRemediationConfigurationResponse, error) {
 	c := call.From(ctx)
 	name := str(in.ConfigRuleName)
-	r, err := loadRemedy(ctx, c.Tx, c.Account, c.Region, name)
+	r, err := existingRemedy(ctx, c, name)
 	if err != nil {
 		return nil, err
-	}
-	if r == nil {
-		return nil, &config.NoSuchRemediationConfigurationException{Message: ptr(fmt.Sprintf("No RemediationConfiguration for rule %s exists.", name))}
 	}
 	if r.CreatedByService != "" && call.From(ctx).Caller.InvokedBy == "" {
 		return nil, badParam("The remediation of %s was created by a conformance pack; delete the conformance pack instead.", name)
@@ -477,12 +483,9 @@ func (s *Service) pollRemediations(ctx context.Context, tx store.Tx) error {
 func (s *Service) StartRemediationExecution(ctx context.Context, in *config.StartRemediationExecutionRequest) (*config.StartRemediationExecutionResponse, error) {
 	c := call.From(ctx)
 	name := str(in.ConfigRuleName)
-	rem, err := loadRemedy(ctx, c.Tx, c.Account, c.Region, name)
+	rem, err := existingRemedy(ctx, c, name)
 	if err != nil {
 		return nil, err
-	}
-	if rem == nil {
-		return nil, &config.NoSuchRemediationConfigurationException{Message: ptr(fmt.Sprintf("No RemediationConfiguration for rule %s exists.", name))}
 	}
 	if len(in.ResourceKeys) == 0 || len(in.ResourceKeys) > 100 {
 		return nil, badParam("ResourceKeys must hold between 1 and 100 resource keys.")
@@ -511,12 +514,8 @@ func (s *Service) StartRemediationExecution(ctx context.Context, in *config.Star
 func (s *Service) DescribeRemediationExecutionStatus(ctx context.Context, in *config.DescribeRemediationExecutionStatusRequest) (*config.DescribeRemediationExecutionStatusResponse, error) {
 	c := call.From(ctx)
 	name := str(in.ConfigRuleName)
-	rem, err := loadRemedy(ctx, c.Tx, c.Account, c.Region, name)
-	if err != nil {
+	if _, err := existingRemedy(ctx, c, name); err != nil {
 		return nil, err
-	}
-	if rem == nil {
-		return nil, &config.NoSuchRemediationConfigurationException{Message: ptr(fmt.Sprintf("No RemediationConfiguration for rule %s exists.", name))}
 	}
 	after, err := decodeToken(in.NextToken)
 	if err != nil {
