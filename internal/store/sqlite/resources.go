@@ -11,7 +11,7 @@ import (
 
 const resourceCols = "account, region, type, id, arn, name, config, tags, version, created, updated"
 
-func scanResource(rows interface{ Scan(...any) error }) (*store.Resource, error) {
+func (s *Store) scanResource(rows interface{ Scan(...any) error }) (*store.Resource, error) {
 	var r store.Resource
 	var config, tags []byte
 	var created, updated int64
@@ -22,7 +22,8 @@ func scanResource(rows interface{ Scan(...any) error }) (*store.Resource, error)
 		r.Config = json.RawMessage(config)
 	}
 	if len(tags) > 0 {
-		if err := json.Unmarshal(tags, &r.Tags); err != nil {
+		var err error
+		if r.Tags, err = s.tags.decode(tags); err != nil {
 			return nil, fmt.Errorf("tags: %w", err)
 		}
 	}
@@ -38,7 +39,7 @@ func (t *rtx) resources(ctx context.Context, q string, args ...any) ([]*store.Re
 	defer rows.Close()
 	var rs []*store.Resource
 	for rows.Next() {
-		r, err := scanResource(rows)
+		r, err := t.s.scanResource(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -218,8 +219,12 @@ func (t *wtx) putResource(ctx context.Context, r *store.Resource) error {
 	c.Created = c.Created.UTC()
 	var tags []byte
 	if len(r.Tags) > 0 {
-		if tags, err = json.Marshal(r.Tags); err != nil {
+		var plain bool
+		if tags, plain, err = encodeTags(r.Tags); err != nil {
 			return err
+		}
+		if plain {
+			t.s.tags.put(tags, r.Tags)
 		}
 	}
 	doc, err := changeDoc(&c, tags)
@@ -291,7 +296,7 @@ func (t *wtx) DeleteResource(ctx context.Context, account, region, typ, id strin
 func changeDoc(c *store.ResourceChange, tags []byte) ([]byte, error) {
 	if tags == nil && len(c.Tags) > 0 {
 		var err error
-		if tags, err = json.Marshal(c.Tags); err != nil {
+		if tags, _, err = encodeTags(c.Tags); err != nil {
 			return nil, err
 		}
 	}

@@ -91,6 +91,9 @@ type Store struct {
 	changedMu sync.Mutex
 	changed   chan struct{}
 
+	// tags caches decoded tags columns (see tagCache).
+	tags tagCache
+
 	// tail holds the newest committed stream entries for ReadStream (see streamTail).
 	tail streamTail
 
