@@ -86,8 +86,9 @@ func run(mode, bin string, n, nstreams, runs, limit int, restart bool, cpuProfil
 	}
 	fmt.Printf("matching records: %d (%.3f%%)\n\n", want, 100*float64(want)/float64(n))
 	fmt.Printf("in-process (filterpattern.Pattern.Match, one goroutine):\n")
-	fmt.Printf("%-4s %10s %14s %10s\n", "run", "time ms", "events/s", "MiB/s")
+	fmt.Printf("%-4s %10s %14s %10s %12s %14s\n", "run", "time ms", "events/s", "MiB/s", "CPU ns/ev", "per CPU s")
 	for r := range runs {
+		cpu0, _ := harness.CPUTime(0)
 		start := time.Now()
 		got := 0
 		for _, m := range msgs {
@@ -96,10 +97,13 @@ func run(mode, bin string, n, nstreams, runs, limit int, restart bool, cpuProfil
 			}
 		}
 		el := time.Since(start)
+		cpu1, _ := harness.CPUTime(0)
+		cpu := cpu1 - cpu0
 		if got != want {
 			return fmt.Errorf("in-process run %d matched %d; want %d", r, got, want)
 		}
-		fmt.Printf("%-4d %10.1f %14.0f %10.1f\n", r+1, float64(el)/1e6, float64(n)/el.Seconds(), float64(bytes)/(1<<20)/el.Seconds())
+		fmt.Printf("%-4d %10.1f %14.0f %10.1f %12.0f %14.0f\n", r+1, float64(el)/1e6, float64(n)/el.Seconds(), float64(bytes)/(1<<20)/el.Seconds(),
+			float64(cpu.Nanoseconds())/float64(n), float64(n)/cpu.Seconds())
 	}
 
 	dir, err := os.MkdirTemp("", "bannin-bench-filterlogs-")
@@ -207,7 +211,8 @@ func run(mode, bin string, n, nstreams, runs, limit int, restart bool, cpuProfil
 			return err
 		}
 	}
-	fmt.Println("(server CPU is a share of all", runtime.NumCPU(), "cores; client and server share them)")
+	fmt.Println("(server CPU is a share of all", runtime.NumCPU(), "cores, client and server share them; srv CPU ns/ev is the server's CPU time")
+	fmt.Println(" per event in the group: in-process mode it is the whole process, client included)")
 	return nil
 }
 
@@ -215,7 +220,7 @@ func run(mode, bin string, n, nstreams, runs, limit int, restart bool, cpuProfil
 func filter(ctx context.Context, srv *harness.Server, what string, n, runs, limit, want int) error {
 	c := cloudwatchlogs.NewFromConfig(srv.Config(1, 3))
 	fmt.Printf("over the wire (FilterLogEvents, %s, every page until no nextToken):\n", what)
-	fmt.Printf("%-4s %10s %14s %8s %8s %10s %10s %12s\n", "run", "time ms", "scanned/s", "pages", "matched", "page p50", "page max", "server CPU")
+	fmt.Printf("%-4s %10s %14s %8s %8s %10s %10s %12s %14s\n", "run", "time ms", "scanned/s", "pages", "matched", "page p50", "page max", "server CPU", "srv CPU ns/ev")
 	var all []time.Duration
 	for r := range runs {
 		var token *string
@@ -252,7 +257,8 @@ func filter(ctx context.Context, srv *harness.Server, what string, n, runs, limi
 		if srv.Pid != 0 {
 			srvCPU = fmt.Sprintf("%.0f%%", 100*(cpu1-cpu0).Seconds()/el.Seconds()/float64(runtime.NumCPU()))
 		}
-		fmt.Printf("%-4d %10.1f %14.0f %8d %8d %10s %10s %12s\n", r+1, float64(el)/1e6, float64(n)/el.Seconds(), pages, got, harness.Ms(p50), harness.Ms(mx), srvCPU)
+		fmt.Printf("%-4d %10.1f %14.0f %8d %8d %10s %10s %12s %14.0f\n", r+1, float64(el)/1e6, float64(n)/el.Seconds(), pages, got, harness.Ms(p50), harness.Ms(mx), srvCPU,
+			float64((cpu1-cpu0).Nanoseconds())/float64(n))
 	}
 	slices.Sort(all)
 	fmt.Printf("median: %.0f scanned/s (goal >= 500,000)\n\n", float64(n)/all[len(all)/2].Seconds())
