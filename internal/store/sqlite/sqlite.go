@@ -428,10 +428,8 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 		errs = append(errs, nil)
 	}
 	began := time.Now()
-	defer func() {
-		s.batches.Add(1)
-		s.updates.Add(int64(len(batch)))
-	}()
+	s.batches.Add(1)
+	defer func() { s.updates.Add(int64(len(batch))) }()
 	fail := func(err error) ([]*request, []error) {
 		s.wconn.ExecContext(context.Background(), "ROLLBACK")
 		for i := range errs {

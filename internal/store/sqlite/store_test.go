@@ -181,8 +181,9 @@ func TestSavepointIsolation(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatalf("first Update = %v", err)
 	}
-	if got := s.Stats().Batches - before; got != 1 {
-		t.Fatalf("the %d queued Updates ran in %d batches; want 1", n, got)
+	// They share one transaction: the running one's (queued while it ran, see join) or the next.
+	if got := s.Stats().Batches - before; got > 1 {
+		t.Fatalf("the %d queued Updates ran in %d new batches; want at most 1", n, got)
 	}
 	for i, err := range errs {
 		switch i {
