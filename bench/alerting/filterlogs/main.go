@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -301,27 +302,38 @@ func filter(ctx context.Context, srv *harness.Server, what string, n, runs, limi
 }
 
 // mapped reports how much of the server's database files under dir it has mapped into
-// memory (SQLite's mmap_size), from /proc/PID/smaps.
+// memory (SQLite's mmap_size), from /proc/PID/smaps: mappings and resident kB per file.
 func mapped(pid int, dir string) string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
 	if err != nil {
 		return "database file mappings: " + err.Error()
 	}
-	var out []string
+	count, rss := map[string]int{}, map[string]int{}
+	var files []string
 	var cur string
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		switch {
-		case len(f) >= 6 && strings.Contains(f[0], "-") && strings.HasPrefix(f[5], dir):
-			cur = f[5][len(dir):]
-		case len(f) >= 6 && strings.Contains(f[0], "-"):
+		case len(f) >= 5 && strings.Contains(f[0], "-") && strings.Count(f[1], "") == 5:
 			cur = ""
+			if len(f) >= 6 && strings.HasPrefix(f[5], dir) {
+				cur = f[5][len(dir):]
+				if count[cur] == 0 {
+					files = append(files, cur)
+				}
+				count[cur]++
+			}
 		case cur != "" && len(f) == 3 && f[0] == "Rss:":
-			out = append(out, fmt.Sprintf("%s Rss %s kB", cur, f[1]))
+			kb, _ := strconv.Atoi(f[1])
+			rss[cur] += kb
 		}
 	}
-	if len(out) == 0 {
+	if len(files) == 0 {
 		return "database file mappings in the server (/proc/PID/smaps): none (SQLite reads pages with pread)"
 	}
-	return "database file mappings in the server (/proc/PID/smaps): " + strings.Join(out, ", ")
+	var out []string
+	for _, f := range files {
+		out = append(out, fmt.Sprintf("%s: %d mappings, %d kB resident", f, count[f], rss[f]))
+	}
+	return "database file mappings in the server (/proc/PID/smaps): " + strings.Join(out, "; ")
 }
