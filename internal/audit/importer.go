@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,7 +22,9 @@ import (
 // ImportOptions configure an import of CloudTrail log files.
 type ImportOptions struct {
 	Store store.Store
-	// BatchSize is how many events are committed at once (default 5000).
+	// BatchSize is how many events are committed at once (default 10000: each commit rewrites
+	// the index pages it touched, and the random-order event ID index touches most of its
+	// pages in every batch of a few thousand; larger batches write less but hold more memory).
 	BatchSize int
 	// Progress, if set, is told after each batch how many files and events are done.
 	Progress func(p ImportProgress)
@@ -92,7 +96,7 @@ func LogFiles(paths []string) ([]string, int64, error) {
 // reported in the summary and the rest still load; memory stays bounded by one batch.
 func Import(ctx context.Context, paths []string, opts ImportOptions) (*ImportSummary, error) {
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 5000
+		opts.BatchSize = 10000
 	}
 	if opts.Write == nil {
 		opts.Write = func(ctx context.Context, tx store.Tx, evs []*store.Event) (int, error) {
@@ -129,7 +133,7 @@ func Import(ctx context.Context, paths []string, opts ImportOptions) (*ImportSum
 	}
 	// Files are parsed on parseWorkers goroutines, in order, into whole batches while the
 	// previous batch is written, so parsing and writing overlap; at most two batches and
-	// 2*parseWorkers parsed files wait in memory.
+	// 2*parseWorkers parsed files wait in memory (one batch is written while the next fills).
 	type chunk struct {
 		files     int
 		bytes     int64
@@ -175,7 +179,7 @@ func Import(ctx context.Context, paths []string, opts ImportOptions) (*ImportSum
 			}
 		}
 	}()
-	chunks := make(chan chunk, 1)
+	chunks := make(chan chunk)
 	go func() {
 		defer close(chunks)
 		var c chunk
@@ -331,7 +335,9 @@ func readLogFile(path string, emit func(*store.Event)) (int64, error) {
 	return size, nil
 }
 
-// gunzip decompresses a whole gzip file (all members) with a pooled reader.
+// gunzip decompresses a whole gzip file (all members) with a pooled reader. The output is
+// sized by the gzip trailer (the last member's length), so the buffer that events' records
+// point into wastes no capacity for the usual single-member file.
 func gunzip(b []byte) ([]byte, error) {
 	br := bytes.NewReader(b)
 	zr, _ := gzipReaders.Get().(*gzip.Reader)
@@ -345,11 +351,26 @@ func gunzip(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer gzipReaders.Put(zr)
-	out := bytes.NewBuffer(make([]byte, 0, 8*len(b)+512))
-	if _, err := out.ReadFrom(zr); err != nil {
-		return nil, err
+	n := 8 * len(b)
+	if len(b) >= 18 {
+		if isize := int(binary.LittleEndian.Uint32(b[len(b)-4:])); isize < 64*len(b)+(1<<20) {
+			n = isize
+		}
 	}
-	return out.Bytes(), nil
+	out := make([]byte, 0, n+1)
+	for {
+		if len(out) == cap(out) {
+			out = append(out, 0)[:len(out)]
+		}
+		m, err := zr.Read(out[len(out):cap(out)])
+		out = out[:len(out)+m]
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // scanner walks a JSON document far enough to find where values end; json.Valid or

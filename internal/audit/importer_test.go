@@ -88,6 +88,17 @@ func TestReadLogFile(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s gzipped: readLogFile = %d events, %v; want %d events", name, len(got), err, len(want))
 		}
+		// Two gzip members, as concatenated .gz files are.
+		gz.Reset()
+		for _, part := range []string{doc[:len(doc)/3], doc[len(doc)/3:]} {
+			zw := gzip.NewWriter(&gz)
+			zw.Write([]byte(part))
+			zw.Close()
+		}
+		got, err = readFile(t, "f.json.gz", gz.Bytes())
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s in two gzip members: readLogFile = %d events, %v; want %d events", name, len(got), err, len(want))
+		}
 	}
 
 	bad := map[string]string{
