@@ -42,12 +42,13 @@ func main() {
 	warmup := flag.Duration("warmup", 2*time.Second, "calls before measuring (recorded and verified, not in the figures)")
 	maxCalls := flag.Int64("max-calls", 2_000_000, "stop after this many calls per client mode")
 	clientModes := flag.String("client", "both", "shared (one SDK client for all callers), each (one per caller) or both")
+	rate := flag.Float64("rate", 0, "open loop: offer this many calls/s on a fixed schedule (latency counted from each call's scheduled time, queueing included; -clients bounds the calls in flight); 0: closed loop")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process during the measured runs (in-process mode: server and clients)")
 	flag.Parse()
 
 	fmt.Println("command:", harness.CommandLine())
 	fmt.Println("machine:", harness.Machine())
-	if err := run(*mode, *bin, *clients, *duration, *warmup, *maxCalls, *clientModes, *cpuProfile); err != nil {
+	if err := run(*mode, *bin, *clients, *duration, *warmup, *maxCalls, *clientModes, *cpuProfile, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "calls:", err)
 		os.Exit(1)
 	}
@@ -65,7 +66,7 @@ type result struct {
 	batches, upds int64
 }
 
-func run(mode, bin string, clients int, duration, warmup time.Duration, maxCalls int64, clientModes, cpuProfile string) error {
+func run(mode, bin string, clients int, duration, warmup time.Duration, maxCalls int64, clientModes, cpuProfile string, rate float64) error {
 	dir, err := os.MkdirTemp("", "bannin-bench-calls-")
 	if err != nil {
 		return err
@@ -135,12 +136,16 @@ func run(mode, bin string, clients int, duration, warmup time.Duration, maxCalls
 	var results []*result
 	var total int64
 	for _, m := range modes {
-		r := bench(ctx, srv, cfg, arn, m, clients, duration, warmup, maxCalls)
+		r := bench(ctx, srv, cfg, arn, m, clients, duration, warmup, maxCalls, rate)
 		results = append(results, r)
 		total += r.ok + r.warmOK
 	}
 
-	fmt.Printf("\nrecorded write calls: CloudTrail AddTags on one trail, %d concurrent callers, %s server, %s measured after %s warm-up\n\n", clients, mode, duration, warmup)
+	if rate > 0 {
+		fmt.Printf("\nrecorded write calls: CloudTrail AddTags on one trail, open loop: %.0f calls/s offered (at most %d in flight), %s server, %s measured after %s warm-up;\nlatency from each call's scheduled start\n\n", rate, clients, mode, duration, warmup)
+	} else {
+		fmt.Printf("\nrecorded write calls: CloudTrail AddTags on one trail, %d concurrent callers, %s server, %s measured after %s warm-up\n\n", clients, mode, duration, warmup)
+	}
 	fmt.Printf("%-8s %9s %7s %10s %8s %8s %8s %8s %12s %12s\n", "client", "calls", "failed", "calls/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "client CPU", "server CPU")
 	for _, r := range results {
 		p50, p90, p99, mx := harness.Percentiles(r.lat)
@@ -202,11 +207,37 @@ func verdict(got, want int64) string {
 }
 
 // bench runs one client mode: warm-up, then the measured window.
-func bench(ctx context.Context, srv *harness.Server, cfg aws.Config, arn, mode string, clients int, duration, warmup time.Duration, maxCalls int64) *result {
+func bench(ctx context.Context, srv *harness.Server, cfg aws.Config, arn, mode string, clients int, duration, warmup time.Duration, maxCalls int64, rate float64) *result {
 	shared := cloudtrail.NewFromConfig(cfg)
 	var measuring atomic.Bool
 	var calls atomic.Int64
 	stop := make(chan struct{})
+	// Open loop: a pacer hands out scheduled start times; a call that cannot start on time
+	// (every caller busy) waits, and that wait counts in its latency.
+	type ticket struct {
+		at       time.Time
+		measured bool
+	}
+	var tickets chan ticket
+	if rate > 0 {
+		tickets = make(chan ticket, 1<<20)
+		go func() {
+			defer close(tickets)
+			t0 := time.Now()
+			for k := 0; ; k++ {
+				at := t0.Add(time.Duration(float64(k) * float64(time.Second) / rate))
+				if d := time.Until(at); d > 0 {
+					time.Sleep(d)
+				}
+				select {
+				case <-stop:
+					return
+				case tickets <- ticket{at: at, measured: measuring.Load()}:
+				default: // a million calls behind: the server is far past saturation
+				}
+			}
+		}()
+	}
 	lats := make([][]time.Duration, clients)
 	oks := make([]int64, clients)
 	warm := make([]int64, clients)
@@ -229,13 +260,30 @@ func bench(ctx context.Context, srv *harness.Server, cfg aws.Config, arn, mode s
 					return
 				default:
 				}
+				m := false
+				var t0 time.Time
+				if tickets != nil {
+					var tk ticket
+					var ok bool
+					select {
+					case <-stop:
+						return
+					case tk, ok = <-tickets:
+						if !ok {
+							return
+						}
+					}
+					t0, m = tk.at, tk.measured
+				}
 				if calls.Add(1) > maxCalls {
 					return
 				}
 				in := &cloudtrail.AddTagsInput{ResourceId: aws.String(arn),
 					TagsList: []cttypes.Tag{{Key: aws.String(key), Value: aws.String(fmt.Sprintf("%s-%d", mode, i))}}}
-				m := measuring.Load()
-				t0 := time.Now()
+				if tickets == nil {
+					m = measuring.Load()
+					t0 = time.Now()
+				}
 				_, err := c.AddTags(ctx, in)
 				d := time.Since(t0)
 				if err != nil {
@@ -248,7 +296,7 @@ func bench(ctx context.Context, srv *harness.Server, cfg aws.Config, arn, mode s
 					}
 					continue
 				}
-				if m && measuring.Load() {
+				if m && (tickets != nil || measuring.Load()) {
 					oks[w]++
 					lats[w] = append(lats[w], d)
 				} else {
@@ -287,6 +335,14 @@ loop:
 	close(stop)
 	wg.Wait()
 	r := &result{name: mode, window: window, clientCPU: c1 - c0, errs: map[string]int64{}}
+	if tickets != nil {
+		// Calls scheduled in the window that never started: the backlog of a saturated server.
+		for tk := range tickets {
+			if tk.measured {
+				r.errs["not started by the end (open-loop backlog)"]++
+			}
+		}
+	}
 	if srv.Pid != 0 {
 		r.serverCPU = s1 - s0
 	}
