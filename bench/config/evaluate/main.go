@@ -52,9 +52,9 @@ func main() {
 	paced := flag.Int("paced", 2000, "changes in the paced phase (0: skip)")
 	rate := flag.Float64("rate", 100, "changes per second in the paced phase")
 	sustained := flag.Int("sustained", 3000, "changes made as fast as the clients can (0: skip)")
-	clients := flag.Int("clients", 8, "concurrent clients for bucket creation and the sustained phase")
+	clients := flag.Int("clients", 16, "concurrent clients for bucket creation and the sustained phase")
 	poll := flag.Duration("poll", 5*time.Millisecond, "GetComplianceDetailsByResource polling interval")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process during the change phases (useful with -mode inprocess)")
+	cpuProfile := flag.String("cpuprofile", "", "write CPU profiles of this process to FILE.setup (buckets, rules, first evaluation) and FILE.changes (useful with -mode inprocess)")
 	flag.Parse()
 	fmt.Println("command:", harness.CommandLine())
 	fmt.Println("machine:", harness.Machine())
@@ -104,19 +104,18 @@ func (b *bench) run(mode, bin string, samples, paced int, rate float64, sustaine
 	b.versioning = make([]bool, b.buckets)
 	ctx := context.Background()
 
+	stop, err := profile(cpuProfile, ".setup")
+	if err != nil {
+		return err
+	}
 	if err := b.setup(ctx); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	stop()
+	if stop, err = profile(cpuProfile, ".changes"); err != nil {
+		return err
 	}
+	defer stop()
 	fmt.Printf("\n%-34s %6s %7s %9s %9s %9s %9s %9s %11s %11s\n", "phase", "changes", "evals", "p50 ms", "p90 ms", "p99 ms", "max ms", "(server p99)", "evals/s", "changes/s")
 	if samples > 0 {
 		if err := b.phase(ctx, "one at a time", samples, 1, 0); err != nil {
@@ -303,10 +302,10 @@ func (b *bench) change(ctx context.Context, i int) (sent, seen, recorded time.Ti
 	}
 }
 
-// phase makes n changes of distinct buckets with conc clients, at rate changes/s in total
-// (0: as fast as they can), each client waiting for its change's evaluations before the
-// next... except in unpaced mode, where clients send changes without waiting and one
-// watcher follows the evaluations.
+// phase makes n changes of distinct buckets: one at a time (each waiting for its
+// evaluations), paced at rate changes/s (open loop, each change waiting for its own
+// evaluations), or unpaced (conc clients send changes as fast as they can; the
+// evaluations are read afterwards).
 func (b *bench) phase(ctx context.Context, name string, n, conc int, rate float64) error {
 	if b.next.Load()+int64(n) > int64(b.buckets) {
 		b.next.Store(0)
@@ -317,25 +316,40 @@ func (b *bench) phase(ctx context.Context, name string, n, conc int, rate float6
 	var idx atomic.Int64
 	start := time.Now()
 	var err error
-	if name == "one at a time" || rate > 0 {
-		err = parallel(conc, func() error {
-			for {
-				k := int(idx.Add(1)) - 1
-				if k >= n {
-					return nil
-				}
-				if rate > 0 {
-					if d := time.Until(start.Add(time.Duration(float64(k) / rate * float64(time.Second)))); d > 0 {
-						time.Sleep(d)
-					}
-				}
+	if rate > 0 {
+		// Open loop: each change starts at its time whatever the earlier ones are doing
+		// (at most 512 in flight), and waits for its own evaluations.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var errs []error
+		sem := make(chan struct{}, 512)
+		for k := range n {
+			if d := time.Until(start.Add(time.Duration(float64(k) / rate * float64(time.Second)))); d > 0 {
+				time.Sleep(d)
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
 				sent, seen, rec, err := b.change(ctx, first+k)
+				mu.Lock()
+				defer mu.Unlock()
 				if err != nil {
-					return err
+					errs = append(errs, err)
 				}
 				got[k] = obs{sent, seen, rec}
+			}()
+		}
+		wg.Wait()
+		err = errors.Join(errs...)
+	} else if name == "one at a time" {
+		for k := range n {
+			sent, seen, rec, err := b.change(ctx, first+k)
+			if err != nil {
+				return err
 			}
-		})
+			got[k] = obs{sent, seen, rec}
+		}
 	} else {
 		// Unpaced: send every change, then wait for each bucket's evaluations in send order
 		// (the stream is processed in order, so most are already there when looked at).
@@ -486,6 +500,23 @@ func (b *bench) perSecond(got []obs, at func(obs) time.Time) {
 		line += fmt.Sprintf("; mean of the full seconds %d/s", sum/len(inner))
 	}
 	fmt.Println(line)
+}
+
+// profile writes a CPU profile of this process to name+suffix until stop is called (nothing
+// if name is "").
+func profile(name, suffix string) (stop func(), err error) {
+	if name == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(name + suffix)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // parallel runs f on n goroutines and returns the first error.
