@@ -135,7 +135,7 @@ func run(mode, bin string, runs int, poll, gap, timeout time.Duration, runbook, 
 		ids[s.execID] = true
 		samples = append(samples, s)
 		fmt.Printf("%4d %9s %9s %9s %9s %9s %9s %9s %9s  %s\n", i+1, harness.Ms(s.seenComp.Sub(s.t0)), msOr(s.seenNon, s.t0),
-			harness.Ms(s.stopped.Sub(s.t0)), harness.Ms(s.invoked.Sub(s.stopped)), harness.Ms(s.firstStep.Sub(s.invoked)),
+			harness.Ms(s.stopped.Sub(s.t0.Truncate(time.Millisecond))), harness.Ms(s.invoked.Sub(s.stopped)), harness.Ms(s.firstStep.Sub(s.invoked)),
 			harness.Ms(s.started.Sub(s.firstStep)), harness.Ms(s.recorded.Sub(s.started)), harness.Ms(s.seenComp.Sub(s.recorded)), s.execID)
 	}
 	wall := time.Since(wall0)
@@ -182,7 +182,7 @@ func report(samples []sample) {
 		return s.seenNon.Sub(s.t0)
 	})
 	fmt.Println("server timestamps:")
-	phase("  sent -> StopLoggingTime (call, commit)", func(s sample) time.Duration { return s.stopped.Sub(s.t0) })
+	phase("  sent -> StopLoggingTime (call, commit)", func(s sample) time.Duration { return s.stopped.Sub(s.t0.Truncate(time.Millisecond)) })
 	phase("  StopLoggingTime -> NON_COMPLIANT + remediation", func(s sample) time.Duration { return s.invoked.Sub(s.stopped) })
 	phase("  remediation -> automation's first step starts", func(s sample) time.Duration { return s.firstStep.Sub(s.invoked) })
 	phase("  first step -> StartLoggingTime (4 steps)", func(s sample) time.Duration { return s.started.Sub(s.firstStep) })
