@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -175,14 +175,12 @@ func saveRule(ctx context.Context, tx store.Tx, account, region string, r *store
 }
 
 // bumpGen changes the rule generation of an account and region, so that evaluators
-// recompile its rules.
+// recompile its rules. A generation is random rather than counted: an index cached from a
+// transaction that then failed to commit must never match a later generation.
 func bumpGen(ctx context.Context, tx store.Tx, account, region string) error {
-	b, err := tx.Get(ctx, bucketRuleGen, key(account, region))
-	if err != nil {
-		return fmt.Errorf("compliance: rule generation: %w", err)
-	}
-	n, _ := strconv.ParseInt(string(b), 10, 64)
-	return tx.Put(ctx, bucketRuleGen, key(account, region), []byte(strconv.FormatInt(n+1, 10)))
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return tx.Put(ctx, bucketRuleGen, key(account, region), []byte(hex.EncodeToString(b[:])))
 }
 
 func loadStatus(ctx context.Context, tx store.ReadTx, account, region, name string) (*ruleStatus, error) {

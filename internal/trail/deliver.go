@@ -54,29 +54,34 @@ type recordHead struct {
 }
 
 func (s *Service) deliverLogs(ctx context.Context, entries []store.Entry) error {
-	type owned struct {
-		*Trail
-		account string
+	// Trails are read in the transaction that delivers, so that a StopLogging committed
+	// meanwhile is seen.
+	return s.opts.Store.Update(ctx, func(tx store.Tx) error { return s.deliverIn(ctx, tx, entries) })
+}
+
+// owned is a trail with the account it belongs to.
+type owned struct {
+	*Trail
+	account string
+}
+
+func (s *Service) deliverIn(ctx context.Context, tx store.Tx, entries []store.Entry) error {
+	rs, err := store.AllResources(ctx, tx, store.ResourceQuery{Type: ResourceType})
+	if err != nil {
+		return err
 	}
 	var trails []owned
-	err := s.opts.Store.View(ctx, func(tx store.ReadTx) error {
-		rs, err := store.AllResources(ctx, tx, store.ResourceQuery{Type: ResourceType})
+	for _, r := range rs {
+		t, err := decode(r)
 		if err != nil {
 			return err
 		}
-		for _, r := range rs {
-			t, err := decode(r)
-			if err != nil {
-				return err
-			}
-			if t.CloudWatchLogsLogGroupArn != "" && t.StartLoggingTime != nil {
-				trails = append(trails, owned{t, r.Account})
-			}
+		if t.CloudWatchLogsLogGroupArn != "" && t.StartLoggingTime != nil {
+			trails = append(trails, owned{t, r.Account})
 		}
+	}
+	if len(trails) == 0 {
 		return nil
-	})
-	if err != nil || len(trails) == 0 {
-		return err
 	}
 	type pending struct {
 		cwlogs.InputEvent
@@ -90,6 +95,7 @@ func (s *Service) deliverLogs(ctx context.Context, entries []store.Entry) error 
 		last   int64
 	}
 	batches := map[string]*batch{}
+	var order []string
 	for _, e := range entries {
 		var h recordHead
 		if err := json.Unmarshal(e.Payload, &h); err != nil {
@@ -107,6 +113,7 @@ func (s *Service) deliverLogs(ctx context.Context, entries []store.Entry) error 
 				}
 				b = &batch{trail: t, group: group, region: region}
 				batches[t.TrailARN] = b
+				order = append(order, t.TrailARN)
 			}
 			ts := e.Time
 			if et, err := time.Parse(time.RFC3339, h.EventTime); err == nil {
@@ -116,43 +123,39 @@ func (s *Service) deliverLogs(ctx context.Context, entries []store.Entry) error 
 			b.last = e.Seq
 		}
 	}
-	if len(batches) == 0 {
-		return nil
-	}
-	return s.opts.Store.Update(ctx, func(tx store.Tx) error {
-		for arn, b := range batches {
-			done := int64(0)
-			if v, err := tx.Get(ctx, deliveredKV, arn); err != nil {
-				return err
-			} else if v != nil {
-				done, _ = strconv.ParseInt(string(v), 10, 64)
-			}
-			var evs []cwlogs.InputEvent
-			for _, ev := range b.evs {
-				if ev.seq > done {
-					evs = append(evs, ev.InputEvent)
-				}
-			}
-			if len(evs) == 0 {
-				continue
-			}
-			account := b.trail.account
-			stream := account + "_CloudTrail_" + b.trail.HomeRegion
-			_, err := cwlogs.Append(ctx, tx, account, b.region, b.group, stream, s.opts.Clock(), evs)
-			if errors.Is(err, cwlogs.ErrNoGroup) {
-				// CloudTrail keeps logging to S3 when its log group is gone; the events are lost
-				// to the group, as in AWS.
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("trail: deliver to %s: %w", b.group, err)
-			}
-			if err := tx.Put(ctx, deliveredKV, arn, []byte(strconv.FormatInt(b.last, 10))); err != nil {
-				return err
+	for _, arn := range order {
+		b := batches[arn]
+		done := int64(0)
+		if v, err := tx.Get(ctx, deliveredKV, arn); err != nil {
+			return err
+		} else if v != nil {
+			done, _ = strconv.ParseInt(string(v), 10, 64)
+		}
+		var evs []cwlogs.InputEvent
+		for _, ev := range b.evs {
+			if ev.seq > done {
+				evs = append(evs, ev.InputEvent)
 			}
 		}
-		return nil
-	})
+		if len(evs) == 0 {
+			continue
+		}
+		account := b.trail.account
+		stream := account + "_CloudTrail_" + b.trail.HomeRegion
+		_, err := cwlogs.Append(ctx, tx, account, b.region, b.group, stream, s.opts.Clock(), evs)
+		if errors.Is(err, cwlogs.ErrNoGroup) {
+			// CloudTrail keeps logging to S3 when its log group is gone; the events are lost
+			// to the group, as in AWS.
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("trail: deliver to %s: %w", b.group, err)
+		}
+		if err := tx.Put(ctx, deliveredKV, arn, []byte(strconv.FormatInt(b.last, 10))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkLogGroup requires a trail's log group, if it has one, to exist in the caller's account.

@@ -176,6 +176,10 @@ func (s *Service) DeleteTrail(ctx context.Context, in *cloudtrail.DeleteTrailReq
 	if err := c.Write().DeleteResource(ctx, c.Account, t.HomeRegion, ResourceType, t.Name); err != nil {
 		return nil, err
 	}
+	// A trail of the same name made later starts its log group delivery afresh.
+	if err := c.Write().Delete(ctx, deliveredKV, t.TrailARN); err != nil {
+		return nil, err
+	}
 	return &cloudtrail.DeleteTrailResponse{}, nil
 }
 
