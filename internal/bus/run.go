@@ -93,9 +93,32 @@ func (s *Service) fireSchedules(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// fire puts a scheduled rule's event when it is due. sr is the rule as fireSchedules
+// listed it; fire reads it again in its own transaction, so that a rule deleted,
+// disabled or given another schedule since then does not fire once more.
 func (s *Service) fire(ctx context.Context, sr scheduledRule, now time.Time) error {
-	r := &sr.rule
 	return s.opts.Store.Update(ctx, func(tx store.Tx) error {
+		bus := sr.rule.EventBusName
+		if bus == "" {
+			bus = DefaultBus
+		}
+		res, err := tx.GetResource(ctx, sr.account, sr.region, RuleType, ruleID(bus, sr.rule.Name))
+		if err != nil {
+			return fmt.Errorf("bus: read rule %s: %w", sr.rule.Arn, err)
+		}
+		var r *storedRule
+		if res != nil {
+			if r, err = decodeRule(res); err != nil {
+				return err
+			}
+		}
+		if r == nil || r.Arn != sr.rule.Arn || r.ScheduleExpression == "" {
+			// Gone or no longer scheduled: a rule made again later starts afresh.
+			return tx.Delete(ctx, scheduleBucket, sr.rule.Arn)
+		}
+		if r.State == Disabled {
+			return nil
+		}
 		raw, err := tx.Get(ctx, scheduleBucket, r.Arn)
 		if err != nil {
 			return err
