@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bannin/bannin/internal/awserr"
 	"strings"
 	"time"
 
@@ -80,6 +81,9 @@ func (s *Service) act(ctx context.Context, tx store.Tx, a *Alarm, oldValue strin
 			err = fmt.Errorf("no SNS publisher is configured")
 		default:
 			_, err = s.opts.Publish(ctx, tx, arn, subject, message)
+			if _, aws := awserr.As(err); err != nil && !aws {
+				return err // the store failed: the transition must not commit half-published
+			}
 		}
 		if err != nil {
 			s.opts.Logger.Warn("alarm: action failed", "alarm", a.Name, "action", arn, "err", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bannin/bannin/internal/awserr"
 	"reflect"
 	"sort"
 	"time"
@@ -67,6 +68,9 @@ func (s *Service) Notify(ctx context.Context, tx store.Tx, account, region, mess
 	if ch != nil && ch.Channel.SnsTopicARN != nil && *ch.Channel.SnsTopicARN != "" && s.opts.Publish != nil {
 		subject := subjectOf(region, account, messageType, msg)
 		_, perr := s.opts.Publish(ctx, tx, *ch.Channel.SnsTopicARN, subject, string(body))
+		if _, aws := awserr.As(perr); perr != nil && !aws {
+			return perr // the store failed: nothing of this notification may commit half-written
+		}
 		if perr != nil {
 			s.opts.Logger.Warn("recorder: publish notification", "type", messageType, "topic", *ch.Channel.SnsTopicARN, "err", perr)
 		}
@@ -81,6 +85,9 @@ func (s *Service) Notify(ctx context.Context, tx store.Tx, account, region, mess
 			dt = "Config Configuration Item Change"
 		}
 		if err := s.opts.EmitEvent(ctx, tx, account, region, "aws.config", dt, resourcesOf(msg), body); err != nil {
+			if _, aws := awserr.As(err); !aws {
+				return err
+			}
 			s.opts.Logger.Warn("recorder: emit event", "type", messageType, "err", err)
 		}
 	}

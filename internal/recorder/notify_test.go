@@ -3,7 +3,7 @@ package recorder
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"github.com/bannin/bannin/internal/awserr"
 	"strings"
 	"testing"
 
@@ -35,7 +35,7 @@ func TestItemChangeNotifications(t *testing.T) {
 	s := New(Options{Store: st,
 		Publish: func(ctx context.Context, tx store.Tx, topic, subject, message string) (string, error) {
 			if failPublish {
-				return "", errors.New("topic not found")
+				return "", awserr.New("NotFound", 404, "Topic does not exist")
 			}
 			msgs = append(msgs, sent{topic, subject, message})
 			return "m-1", nil
