@@ -453,3 +453,47 @@ func TestRulesForDelivery(t *testing.T) {
 		t.Errorf("rule tick = %+v", rules[1])
 	}
 }
+
+// PutTargets refuses, one by one, targets of services bannin does not deliver to, and
+// puts the others.
+func TestUnsupportedTargets(t *testing.T) {
+	e := testenv.New(t)
+	eb := eventbridge.NewFromConfig(e.Config)
+	ctx := context.Background()
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("r"), EventPattern: aws.String(`{"source":["x"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("r"), Targets: []types.Target{
+		{Id: aws.String("lambda"), Arn: aws.String("arn:aws:lambda:us-east-1:123456789012:function:f")},
+		{Id: aws.String("sns"), Arn: aws.String("arn:aws:sns:us-east-1:123456789012:alerts")},
+		{Id: aws.String("sqs"), Arn: aws.String("arn:aws:sqs:us-east-1:123456789012:q")},
+		{Id: aws.String("logs"), Arn: aws.String("arn:aws:logs:us-east-1:123456789012:log-group:/aws/events/x")},
+		{Id: aws.String("kinesis"), Arn: aws.String("arn:aws:kinesis:us-east-1:123456789012:stream/s")},
+		{Id: aws.String("bus"), Arn: aws.String("arn:aws:events:us-east-1:123456789012:event-bus/default")},
+		{Id: aws.String("ssm"), Arn: aws.String("arn:aws:ssm:us-east-1:123456789012:automation-definition/AWS-RestartEC2Instance:$DEFAULT")},
+		{Id: aws.String("api"), Arn: aws.String("arn:aws:events:us-east-1:123456789012:api-destination/d/0b5cb9a4-4d5c-4a47-9c2d-5c8e2d7e0d11")},
+	}})
+	if err != nil {
+		t.Fatalf("PutTargets: %v", err)
+	}
+	failed := map[string]string{}
+	for _, f := range out.FailedEntries {
+		failed[aws.ToString(f.TargetId)] = aws.ToString(f.ErrorCode) + ": " + aws.ToString(f.ErrorMessage)
+		if aws.ToString(f.ErrorCode) != "ValidationException" || !strings.Contains(aws.ToString(f.ErrorMessage), "bannin does not deliver to") {
+			t.Errorf("failed entry %s = %s; want ValidationException saying bannin does not deliver to it", aws.ToString(f.TargetId), failed[aws.ToString(f.TargetId)])
+		}
+	}
+	if out.FailedEntryCount != 3 || len(failed) != 3 || failed["lambda"] == "" || failed["sqs"] == "" || failed["kinesis"] == "" {
+		t.Errorf("PutTargets failed entries = %d %v; want lambda, sqs and kinesis", out.FailedEntryCount, failed)
+	}
+	lt, err := eb.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String("r")})
+	var ids []string
+	if err == nil {
+		for _, tg := range lt.Targets {
+			ids = append(ids, aws.ToString(tg.Id))
+		}
+	}
+	if got := strings.Join(ids, ","); err != nil || got != "api,bus,logs,sns,ssm" {
+		t.Errorf("ListTargetsByRule = %s, %v; want api,bus,logs,sns,ssm", got, err)
+	}
+}

@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -41,15 +42,34 @@ func checkTarget(t *events.Target) error {
 	return nil
 }
 
-// targetFailure returns why EventBridge would not put one target while putting the
-// others (a FailedEntries entry), or "" if it can be put: a FIFO queue needs
-// SqsParameters (its message group).
+// targetFailure returns why one target is not put while the others are (a
+// FailedEntries entry), or "" if it can be put: a FIFO queue needs SqsParameters (its
+// message group), as EventBridge says; and bannin refuses a target of a service it does
+// not deliver to, rather than accept it and drop every event meant for it.
 func targetFailure(t *events.Target) string {
 	arn := aws.ToString(t.Arn)
 	if strings.Contains(arn, ":sqs:") && strings.HasSuffix(arn, ".fifo") && t.SqsParameters == nil {
 		return "Parameter(s) SqsParameters must be specified for target: " + aws.ToString(t.Id) + "."
 	}
+	if !deliverable(arn) {
+		service := "this service"
+		if parts := strings.SplitN(arn, ":", 4); len(parts) == 4 && parts[0] == "arn" && parts[2] != "" {
+			service = parts[2]
+		}
+		return fmt.Sprintf("Target %s (%s): bannin does not deliver to %s targets yet; it delivers to SNS topics, "+
+			"CloudWatch Logs log groups, event buses, SSM Automation documents and API destinations.", aws.ToString(t.Id), arn, service)
+	}
 	return ""
+}
+
+// deliverable tells whether attempt knows how to deliver to a target ARN.
+func deliverable(arn string) bool {
+	for _, re := range []*regexp.Regexp{busARN, snsARN, logGroupARN, automationARN, apiDestARN} {
+		if re.MatchString(arn) {
+			return true
+		}
+	}
+	return false
 }
 
 // PutTargets adds targets to a rule or replaces those with the same Id. Targets
