@@ -309,8 +309,9 @@ func (s *Service) PutCompositeAlarm(ctx context.Context, in *cloudwatch.PutCompo
 			return nil, err
 		}
 	}
-	if a.ActionsSuppressor != "" && (in.ActionsSuppressorWaitPeriod == nil || in.ActionsSuppressorExtensionPeriod == nil) {
-		return nil, combination("ActionsSuppressorWaitPeriod and ActionsSuppressorExtensionPeriod are required with ActionsSuppressor.")
+	if a.ActionsSuppressor != "" {
+		// Stored but not applied, it would notify when the user asked for silence.
+		return nil, invalid("ActionsSuppressor is not supported by bannin yet.")
 	}
 	var absent []string
 	for _, ref := range rule.Alarms() {

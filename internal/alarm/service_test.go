@@ -154,6 +154,13 @@ func TestAlarmLifecycle(t *testing.T) {
 		t.Errorf("PutCompositeAlarm with an unknown child: %v; want a ValidationError naming it", err)
 	}
 	if err := h.do(func(ctx context.Context) error {
+		_, err := h.s.PutCompositeAlarm(ctx, &cloudwatch.PutCompositeAlarmInput{AlarmName: aws.String("any"), AlarmRule: aws.String(`ALARM("root-usage")`),
+			ActionsSuppressor: aws.String("root-usage"), ActionsSuppressorWaitPeriod: aws.Int32(60), ActionsSuppressorExtensionPeriod: aws.Int32(60)})
+		return err
+	}); err == nil || !strings.Contains(err.Error(), "ActionsSuppressor") {
+		t.Errorf("PutCompositeAlarm with an actions suppressor: %v; want an error saying it is not supported", err)
+	}
+	if err := h.do(func(ctx context.Context) error {
 		_, err := h.s.PutCompositeAlarm(ctx, &cloudwatch.PutCompositeAlarmInput{AlarmName: aws.String("any"), AlarmRule: aws.String(`ALARM("root-usage")`)})
 		return err
 	}); err != nil {

@@ -61,6 +61,9 @@ func (s *Service) Run(ctx context.Context) error {
 				if running[k] {
 					continue
 				}
+				if len(running) >= maxRunning {
+					break // the rest wait for the next scan, as AWS queues executions over its limit
+				}
 				running[k] = true
 				wg.Add(1)
 				go func() {
@@ -86,6 +89,10 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// maxRunning bounds the executions driven at once (AWS runs 100 concurrent automations per
+// account and queues the rest).
+const maxRunning = 100
 
 // due lists the unfinished executions that have work now.
 func (s *Service) due(ctx context.Context) ([]string, error) {
