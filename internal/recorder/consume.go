@@ -33,14 +33,10 @@ type scope struct {
 }
 
 // Consumers are the recorder's stream consumers: items from resource changes and
-// discoveries, notifications of new items, and snapshot and history file delivery.
-//
-// Only the first call returns them: the compliance service embeds this one, so the
-// server finds the method on both and must not run the consumers twice.
+// discoveries, notifications of new items, and snapshot and history file delivery. (The
+// compliance service, which embeds this one, defines its own Consumers, so the server finds
+// these once, on the recorder.)
 func (s *Service) Consumers() []stream.Consumer {
-	if !s.consumersTaken.CompareAndSwap(false, true) {
-		return nil
-	}
 	return []stream.Consumer{
 		{Name: "config.recorder", Kinds: []string{store.KindResource, kindDiscover}, Handle: s.handleChanges},
 		{Name: "config.notify", Kinds: []string{KindItem}, Handle: s.handleItems},

@@ -23,7 +23,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/bannin/bannin/internal/store"
@@ -89,8 +88,6 @@ type Options struct {
 type Service struct {
 	config.Unimplemented
 	opts Options
-	// consumersTaken is set once Consumers has handed out the consumers.
-	consumersTaken atomic.Bool
 }
 
 // New returns the recorder.
