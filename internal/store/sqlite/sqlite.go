@@ -4,9 +4,11 @@
 // Writes go through one writer goroutine that owns the only write connection and
 // group-commits: it takes every queued Update, runs each function inside its own SAVEPOINT of
 // one shared transaction (a failing function rolls back only its savepoint), commits once, and
-// then answers every caller. One commit per batch instead of one per call is what makes
-// thousands of small recorded writes per second possible. Reads (View) run concurrently on a
-// pool of read-only connections, each on a WAL snapshot.
+// then answers every caller; Updates queued while a batch runs join it (see join). One commit
+// per batch instead of one per call is what makes thousands of small recorded writes per
+// second possible. Reads (View) run concurrently on a pool of read-only connections, each on a
+// WAL snapshot; the newest stream entries are also kept in memory for the consumers that
+// poll the stream after every commit (see streamTail).
 //
 // Durability: journal_mode=WAL with synchronous=NORMAL writes every committed transaction into
 // the WAL file (write(2) into the OS page cache) before COMMIT returns, so once Update returns
