@@ -307,7 +307,7 @@ func (s *Service) attempt(ctx context.Context, d *delivery, t *Topic, sub *Subsc
 	switch d.Protocol {
 	case "email", "email-json":
 		policy := mailRetry
-		if s.opts.SMTPURL == "" {
+		if s.opts.SMTPURL == "" || s.smtpErr != nil {
 			return policy, errNoMailServer
 		}
 		return policy, s.deliverMail(ctx, t, d)

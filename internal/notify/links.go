@@ -126,6 +126,7 @@ func (s *Service) serveUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var sub *Subscription
+	var restore string
 	err := s.opts.Store.Update(r.Context(), func(tx store.Tx) error {
 		var err error
 		if sub, err = getSubscription(r.Context(), tx, arn); err != nil {
@@ -137,7 +138,8 @@ func (s *Service) serveUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		if sub.AuthOnUnsubscribe {
 			return errAuthRequired
 		}
-		return s.unsubscribe(context.WithoutCancel(r.Context()), tx, sub)
+		restore, err = s.unsubscribe(context.WithoutCancel(r.Context()), tx, sub)
+		return err
 	})
 	switch c, ok := awserr.As(err); {
 	case err == nil:
@@ -157,7 +159,13 @@ func (s *Service) serveUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		xmlAnswer(w, "Unsubscribe", "")
 		return
 	}
+	resubscribe := ""
+	if restore != "" {
+		resubscribe = "\n<p>If it was not your intention to unsubscribe, <a href=\"" + html.EscapeString(s.confirmURL(sub.TopicArn, restore)) +
+			"\">click here to re-subscribe</a>.</p>"
+	}
 	page(w, http.StatusOK, "Subscription removed!",
 		"<p>Your subscription to the topic below has been deactivated for the address <b>"+html.EscapeString(sub.Endpoint)+"</b>.</p>\n"+
-			"<p>"+html.EscapeString(sub.TopicArn)+"</p>\n<p>You will no longer receive notifications from this topic.</p>")
+			"<p>"+html.EscapeString(sub.TopicArn)+"</p>\n<p>You will no longer receive notifications from this topic.</p>"+
+			resubscribe)
 }

@@ -53,7 +53,7 @@ func newMailFixture(t *testing.T) *mailFixture {
 	arn := TopicARN("us-east-1", "123456789012", "relay")
 	f.topic = &Topic{TopicArn: arn, Name: "relay", Attributes: map[string]string{}, account: "123456789012", region: "us-east-1"}
 	f.sub = &Subscription{SubscriptionArn: arn + ":" + newID(), TopicArn: arn, Protocol: "email", Endpoint: "ops@example.com",
-		Owner: "123456789012", Confirmed: true, ConfirmedAt: f.clock.Now(), Token: newToken(), Attributes: map[string]string{},
+		Owner: "123456789012", Confirmed: true, ConfirmedAt: f.clock.Now(), Attributes: map[string]string{},
 		account: "123456789012", region: "us-east-1"}
 	err = st.Update(context.Background(), func(tx store.Tx) error {
 		if err := saveTopic(context.Background(), tx, f.topic); err != nil {

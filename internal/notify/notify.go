@@ -60,9 +60,15 @@ type Service struct {
 
 	signerMu sync.Mutex
 	signer   *signer
+
+	// smtpErr is why Options.SMTPURL cannot be used (nil when it can or is empty): mail
+	// then waits in the queue, as with no mail server, until a restart with a good URL.
+	smtpErr error
 }
 
-// New returns the SNS service.
+// New returns the SNS service. A malformed SMTPURL is logged (password masked) and mail
+// deliveries wait in the queue instead of failing, so fixing the URL and restarting sends
+// them.
 func New(opts Options) *Service {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
@@ -76,7 +82,14 @@ func New(opts Options) *Service {
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
 	}
-	return &Service{opts: opts, wake: make(chan struct{}, 1)}
+	s := &Service{opts: opts, wake: make(chan struct{}, 1)}
+	if opts.SMTPURL != "" {
+		if _, err := parseSMTPURL(opts.SMTPURL); err != nil {
+			s.smtpErr = err
+			opts.Logger.Error("notify: the SMTP URL is not usable; mail deliveries wait until it is fixed", "err", err)
+		}
+	}
+	return s
 }
 
 // Resource types topics and subscriptions are stored and recorded under.

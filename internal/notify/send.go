@@ -112,7 +112,8 @@ func (s *Service) deliverHTTP(ctx context.Context, t *Topic, d *delivery, conten
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.Endpoint, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("notify: endpoint %s: %w", d.Endpoint, err)
+		// The parse error quotes the URL, password included: say what is wrong without it.
+		return fmt.Errorf("notify: endpoint %s is not a usable URL", RedactURL(d.Endpoint))
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "Amazon Simple Notification Service Agent")
@@ -127,18 +128,18 @@ func (s *Service) deliverHTTP(ctx context.Context, t *Topic, d *delivery, conten
 	}
 	resp, err := s.opts.HTTPClient.Do(req)
 	if err != nil {
-		return errRetry{fmt.Errorf("notify: post to %s: %w", d.Endpoint, err)}
+		return errRetry{fmt.Errorf("notify: post to %s: %w", RedactURL(d.Endpoint), redactErr(err))}
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 500:
 		if resp.StatusCode >= 300 {
-			s.opts.Logger.Warn("notify: endpoint refused a message; not retried", "endpoint", d.Endpoint, "status", resp.StatusCode)
+			s.opts.Logger.Warn("notify: endpoint refused a message; not retried", "endpoint", RedactURL(d.Endpoint), "status", resp.StatusCode)
 		}
 		return nil
 	default:
-		return errRetry{fmt.Errorf("notify: post to %s: status %d", d.Endpoint, resp.StatusCode)}
+		return errRetry{fmt.Errorf("notify: post to %s: status %d", RedactURL(d.Endpoint), resp.StatusCode)}
 	}
 }
 
@@ -217,9 +218,9 @@ func composeMail(from mail.Address, to, subject, body, id string, now time.Time)
 // recipient's or the content's refusal (5xx to RCPT TO or DATA) is final: a refused
 // login or sender is the relay's configuration, which may be fixed, so it is retried.
 func sendSMTP(ctx context.Context, smtpURL string, tlsConfig *tls.Config, from, to string, msg []byte) error {
-	u, err := url.Parse(smtpURL)
-	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
-		return fmt.Errorf("notify: bad SMTP URL %q", smtpURL)
+	u, err := parseSMTPURL(smtpURL)
+	if err != nil {
+		return err
 	}
 	host := u.Hostname()
 	addr := u.Host
@@ -284,6 +285,31 @@ func sendSMTP(ctx context.Context, smtpURL string, tlsConfig *tls.Config, from, 
 	}
 	c.Quit() // the mail is accepted; a failed goodbye does not matter.
 	return nil
+}
+
+// parseSMTPURL parses a mail server URL (Options.SMTPURL). Its error shows the URL with
+// the password masked, never url.Parse's own message (which quotes the URL whole).
+func parseSMTPURL(smtpURL string) (*url.URL, error) {
+	u, err := url.Parse(smtpURL)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("notify: SMTP URL %s is not a valid URL", RedactURL(smtpURL))
+	case u.Scheme != "smtp" && u.Scheme != "smtps":
+		return nil, fmt.Errorf("notify: SMTP URL %s: scheme must be smtp or smtps", RedactURL(smtpURL))
+	case u.Host == "" || u.Hostname() == "":
+		return nil, fmt.Errorf("notify: SMTP URL %s has no host", RedactURL(smtpURL))
+	}
+	return u, nil
+}
+
+// redactErr hides URL passwords in an error from net/http (its url.Error carries the
+// request URL).
+func redactErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &url.Error{Op: ue.Op, URL: RedactURL(ue.URL), Err: ue.Err}
+	}
+	return err
 }
 
 func smtpErr(step string, err error) error {

@@ -31,8 +31,9 @@ type Subscription struct {
 	// AuthOnUnsubscribe refuses the unauthenticated unsubscribe link
 	// (ConfirmSubscription's AuthenticateOnUnsubscribe).
 	AuthOnUnsubscribe bool `json:"AuthOnUnsubscribe,omitempty"`
-	// Token confirms the subscription (ConfirmSubscription, the confirmation link).
-	Token string `json:"Token"`
+	// LegacyToken is the confirmation token as versions before tokenBucket stored it in
+	// the resource; saveSubscription moves it to tokenBucket and drops it.
+	LegacyToken string `json:"Token,omitempty"`
 	// Attributes are the settable attributes (FilterPolicy, RawMessageDelivery, ...).
 	Attributes map[string]string `json:"Attributes,omitempty"`
 	Created    time.Time         `json:"Created"`
@@ -106,6 +107,15 @@ func topicSubscriptions(ctx context.Context, tx store.ReadTx, topicARN string) (
 }
 
 func saveSubscription(ctx context.Context, tx store.Tx, sub *Subscription) error {
+	if sub.LegacyToken != "" {
+		if !sub.Confirmed {
+			rec := tokenRecord{SubscriptionArn: sub.SubscriptionArn, TopicArn: sub.TopicArn, Expires: sub.Created.UTC().Add(tokenLifetime)}
+			if err := putToken(ctx, tx, sub.LegacyToken, &rec); err != nil {
+				return err
+			}
+		}
+		sub.LegacyToken = ""
+	}
 	raw, err := json.Marshal(sub)
 	if err != nil {
 		return err
@@ -120,6 +130,9 @@ func saveSubscription(ctx context.Context, tx store.Tx, sub *Subscription) error
 func deleteSubscription(ctx context.Context, tx store.Tx, sub *Subscription) error {
 	if err := tx.DeleteResource(ctx, sub.account, sub.region, SubscriptionType, sub.SubscriptionArn); err != nil {
 		return fmt.Errorf("notify: delete subscription %s: %w", sub.SubscriptionArn, err)
+	}
+	if err := clearTokens(ctx, tx, sub.SubscriptionArn); err != nil {
+		return err
 	}
 	return tx.Delete(ctx, topicSubsBucket, sub.TopicArn+"|"+sub.SubscriptionArn)
 }
@@ -167,7 +180,15 @@ func checkSubscriptionAttribute(protocol, name, value string) error {
 				return invalidParameter("Invalid parameter: DeliveryPolicy: %v", err)
 			}
 		}
-	case "RedrivePolicy", "ReplayPolicy":
+	case "RedrivePolicy":
+		if value != "" {
+			return invalidParameter("Invalid parameter: Attributes Reason: RedrivePolicy: bannin has no Amazon SQS, so there is no dead-letter queue to redrive to")
+		}
+	case "SubscriptionRoleArn":
+		if value != "" {
+			return invalidParameter("Invalid parameter: Attributes Reason: SubscriptionRoleArn: only firehose subscriptions use a role, and bannin has neither Amazon Data Firehose nor Amazon SQS")
+		}
+	case "ReplayPolicy":
 		var v map[string]any
 		if value != "" && json.Unmarshal([]byte(value), &v) != nil {
 			return invalidParameter("Invalid parameter: %s: not a JSON object", name)
@@ -188,6 +209,10 @@ func (s *Service) Subscribe(ctx context.Context, in *sns.SubscribeInput) (*sns.S
 	protocol, endpoint := aws.ToString(in.Protocol), aws.ToString(in.Endpoint)
 	if !protocols[protocol] {
 		return nil, invalidParameter("Invalid parameter: Amazon SNS does not support this protocol string: %s", protocol)
+	}
+	if t.fifo() {
+		// FIFO topics deliver to SQS queues only (AWS's answer for any other protocol).
+		return nil, invalidParameter("Invalid parameter: Invalid protocol type: %s", protocol)
 	}
 	if err := checkEndpoint(protocol, endpoint); err != nil {
 		return nil, err
@@ -234,7 +259,7 @@ func (s *Service) Subscribe(ctx context.Context, in *sns.SubscribeInput) (*sns.S
 		return &sns.SubscribeResponse{SubscriptionArn: aws.String(pendingConfirmation)}, nil
 	}
 	sub := &Subscription{SubscriptionArn: t.TopicArn + ":" + newID(), TopicArn: t.TopicArn, Protocol: protocol,
-		Endpoint: endpoint, Owner: c.Account, Token: newToken(), Attributes: attrs, Created: c.Time,
+		Endpoint: endpoint, Owner: c.Account, Attributes: attrs, Created: c.Time,
 		account: t.account, region: t.region}
 	c.Touch(SubscriptionType, sub.SubscriptionArn, sub.SubscriptionArn)
 	if err := saveSubscription(ctx, tx, sub); err != nil {
@@ -249,32 +274,124 @@ func (s *Service) Subscribe(ctx context.Context, in *sns.SubscribeInput) (*sns.S
 	return &sns.SubscribeResponse{SubscriptionArn: aws.String(pendingConfirmation)}, nil
 }
 
-// queueConfirmation queues the confirmation message of a pending subscription.
+// queueConfirmation queues the confirmation message of a pending subscription, with a new
+// token.
 func (s *Service) queueConfirmation(ctx context.Context, tx store.Tx, t *Topic, sub *Subscription) error {
+	now := s.opts.Clock()
+	token, err := issueToken(ctx, tx, sub, now, false)
+	if err != nil {
+		return err
+	}
 	return s.enqueue(ctx, tx, &delivery{ID: newID(), Type: typeConfirmation, MessageID: newID(),
 		SubscriptionArn: sub.SubscriptionArn, TopicArn: t.TopicArn, Protocol: sub.Protocol, Endpoint: sub.Endpoint,
-		Token: sub.Token, Timestamp: s.opts.Clock().UTC()}, s.opts.Clock())
+		Token: token, Timestamp: now.UTC()}, now)
 }
 
-// confirm confirms the subscription of topicARN whose token is token, and returns it.
+var errInvalidToken = invalidParameter("Invalid token")
+
+// confirm confirms the subscription of topicARN whose token is token, and returns it. A
+// token is good once, for tokenLifetime; confirming clears every token of the
+// subscription. A restore token (see tokenRecord.Restore) brings an unsubscribed
+// subscription back, confirmed.
 func confirm(ctx context.Context, tx store.Tx, topicARN, token string, authenticated bool, now time.Time) (*Subscription, error) {
+	rec, err := lookupToken(ctx, tx, token)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return confirmLegacy(ctx, tx, topicARN, token, authenticated, now)
+	}
+	if rec.TopicArn != topicARN {
+		return nil, errInvalidToken
+	}
+	if !now.Before(rec.Expires) {
+		if err := dropToken(ctx, tx, token, rec); err != nil {
+			return nil, err
+		}
+		return nil, errInvalidToken
+	}
+	sub, err := getSubscription(ctx, tx, rec.SubscriptionArn)
+	if err != nil {
+		return nil, err
+	}
+	if sub == nil && rec.Restore != nil {
+		if sub, err = restored(rec); err != nil {
+			return nil, err
+		}
+		// Subscribed again meanwhile: that subscription stands, no second one.
+		subs, err := topicSubscriptions(ctx, tx, topicARN)
+		if err != nil {
+			return nil, err
+		}
+		for _, other := range subs {
+			if other.Protocol == sub.Protocol && other.Endpoint == sub.Endpoint {
+				sub = other
+				break
+			}
+		}
+		if sub.SubscriptionArn == rec.SubscriptionArn {
+			sub.Confirmed, sub.Authenticated, sub.ConfirmedAt = false, false, time.Time{}
+		}
+	}
+	if err := dropToken(ctx, tx, token, rec); err != nil {
+		return nil, err
+	}
+	if sub == nil {
+		return nil, errInvalidToken // unsubscribed since the token was issued.
+	}
+	if !sub.Confirmed {
+		sub.Confirmed, sub.Authenticated, sub.ConfirmedAt = true, authenticated, now.UTC()
+		if err := saveSubscription(ctx, tx, sub); err != nil {
+			return nil, err
+		}
+	}
+	if err := clearTokens(ctx, tx, sub.SubscriptionArn); err != nil {
+		return nil, err
+	}
+	return sub, nil
+}
+
+// restored decodes the subscription a restore token keeps.
+func restored(rec *tokenRecord) (*Subscription, error) {
+	var sub Subscription
+	if err := json.Unmarshal(rec.Restore, &sub); err != nil {
+		return nil, fmt.Errorf("notify: decode unsubscribed %s: %w", rec.SubscriptionArn, err)
+	}
+	p, ok := parseSubARN(sub.SubscriptionArn)
+	if !ok {
+		return nil, fmt.Errorf("notify: unsubscribed %s: bad ARN", rec.SubscriptionArn)
+	}
+	sub.account, sub.region = p.Account, p.Region
+	if sub.Attributes == nil {
+		sub.Attributes = map[string]string{}
+	}
+	return &sub, nil
+}
+
+// confirmLegacy confirms a subscription whose token is still in its stored resource (see
+// Subscription.LegacyToken).
+func confirmLegacy(ctx context.Context, tx store.Tx, topicARN, token string, authenticated bool, now time.Time) (*Subscription, error) {
+	if token == "" {
+		return nil, errInvalidToken
+	}
 	subs, err := topicSubscriptions(ctx, tx, topicARN)
 	if err != nil {
 		return nil, err
 	}
 	for _, sub := range subs {
-		if sub.Token != token || token == "" {
+		if sub.LegacyToken != token || sub.Confirmed || !now.Before(sub.Created.Add(tokenLifetime)) {
 			continue
 		}
-		if !sub.Confirmed {
-			sub.Confirmed, sub.Authenticated, sub.ConfirmedAt = true, authenticated, now.UTC()
-			if err := saveSubscription(ctx, tx, sub); err != nil {
-				return nil, err
-			}
+		sub.Confirmed, sub.Authenticated, sub.ConfirmedAt = true, authenticated, now.UTC()
+		if err := saveSubscription(ctx, tx, sub); err != nil {
+			return nil, err
+		}
+		if err := clearTokens(ctx, tx, sub.SubscriptionArn); err != nil {
+			return nil, err
 		}
 		return sub, nil
 	}
-	return nil, invalidParameter("Invalid token")
+	return nil, errInvalidToken
 }
 
 // ConfirmSubscription confirms a subscription with the token its confirmation message
@@ -330,25 +447,39 @@ func (s *Service) Unsubscribe(ctx context.Context, in *sns.UnsubscribeInput) (*s
 		return nil, err
 	}
 	c.Touch(SubscriptionType, sub.SubscriptionArn, sub.SubscriptionArn)
-	if err := s.unsubscribe(ctx, c.Write(), sub); err != nil {
+	if _, err := s.unsubscribe(ctx, c.Write(), sub); err != nil {
 		return nil, err
 	}
 	return &sns.UnsubscribeOutput{}, nil
 }
 
-func (s *Service) unsubscribe(ctx context.Context, tx store.Tx, sub *Subscription) error {
+// unsubscribe deletes a subscription. A confirmed one leaves a restore token (returned)
+// that brings it back when confirmed (see tokenRecord.Restore); an http/https endpoint gets
+// it in an UnsubscribeConfirmation message's SubscribeURL.
+func (s *Service) unsubscribe(ctx context.Context, tx store.Tx, sub *Subscription) (restoreToken string, err error) {
 	if err := deleteSubscription(ctx, tx, sub); err != nil {
-		return err
+		return "", err
 	}
 	if err := countDeleted(ctx, tx, sub.TopicArn); err != nil {
-		return err
+		return "", err
 	}
-	if sub.Confirmed && (sub.Protocol == "http" || sub.Protocol == "https") {
-		return s.enqueue(ctx, tx, &delivery{ID: newID(), Type: typeUnsubscribe, MessageID: newID(),
+	if !sub.Confirmed {
+		return "", nil
+	}
+	now := s.opts.Clock()
+	token, err := issueToken(ctx, tx, sub, now, true)
+	if err != nil {
+		return "", err
+	}
+	if sub.Protocol == "http" || sub.Protocol == "https" {
+		err := s.enqueue(ctx, tx, &delivery{ID: newID(), Type: typeUnsubscribe, MessageID: newID(),
 			SubscriptionArn: sub.SubscriptionArn, TopicArn: sub.TopicArn, Protocol: sub.Protocol, Endpoint: sub.Endpoint,
-			Token: sub.Token, Timestamp: s.opts.Clock().UTC()}, s.opts.Clock())
+			Token: token, Timestamp: now.UTC()}, now)
+		if err != nil {
+			return "", err
+		}
 	}
-	return nil
+	return token, nil
 }
 
 func (sub *Subscription) listed() sns.Subscription {
@@ -356,8 +487,9 @@ func (sub *Subscription) listed() sns.Subscription {
 	if !sub.Confirmed {
 		arn = "PendingConfirmation"
 	}
+	// AWS hides an HTTP/S endpoint's password here: only GetSubscriptionAttributes shows it.
 	return sns.Subscription{SubscriptionArn: aws.String(arn), Owner: aws.String(sub.Owner), Protocol: aws.String(sub.Protocol),
-		Endpoint: aws.String(sub.Endpoint), TopicArn: aws.String(sub.TopicArn)}
+		Endpoint: aws.String(RedactURL(sub.Endpoint)), TopicArn: aws.String(sub.TopicArn)}
 }
 
 // ListSubscriptions lists the account's subscriptions in the region, 100 a page.
