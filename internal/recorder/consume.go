@@ -105,13 +105,27 @@ func (s *Service) handleChanges(ctx context.Context, entries []store.Entry) erro
 				if r == nil || !r.Recording {
 					continue
 				}
-				if err := s.discover(ctx, tx, r, sc); err != nil {
+				if err := s.discover(ctx, tx, r, sc, e.Time); err != nil {
 					return err
 				}
 			}
 		}
 		return nil
 	})
+}
+
+// versionAt returns the version of a resource current at a moment, or nil if it did not
+// exist then.
+func versionAt(ctx context.Context, tx store.ReadTx, res *store.Resource, at time.Time) (*store.ResourceChange, error) {
+	vs, _, err := tx.ResourceHistory(ctx, store.HistoryQuery{Account: res.Account, Region: res.Region, Type: res.Type,
+		ID: res.ID, Later: at, Limit: 1})
+	if err != nil {
+		return nil, fmt.Errorf("recorder: discover %s: %w", res.ID, err)
+	}
+	if len(vs) == 0 || vs[0].Status == store.StatusDeleted {
+		return nil, nil
+	}
+	return vs[0], nil
 }
 
 // recordChange writes the item of one resource version unless that version (or a later
@@ -158,7 +172,7 @@ func (s *Service) recordChange(ctx context.Context, tx store.Tx, r *recorderStat
 
 // discover records every live resource of a recorded type in the scope whose current
 // version has no item yet, and the deletion of recorded resources that are gone.
-func (s *Service) discover(ctx context.Context, tx store.Tx, r *recorderState, sc scope) error {
+func (s *Service) discover(ctx context.Context, tx store.Tx, r *recorderState, sc scope, at time.Time) error {
 	regions := []string{sc.Region}
 	if sc.Region == homeRegion {
 		regions = append(regions, "", "global", "aws-global")
@@ -179,6 +193,18 @@ func (s *Service) discover(ctx context.Context, tx store.Tx, r *recorderState, s
 					continue
 				}
 				c := &store.ResourceChange{Resource: *res, Status: store.StatusOK}
+				if res.Updated.After(at) {
+					// Changed since recording started: record the version of that moment; the
+					// later versions come with their own change entries, after this one.
+					old, err := versionAt(ctx, tx, res, at)
+					if err != nil {
+						return err
+					}
+					if old == nil {
+						continue
+					}
+					c.Resource = old.Resource
+				}
 				c.Region = sc.Region
 				c.Updated = now
 				if err := s.recordChange(ctx, tx, r, c, sc.Daily); err != nil {
