@@ -3,8 +3,8 @@
 // resources (BusType, RuleType); Rules gives event delivery the enabled rules of a bus.
 // PutEvents (and PutEvent, for bannin's own events) put events on buses as stream entries;
 // the delivery consumer matches them, and CloudTrail's API call records, against the
-// rules of their bus and delivers them to the rules' targets, retrying failures from Run,
-// which also fires scheduled rules.
+// rules of their bus and delivers them to the rules' targets (queueing API destination
+// calls, which Run makes), retrying failures from Run, which also fires scheduled rules.
 package bus
 
 import (
@@ -33,7 +33,8 @@ type Options struct {
 	AppendLogs func(ctx context.Context, tx store.Tx, account, region, group, stream string, messages []string, at time.Time) error
 	// StartAutomation starts an SSM Automation target in tx and returns the execution id.
 	StartAutomation func(ctx context.Context, tx store.Tx, account, region, document, version string, params map[string][]string) (string, error)
-	// HTTPClient calls API destinations (default http.DefaultClient).
+	// HTTPClient calls API destinations (default http.DefaultClient); each call is
+	// abandoned after 5 seconds whatever the client's own timeout.
 	HTTPClient *http.Client
 	// Store is where the delivery consumer and Run read rules and keep deliveries and
 	// schedules; without it the service has no background work.
@@ -54,6 +55,8 @@ type Service struct {
 	rate *rateLimiter
 	// marksIndexed is set once Run has indexed delivered marks older than their index.
 	marksIndexed bool
+	// wake tells Run's sender that API destination deliveries were queued.
+	wake chan struct{}
 }
 
 // New returns the EventBridge service.
@@ -70,7 +73,8 @@ func New(opts Options) *Service {
 	if opts.Tick <= 0 {
 		opts.Tick = time.Second
 	}
-	return &Service{opts: opts, buses: map[string]*compiled{}, tokens: map[string]oauthToken{}, rate: newRateLimiter()}
+	return &Service{opts: opts, buses: map[string]*compiled{}, tokens: map[string]oauthToken{}, rate: newRateLimiter(),
+		wake: make(chan struct{}, 1)}
 }
 
 // mandatoryFields are the envelope fields TestEventPattern requires of its event.

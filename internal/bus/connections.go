@@ -561,16 +561,27 @@ type oauthToken struct {
 	expires time.Time
 }
 
-// callDestination sends an event to an API destination. 401, 407, 409, 429 and 5xx
-// answers (and transport failures) are retried, as EventBridge retries them; other
-// answers that are not 2xx are not.
-func (s *Service) callDestination(ctx context.Context, d *delivery, retryKey, account, region, name, body string) error {
+// callDestination sends a queued delivery (pendingBucket key pending) to its API
+// destination, waiting for the destination's turn under its rate limit; the call may
+// take destinationTimeout. 401, 407, 409, 429 and 5xx answers (and transport failures
+// and timeouts) are retried, as EventBridge retries them; other answers that are not 2xx
+// are not. Once delivered (or found delivered already), the queued entry is removed.
+func (s *Service) callDestination(ctx context.Context, d *delivery, pending string) error {
+	m := apiDestARN.FindStringSubmatch(aws.ToString(d.Target.Arn))
+	if m == nil {
+		return permanent("bus: target %s is not an api destination", aws.ToString(d.Target.Arn))
+	}
+	account, region, name := m[2], m[1], m[3]
+	body, err := targetInput(d)
+	if err != nil {
+		return permanent("bus: target input: %w", err)
+	}
 	key := d.key()
 	var dest *apiDestination
 	var conn *connection
 	var sec secret
 	done := false
-	err := s.opts.Store.View(ctx, func(tx store.ReadTx) error {
+	err = s.opts.Store.View(ctx, func(tx store.ReadTx) error {
 		v, err := tx.Get(ctx, deliveredBucket, key)
 		if err != nil || v != nil {
 			done = v != nil
@@ -592,8 +603,11 @@ func (s *Service) callDestination(ctx context.Context, d *delivery, retryKey, ac
 		}
 		return err
 	})
-	if err != nil || done {
+	if err != nil {
 		return err
+	}
+	if done {
+		return s.opts.Store.Update(ctx, func(tx store.Tx) error { return tx.Delete(ctx, pendingBucket, pending) })
 	}
 	if dest == nil || conn == nil {
 		return fmt.Errorf("bus: api destination %s or its connection does not exist", name)
@@ -604,7 +618,9 @@ func (s *Service) callDestination(ctx context.Context, d *delivery, retryKey, ac
 	if err := s.rate.wait(ctx, dest.Arn, dest.RateLimit); err != nil {
 		return err
 	}
-	req, err := s.destinationRequest(ctx, d, dest, conn, &sec, body)
+	cctx, cancel := context.WithTimeout(ctx, destinationTimeout)
+	defer cancel()
+	req, err := s.destinationRequest(cctx, d, dest, conn, &sec, body)
 	if err != nil {
 		return err
 	}
@@ -614,6 +630,7 @@ func (s *Service) callDestination(ctx context.Context, d *delivery, retryKey, ac
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
+	cancel()
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 	case code == 401 || code == 407 || code == 409 || code == 429 || code >= 500:
@@ -627,7 +644,10 @@ func (s *Service) callDestination(ctx context.Context, d *delivery, retryKey, ac
 		return permanent("bus: api destination %s answered %s", dest.Arn, resp.Status)
 	}
 	return s.opts.Store.Update(ctx, func(tx store.Tx) error {
-		return markDelivered(ctx, tx, key, retryKey, s.opts.Clock())
+		if err := tx.Delete(ctx, pendingBucket, pending); err != nil {
+			return err
+		}
+		return markDelivered(ctx, tx, key, "", s.opts.Clock())
 	})
 }
 

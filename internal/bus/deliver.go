@@ -108,7 +108,8 @@ func (s *Service) rulesFor(ctx context.Context, account, region, bus string) (*c
 
 // Consumers matches every event put on a bus, and every CloudTrail record (as the "AWS
 // API Call via CloudTrail" event of its account's default bus), against the bus's
-// rules and delivers it to their targets.
+// rules and delivers it to their targets; calls to API destinations are only queued,
+// for Run's sender to make.
 func (s *Service) Consumers() []stream.Consumer {
 	if s.opts.Store == nil {
 		return nil
@@ -132,15 +133,16 @@ func (s *Service) handle(ctx context.Context, entries []store.Entry) error {
 				continue
 			}
 		}
-		if err := s.route(ctx, be); err != nil {
+		if err := s.route(ctx, be, e.Seq); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// route finds the rules an event is for and delivers it to their targets.
-func (s *Service) route(ctx context.Context, be *busEntry) error {
+// route finds the rules an event (stream entry seq) is for and delivers it to their
+// targets.
+func (s *Service) route(ctx context.Context, be *busEntry, seq int64) error {
 	c, err := s.rulesFor(ctx, be.Account, be.Region, be.Bus)
 	if err != nil {
 		return err
@@ -167,7 +169,7 @@ func (s *Service) route(ctx context.Context, be *busEntry) error {
 	for _, r := range matched {
 		for _, t := range r.Targets {
 			d := &delivery{Account: be.Account, Region: be.Region, RuleName: r.Name, RuleArn: r.Arn,
-				Target: t, Event: be.Event, Ingested: be.Ingested}
+				Target: t, Event: be.Event, Ingested: be.Ingested, Seq: seq}
 			if err := s.deliver(ctx, d, ""); err != nil {
 				return err
 			}
@@ -177,7 +179,7 @@ func (s *Service) route(ctx context.Context, be *busEntry) error {
 }
 
 // delivery is one event on its way to one target of one rule; failed ones are stored in
-// retryBucket as JSON.
+// retryBucket as JSON, and API destination ones, queued or failed, in pendingBucket.
 type delivery struct {
 	Account  string          `json:"account"`
 	Region   string          `json:"region"`
@@ -187,7 +189,12 @@ type delivery struct {
 	Event    json.RawMessage `json:"event"`
 	Ingested time.Time       `json:"ingested"`
 	Attempts int             `json:"attempts"`
+	// Seq is the event's stream position, which orders an API destination's calls.
+	Seq int64 `json:"seq,omitempty"`
 }
+
+// toDestination tells whether the delivery's target is an API destination.
+func (d *delivery) toDestination() bool { return apiDestARN.MatchString(aws.ToString(d.Target.Arn)) }
 
 // eventHead is what delivery reads of an event.
 type eventHead struct {
@@ -218,10 +225,24 @@ func permanent(format string, args ...any) error {
 	return &failure{err: fmt.Errorf(format, args...)}
 }
 
-// deliver attempts a delivery; a failure is stored for a retry (or dropped once the
-// target's RetryPolicy is spent). retryKey is the stored retry being attempted, if any.
-// Only store failures are returned.
+// retryable tells whether EventBridge would try a failed delivery again: unless the
+// failure says otherwise, it would.
+func retryable(err error) bool {
+	var f *failure
+	if errors.As(err, &f) {
+		return f.retry
+	}
+	return true
+}
+
+// deliver attempts a delivery, or queues it when its target is an API destination; a
+// failure is stored for a retry (or dropped once the target's RetryPolicy is spent).
+// retryKey is the stored retry being attempted, if any. Only store failures are
+// returned.
 func (s *Service) deliver(ctx context.Context, d *delivery, retryKey string) error {
+	if d.toDestination() {
+		return s.enqueue(ctx, d, retryKey)
+	}
 	err := s.attempt(ctx, d, retryKey)
 	if err == nil {
 		return nil
@@ -229,15 +250,17 @@ func (s *Service) deliver(ctx context.Context, d *delivery, retryKey string) err
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	retry := true
-	var f *failure
-	if errors.As(err, &f) {
-		retry = f.retry
-	}
-	return s.failed(ctx, d, retryKey, err, retry)
+	return s.failed(ctx, d, retryKey, err, retryable(err))
 }
 
+// failed stores a failed delivery for its next attempt, after a backoff, or drops it
+// once its target's RetryPolicy is spent; retryKey is its stored entry, if any (in
+// pendingBucket for an API destination, else in retryBucket).
 func (s *Service) failed(ctx context.Context, d *delivery, retryKey string, cause error, retry bool) error {
+	bucket := retryBucket
+	if d.toDestination() {
+		bucket = pendingBucket
+	}
 	attempts, age := defaultRetryAttempts, defaultEventAge
 	if rp := d.Target.RetryPolicy; rp != nil {
 		if rp.MaximumRetryAttempts != nil {
@@ -254,7 +277,7 @@ func (s *Service) failed(ctx context.Context, d *delivery, retryKey string, caus
 		if retryKey == "" {
 			return nil
 		}
-		return s.opts.Store.Update(ctx, func(tx store.Tx) error { return tx.Delete(ctx, retryBucket, retryKey) })
+		return s.opts.Store.Update(ctx, func(tx store.Tx) error { return tx.Delete(ctx, bucket, retryKey) })
 	}
 	log.Info("bus: delivery failed; will retry", "err", cause)
 	d.Attempts++
@@ -264,13 +287,16 @@ func (s *Service) failed(ctx context.Context, d *delivery, retryKey string, caus
 		return fmt.Errorf("bus: encode retry: %w", err)
 	}
 	key := fmt.Sprintf("%020d|%s", now.Add(wait).UnixNano(), d.key())
+	if bucket == pendingBucket {
+		key = pendingKey(now.Add(wait), d.Seq, d.key())
+	}
 	return s.opts.Store.Update(ctx, func(tx store.Tx) error {
 		if retryKey != "" {
-			if err := tx.Delete(ctx, retryBucket, retryKey); err != nil {
+			if err := tx.Delete(ctx, bucket, retryKey); err != nil {
 				return err
 			}
 		}
-		return tx.Put(ctx, retryBucket, key, raw)
+		return tx.Put(ctx, bucket, key, raw)
 	})
 }
 
@@ -397,9 +423,6 @@ func (s *Service) attempt(ctx context.Context, d *delivery, retryKey string) err
 			_, err := s.opts.StartAutomation(ctx, tx, m[2], m[1], m[3], m[4], params)
 			return err
 		})
-	case apiDestARN.MatchString(arn):
-		m := apiDestARN.FindStringSubmatch(arn)
-		return s.callDestination(ctx, d, retryKey, m[2], m[1], m[3], input)
 	}
 	return permanent("bus: target %s is not a kind bannin delivers to", arn)
 }

@@ -20,14 +20,21 @@ type scheduleState struct {
 	Next time.Time `json:"next"`
 }
 
-// Run fires scheduled rules and retries failed deliveries until ctx is done. It looks
-// at the injected clock every Options.Tick of real time, so a test that moves its clock
-// sees the work that became due within a tick.
+// Run fires scheduled rules, retries failed deliveries and, from a goroutine of its
+// own, makes the queued API destination calls, until ctx is done. It looks at the
+// injected clock every Options.Tick of real time, so a test that moves its clock sees
+// the work that became due within a tick.
 func (s *Service) Run(ctx context.Context) error {
 	if s.opts.Store == nil {
 		<-ctx.Done()
 		return nil
 	}
+	sender := make(chan struct{})
+	go func() {
+		defer close(sender)
+		s.sendPending(ctx)
+	}()
+	defer func() { <-sender }()
 	t := time.NewTicker(s.opts.Tick)
 	defer t.Stop()
 	for {
