@@ -128,10 +128,17 @@ func (s *Service) Run(ctx context.Context) error {
 	if n, ok := s.opts.Store.(stream.Notifier); ok {
 		changed = n.Changed
 	}
+	var pruned time.Time
 	for ctx.Err() == nil {
 		var wake <-chan struct{}
 		if changed != nil {
 			wake = changed()
+		}
+		if now := s.opts.Clock(); now.Sub(pruned) >= pruneEvery || now.Before(pruned) {
+			pruned = now
+			if err := s.pruneTokens(ctx, now); err != nil && ctx.Err() == nil {
+				s.opts.Logger.Error("notify: drop expired tokens", "err", err)
+			}
 		}
 		next, err := s.deliverDue(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -149,6 +156,24 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		t.Stop()
+	}
+	return nil
+}
+
+// pruneEvery is how often Run drops expired confirmation and restore tokens.
+const pruneEvery = time.Minute
+
+// pruneTokens drops every token expired at now, 100 a transaction.
+func (s *Service) pruneTokens(ctx context.Context, now time.Time) error {
+	for more := true; more; {
+		err := s.opts.Store.Update(ctx, func(tx store.Tx) error {
+			var err error
+			more, err = pruneTokens(ctx, tx, now)
+			return err
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -236,6 +237,24 @@ func TestEmailSubscription(t *testing.T) {
 	_, err = c.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(confirmedARN)})
 	if got := errCode(err); got != "NotFound: Subscription does not exist" {
 		t.Errorf("GetSubscriptionAttributes after unsubscribe: %s", got)
+	}
+	// The page's re-subscribe link brings the subscription back, as AWS's does.
+	m := regexp.MustCompile(`href="([^"]+)">click here to re-subscribe`).FindStringSubmatch(string(page))
+	if m == nil {
+		t.Fatalf("unsubscribe page has no re-subscribe link:\n%s", page)
+	}
+	resp, err = http.Get(html.UnescapeString(m[1]))
+	if err != nil {
+		t.Fatalf("GET %s: %v", m[1], err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), confirmedARN) {
+		t.Fatalf("re-subscribe page = %d\n%s", resp.StatusCode, page)
+	}
+	attrs, err := c.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(confirmedARN)})
+	if err != nil || attrs.Attributes["PendingConfirmation"] != "false" {
+		t.Errorf("GetSubscriptionAttributes after re-subscribing = %v, %s; want confirmed", attrs, errCode(err))
 	}
 }
 

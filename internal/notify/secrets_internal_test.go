@@ -224,3 +224,45 @@ func TestLegacyTokenMoves(t *testing.T) {
 		t.Fatalf("confirm with the legacy token: %v", err)
 	}
 }
+
+// Tokens nobody used are dropped once expired, with their index entries; live ones stay.
+func TestExpiredTokensPruned(t *testing.T) {
+	f := newMailFixture(t)
+	s := New(Options{Clock: f.clock.Now, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil)), Store: f.st, BaseURL: "http://127.0.0.1:1"})
+	ctx := context.Background()
+	var live string
+	err := f.st.Update(ctx, func(tx store.Tx) error {
+		if _, err := issueToken(ctx, tx, f.sub, f.clock.Now(), false); err != nil {
+			return err
+		}
+		if _, err := issueToken(ctx, tx, f.sub, f.clock.Now(), true); err != nil {
+			return err
+		}
+		var err error
+		live, err = issueToken(ctx, tx, f.sub, f.clock.Now().Add(time.Hour), false)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(tokenLifetime)
+	if err := s.pruneTokens(ctx, f.clock.Now()); err != nil {
+		t.Fatalf("pruneTokens: %v", err)
+	}
+	var keys []string
+	f.st.View(ctx, func(tx store.ReadTx) error {
+		kvs, err := tx.List(ctx, tokenBucket, "", "", 100)
+		for _, kv := range kvs {
+			keys = append(keys, kv.Key)
+		}
+		return err
+	})
+	if len(keys) != 3 {
+		t.Fatalf("token keys after pruning = %v; want the live token's 3", keys)
+	}
+	for _, k := range keys {
+		if !strings.HasSuffix(k, live) {
+			t.Errorf("key %q left; want only the live token's", k)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 // tokenBucket holds confirmation tokens, out of the stored subscription so that they never
 // reach its configuration items (AWS Config) or anything else that shows a resource. Keys:
 // "t/" + token holds a tokenRecord; "s/" + subscriptionARN + "|" + token indexes a
-// subscription's tokens, so that confirming or deleting it clears them all.
+// subscription's tokens, so that confirming or deleting it clears them all; "e/" + expiry
+// (20 digits of Unix nanoseconds) + "|" + token indexes them by expiry, so that Run drops
+// the ones never used.
 const tokenBucket = "sns-tokens"
 
 // tokenLifetime is how long a confirmation token is valid ("Confirmation tokens are valid
@@ -60,7 +63,14 @@ func putToken(ctx context.Context, tx store.Tx, token string, rec *tokenRecord) 
 	if err := tx.Put(ctx, tokenBucket, "s/"+rec.SubscriptionArn+"|"+token, []byte{}); err != nil {
 		return fmt.Errorf("notify: store token of %s: %w", rec.SubscriptionArn, err)
 	}
+	if err := tx.Put(ctx, tokenBucket, expiryKey(rec.Expires, token), []byte{}); err != nil {
+		return fmt.Errorf("notify: store token of %s: %w", rec.SubscriptionArn, err)
+	}
 	return nil
+}
+
+func expiryKey(expires time.Time, token string) string {
+	return fmt.Sprintf("e/%020d|%s", expires.UnixNano(), token)
 }
 
 // lookupToken returns what token confirms, or nil.
@@ -84,13 +94,48 @@ func lookupToken(ctx context.Context, tx store.ReadTx, token string) (*tokenReco
 
 // dropToken deletes one token.
 func dropToken(ctx context.Context, tx store.Tx, token string, rec *tokenRecord) error {
-	if err := tx.Delete(ctx, tokenBucket, "t/"+token); err != nil {
-		return fmt.Errorf("notify: delete token: %w", err)
-	}
-	if err := tx.Delete(ctx, tokenBucket, "s/"+rec.SubscriptionArn+"|"+token); err != nil {
-		return fmt.Errorf("notify: delete token: %w", err)
+	for _, k := range []string{"t/" + token, "s/" + rec.SubscriptionArn + "|" + token, expiryKey(rec.Expires, token)} {
+		if err := tx.Delete(ctx, tokenBucket, k); err != nil {
+			return fmt.Errorf("notify: delete token: %w", err)
+		}
 	}
 	return nil
+}
+
+// pruneTokens drops up to 100 tokens expired at now (never used: confirmation messages
+// nobody followed, restore links of unsubscriptions that stood) and reports whether more
+// may be left.
+func pruneTokens(ctx context.Context, tx store.Tx, now time.Time) (more bool, err error) {
+	kvs, err := tx.List(ctx, tokenBucket, "e/", "", 100)
+	if err != nil {
+		return false, fmt.Errorf("notify: list expired tokens: %w", err)
+	}
+	for _, kv := range kvs {
+		rest := strings.TrimPrefix(kv.Key, "e/")
+		bar := strings.IndexByte(rest, '|')
+		if bar < 0 {
+			continue
+		}
+		n, _ := strconv.ParseInt(rest[:bar], 10, 64)
+		if time.Unix(0, n).After(now) {
+			return false, nil
+		}
+		token := rest[bar+1:]
+		rec, err := lookupToken(ctx, tx, token)
+		if err != nil {
+			return false, err
+		}
+		if rec == nil {
+			rec = &tokenRecord{Expires: time.Unix(0, n)}
+		}
+		if err := dropToken(ctx, tx, token, rec); err != nil {
+			return false, err
+		}
+		if err := tx.Delete(ctx, tokenBucket, kv.Key); err != nil {
+			return false, fmt.Errorf("notify: delete token: %w", err)
+		}
+	}
+	return len(kvs) == 100, nil
 }
 
 // clearTokens deletes every token of a subscription (it was confirmed, or deleted).
@@ -102,11 +147,17 @@ func clearTokens(ctx context.Context, tx store.Tx, subARN string) error {
 			return fmt.Errorf("notify: list tokens of %s: %w", subARN, err)
 		}
 		for _, kv := range kvs {
-			if err := tx.Delete(ctx, tokenBucket, "t/"+strings.TrimPrefix(kv.Key, prefix)); err != nil {
-				return fmt.Errorf("notify: delete token of %s: %w", subARN, err)
+			token := strings.TrimPrefix(kv.Key, prefix)
+			rec, err := lookupToken(ctx, tx, token)
+			if err != nil {
+				return err
 			}
-			if err := tx.Delete(ctx, tokenBucket, kv.Key); err != nil {
-				return fmt.Errorf("notify: delete token of %s: %w", subARN, err)
+			if rec == nil {
+				rec = &tokenRecord{SubscriptionArn: subARN}
+			}
+			rec.SubscriptionArn = subARN
+			if err := dropToken(ctx, tx, token, rec); err != nil {
+				return err
 			}
 		}
 		if len(kvs) < 100 {
