@@ -219,11 +219,16 @@ func TestImportIntoLogGroup(t *testing.T) {
 	e := testenv.New(t, testenv.Options{Account: "111122223333"})
 	logs := stageLogs(t)
 	bin := binary(t)
+	e.Run(t, testenv.V2, "logs", "create-log-group", "--log-group-name", "cloudtrail-history")
 	out, err := exec.Command(bin, "import", "--data-dir", e.DataDir, "--log-group", "cloudtrail-history", logs).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "log group cloudtrail-history does not exist") {
+	if err == nil || !strings.Contains(string(out), "in use by another bannin serve") {
+		t.Errorf("import --log-group beside a running server = %v, %s; want a refusal (the server would not see the events)", err, out)
+	}
+	e.Stop()
+	out, err = exec.Command(bin, "import", "--data-dir", e.DataDir, "--log-group", "missing-group", logs).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "log group missing-group does not exist") {
 		t.Errorf("import into a missing log group = %v, %s; want a failure naming the group", err, out)
 	}
-	e.Run(t, testenv.V2, "logs", "create-log-group", "--log-group-name", "cloudtrail-history")
 	out, _ = exec.Command(bin, "import", "--data-dir", e.DataDir, "--log-group", "cloudtrail-history", logs).CombinedOutput()
 	if !strings.Contains(string(out), "imported 5 new events (0 already present)") {
 		t.Errorf("bannin import --log-group = %s; want 5 new events", out)
@@ -232,6 +237,7 @@ func TestImportIntoLogGroup(t *testing.T) {
 	if !strings.Contains(string(out), "imported 0 new events (5 already present)") {
 		t.Errorf("second bannin import --log-group = %s; want 0 new", out)
 	}
+	e = testenv.New(t, testenv.Options{Account: "111122223333", DataDir: e.DataDir})
 	var res struct {
 		Events []struct{ LogStreamName, Message string }
 	}

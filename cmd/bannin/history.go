@@ -15,6 +15,7 @@ import (
 	"github.com/bannin/bannin/internal/audit"
 	"github.com/bannin/bannin/internal/iam"
 	cwlogs "github.com/bannin/bannin/internal/logs"
+	"github.com/bannin/bannin/internal/server"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/store/sqlite"
 )
@@ -28,6 +29,15 @@ func importLogs(args []string) error {
 	fs.Parse(args)
 	if fs.NArg() == 0 {
 		return fmt.Errorf("import: name at least one file or directory of CloudTrail log files")
+	}
+	if *group != "" {
+		// Imported log events feed metric filters through the stream, which a running server
+		// would not see.
+		lock, err := server.LockDataDir(*dataDir)
+		if err != nil {
+			return fmt.Errorf("import --log-group: %w; stop it first", err)
+		}
+		defer lock.Close()
 	}
 	if *group != "" && *account == "" {
 		b, err := os.ReadFile(filepath.Join(*dataDir, iam.RootCredentialsFile))

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +37,7 @@ type Env struct {
 	DataDir string
 	Server  *server.Server
 	Config  aws.Config
+	stop    func()
 }
 
 // Options change the server a test gets.
@@ -102,13 +104,17 @@ func New(t testing.TB, opts ...Options) *Env {
 			t.Errorf("server background: %v", err)
 		}
 	}()
-	t.Cleanup(func() {
-		hs.Close()
-		stop()
-		<-done
-		srv.Close()
-	})
-	e := &Env{URL: hs.URL, Region: o.Region, Account: srv.RootKey.Account, DataDir: o.DataDir, Server: srv}
+	var once sync.Once
+	shutdown := func() {
+		once.Do(func() {
+			hs.Close()
+			stop()
+			<-done
+			srv.Close()
+		})
+	}
+	t.Cleanup(shutdown)
+	e := &Env{URL: hs.URL, Region: o.Region, Account: srv.RootKey.Account, DataDir: o.DataDir, Server: srv, stop: shutdown}
 	e.Config = aws.Config{
 		Region:           o.Region,
 		Credentials:      credentials.NewStaticCredentialsProvider(srv.RootKey.AccessKeyID, srv.RootKey.SecretAccessKey, ""),
@@ -118,6 +124,10 @@ func New(t testing.TB, opts ...Options) *Env {
 	}
 	return e
 }
+
+// Stop shuts the server down before the test ends (to reopen its data dir, or to let a
+// command that needs the data dir to itself run).
+func (e *Env) Stop() { e.stop() }
 
 // CloudTrail returns a CloudTrail client for the server.
 func (e *Env) CloudTrail() *cloudtrail.Client { return cloudtrail.NewFromConfig(e.Config) }
