@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -626,7 +627,7 @@ func (s *Service) callDestination(ctx context.Context, d *delivery, pending stri
 	}
 	resp, err := s.opts.HTTPClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("bus: call api destination %s: %w", dest.Arn, err)
+		return fmt.Errorf("bus: call api destination %s: %w", dest.Arn, redactErr(err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
@@ -679,7 +680,7 @@ func (s *Service) destinationRequest(ctx context.Context, d *delivery, dest *api
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return nil, permanent("bus: api destination endpoint %s: %w", endpoint, err)
+		return nil, permanent("bus: api destination %s endpoint: %w", dest.Arn, redactErr(err))
 	}
 	q := u.Query()
 	headers := http.Header{}
@@ -724,7 +725,7 @@ func (s *Service) destinationRequest(ctx context.Context, d *delivery, dest *api
 	}
 	req, err := http.NewRequestWithContext(ctx, dest.HttpMethod, u.String(), rd)
 	if err != nil {
-		return nil, permanent("bus: api destination request: %w", err)
+		return nil, permanent("bus: api destination %s request: %w", dest.Arn, redactErr(err))
 	}
 	for k, v := range headers {
 		req.Header[k] = v
@@ -769,7 +770,7 @@ func (s *Service) oauth(ctx context.Context, conn *connection, sec *secret) (str
 	p := conn.AuthParameters.OAuthParameters
 	u, err := url.Parse(aws.ToString(p.AuthorizationEndpoint))
 	if err != nil {
-		return "", permanent("bus: oauth endpoint: %w", err)
+		return "", permanent("bus: oauth endpoint of connection %s: %w", conn.Arn, redactErr(err))
 	}
 	form := url.Values{}
 	headers := http.Header{}
@@ -792,7 +793,7 @@ func (s *Service) oauth(ctx context.Context, conn *connection, sec *secret) (str
 	}
 	req, err := http.NewRequestWithContext(ctx, aws.ToString(p.HttpMethod), u.String(), rd)
 	if err != nil {
-		return "", permanent("bus: oauth request: %w", err)
+		return "", permanent("bus: oauth request of connection %s: %w", conn.Arn, redactErr(err))
 	}
 	for k, v := range headers {
 		req.Header[k] = v
@@ -803,7 +804,7 @@ func (s *Service) oauth(ctx context.Context, conn *connection, sec *secret) (str
 	req.SetBasicAuth(aws.ToString(p.ClientParameters.ClientID), sec.ClientSecret)
 	resp, err := s.opts.HTTPClient.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("bus: oauth token from %s: %w", u.Host, err)
+		return "", fmt.Errorf("bus: oauth token from %s: %w", u.Host, redactErr(err))
 	}
 	defer resp.Body.Close()
 	var tr struct {
@@ -820,4 +821,27 @@ func (s *Service) oauth(ctx context.Context, conn *connection, sec *secret) (str
 	s.tokens[conn.Arn] = oauthToken{value: tr.AccessToken, expires: now.Add(time.Duration(tr.ExpiresIn) * time.Second)}
 	s.mu.Unlock()
 	return tr.AccessToken, nil
+}
+
+// redactURL is a URL without its user information, query and fragment: what error text
+// may show of a URL whose query parameters (secret connection parameters) or user
+// information may be secrets.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
+}
+
+// redactErr returns err, which net/http and net/url make with the whole URL in its
+// text, with that URL redacted (redactURL); the error it wraps is kept, so that
+// errors.Is still sees a timeout.
+func redactErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: ue.Err}
+	}
+	return err
 }
