@@ -129,6 +129,18 @@ func TestSubscriptionSecrets(t *testing.T) {
 	if pending != 1 {
 		t.Errorf("items with PendingConfirmation = %d; want 1 (of %d)", pending, len(items))
 	}
+
+	// The topic's item has AWS Config's shape: attributes at the top level with TopicArn
+	// and Owner.
+	h, err := cs.GetResourceConfigHistory(ctx, &configservice.GetResourceConfigHistoryInput{ResourceType: "AWS::SNS::Topic", ResourceId: aws.String("secrets")})
+	if err != nil || len(h.ConfigurationItems) == 0 {
+		t.Fatalf("GetResourceConfigHistory topic = %v, %v", h, err)
+	}
+	var doc map[string]any
+	json.Unmarshal([]byte(aws.ToString(h.ConfigurationItems[0].Configuration)), &doc)
+	if doc["TopicArn"] != aws.ToString(topic.TopicArn) || doc["Owner"] != e.Account || doc["Attributes"] != nil {
+		t.Errorf("topic configuration = %v; want TopicArn, Owner and the attributes at the top level", doc)
+	}
 }
 
 // Unsubscribing a confirmed HTTP subscription sends an UnsubscribeConfirmation whose
