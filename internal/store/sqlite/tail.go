@@ -7,10 +7,11 @@ import (
 	"github.com/bannin/bannin/internal/store"
 )
 
-// Bounds of the stream tail kept in memory.
+// Bounds of the stream tail kept in memory: enough for consumers that keep up (they read at
+// most a few hundred entries at a time); one that lags further reads SQLite.
 const (
-	tailMaxEntries = 16384
-	tailMaxBytes   = 32 << 20
+	tailMaxEntries = 4096
+	tailMaxBytes   = 8 << 20
 )
 
 // streamTail is an in-memory copy of the newest committed stream entries, so that consumers
