@@ -97,3 +97,16 @@ func TestS3Params(t *testing.T) {
 		t.Errorf("s3Params = %v", got)
 	}
 }
+
+func TestRedactURLPassword(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:s3cret@hooks.example.com/a?b=c": "https://user:****@hooks.example.com/a?b=c",
+		"https://hooks.example.com/a@b":               "https://hooks.example.com/a@b",
+		"https://user@hooks.example.com/":             "https://user@hooks.example.com/",
+		"ops@example.com":                             "ops@example.com",
+	} {
+		if got := RedactURLPassword(in); got != want {
+			t.Errorf("RedactURLPassword(%q) = %q; want %q", in, got, want)
+		}
+	}
+}

@@ -58,6 +58,7 @@ func Build(c *call.Call, o Outcome) (*store.Event, error) {
 		if o.Service.Name == "s3" {
 			p = s3Params(p, o.Host)
 		}
+		redactSecrets(o.Service.Name, op, p)
 		if p != nil {
 			rec.RequestParameters = p
 		}

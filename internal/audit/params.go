@@ -3,6 +3,7 @@ package audit
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -95,4 +96,45 @@ func LowerCamel(s string) string {
 		return s
 	}
 	return string(unicode.ToLower(r)) + s[n:]
+}
+
+// redactSecrets hides secrets that a model does not mark sensitive: the password of an SNS
+// endpoint URL (https://user:pass@host/) and subscription confirmation tokens.
+func redactSecrets(service, op string, p map[string]any) {
+	if service != "sns" || p == nil {
+		return
+	}
+	switch op {
+	case "Subscribe":
+		if ep, ok := p["endpoint"].(string); ok {
+			p["endpoint"] = RedactURLPassword(ep)
+		}
+	case "ConfirmSubscription":
+		if _, ok := p["token"]; ok {
+			p["token"] = Hidden
+		}
+	}
+}
+
+// RedactURLPassword masks the password of a URL's userinfo (scheme://user:pass@host...),
+// leaving everything else as written.
+func RedactURLPassword(u string) string {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return u
+	}
+	rest := u[i+3:]
+	end := len(rest)
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		end = j
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return u
+	}
+	colon := strings.Index(rest[:at], ":")
+	if colon < 0 {
+		return u
+	}
+	return u[:i+3] + rest[:colon+1] + "****" + rest[at:]
 }
