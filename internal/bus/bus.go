@@ -50,7 +50,7 @@ type Service struct {
 
 	mu     sync.Mutex
 	buses  map[string]*compiled  // by busKey
-	tokens map[string]oauthToken // OAuth access tokens by connection ARN
+	tokens map[string]oauthToken // OAuth access tokens by tokenKey
 	// rate spaces API destination calls by their InvocationRateLimitPerSecond.
 	rate *rateLimiter
 	// marksIndexed is set once Run has indexed delivered marks older than their index.

@@ -58,6 +58,10 @@ type secret struct {
 	ClientSecret string `json:"clientSecret,omitempty"`
 	// Secret header, query and body parameter values, by "header:", "query:", "body:" + key.
 	Values map[string]string `json:"values,omitempty"`
+	// Version is new with every secret stored; OAuth access tokens are cached by
+	// connection ARN and Version, so a token fetched with credentials that have since
+	// been replaced (or deleted) is never used.
+	Version string `json:"version,omitempty"`
 }
 
 // apiDestination is an API destination's stored configuration.
@@ -106,6 +110,7 @@ func saveConnection(ctx context.Context, c *call.Call, conn *connection, sec *se
 	c.Touch(ConnectionType, conn.Name, conn.Arn)
 	tx := c.Write()
 	if sec != nil {
+		sec.Version = newID()
 		sraw, _ := json.Marshal(sec)
 		if err := tx.Put(ctx, secretsBucket, conn.Arn, sraw); err != nil {
 			return fmt.Errorf("bus: store connection secret: %w", err)
@@ -270,9 +275,6 @@ func (s *Service) UpdateConnection(ctx context.Context, in *events.UpdateConnect
 		}
 		conn.AuthorizationType, conn.AuthParameters, sec = typ, auth, sc
 		conn.Authorized, conn.State = c.Time, "AUTHORIZED"
-		s.mu.Lock()
-		delete(s.tokens, conn.Arn)
-		s.mu.Unlock()
 	}
 	conn.Modified = c.Time
 	if err := saveConnection(ctx, c, conn, sec); err != nil {
@@ -295,9 +297,6 @@ func (s *Service) DeauthorizeConnection(ctx context.Context, in *events.Deauthor
 	if err := c.Write().Delete(ctx, secretsBucket, conn.Arn); err != nil {
 		return nil, fmt.Errorf("bus: delete connection secret: %w", err)
 	}
-	s.mu.Lock()
-	delete(s.tokens, conn.Arn)
-	s.mu.Unlock()
 	if err := saveConnection(ctx, c, conn, nil); err != nil {
 		return nil, err
 	}
@@ -562,6 +561,24 @@ type oauthToken struct {
 	expires time.Time
 }
 
+// tokenKey is the key of Service.tokens: a connection's ARN and the version of the
+// secret a token was fetched with. Nothing clears the cache when a connection's secret
+// changes or goes (the change may not commit, and a fetch may be under way with the old
+// one); the new secret's version just does not find the old token.
+func tokenKey(connArn, version string) string { return connArn + "|" + version }
+
+// cacheToken keeps a connection's token, dropping the tokens that have expired.
+func (s *Service) cacheToken(key string, t oauthToken, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, old := range s.tokens {
+		if !now.Before(old.expires) {
+			delete(s.tokens, k)
+		}
+	}
+	s.tokens[key] = t
+}
+
 // callDestination sends a queued delivery (pendingBucket key pending) to its API
 // destination, waiting for the destination's turn under its rate limit; the call may
 // take destinationTimeout. 401, 407, 409, 429 and 5xx answers (and transport failures
@@ -637,7 +654,7 @@ func (s *Service) callDestination(ctx context.Context, d *delivery, pending stri
 	case code == 401 || code == 407 || code == 409 || code == 429 || code >= 500:
 		if code == 401 {
 			s.mu.Lock()
-			delete(s.tokens, conn.Arn)
+			delete(s.tokens, tokenKey(conn.Arn, sec.Version))
 			s.mu.Unlock()
 		}
 		return fmt.Errorf("bus: api destination %s answered %s", dest.Arn, resp.Status)
@@ -761,8 +778,9 @@ func secretOr(sec *secret, kind string, key, v *string) string {
 // has none that is still valid.
 func (s *Service) oauth(ctx context.Context, conn *connection, sec *secret) (string, error) {
 	now := s.opts.Clock()
+	key := tokenKey(conn.Arn, sec.Version)
 	s.mu.Lock()
-	t, ok := s.tokens[conn.Arn]
+	t, ok := s.tokens[key]
 	s.mu.Unlock()
 	if ok && now.Before(t.expires) {
 		return t.value, nil
@@ -817,9 +835,7 @@ func (s *Service) oauth(ctx context.Context, conn *connection, sec *secret) (str
 	if tr.ExpiresIn <= 0 {
 		tr.ExpiresIn = 3600
 	}
-	s.mu.Lock()
-	s.tokens[conn.Arn] = oauthToken{value: tr.AccessToken, expires: now.Add(time.Duration(tr.ExpiresIn) * time.Second)}
-	s.mu.Unlock()
+	s.cacheToken(key, oauthToken{value: tr.AccessToken, expires: now.Add(time.Duration(tr.ExpiresIn) * time.Second)}, now)
 	return tr.AccessToken, nil
 }
 
