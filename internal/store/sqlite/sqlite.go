@@ -280,15 +280,26 @@ func (s *Store) View(ctx context.Context, fn func(tx store.ReadTx) error) error 
 	if closed {
 		return fmt.Errorf("store: view: %w", store.ErrClosed)
 	}
-	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("store: view: begin: %w", err)
-	}
-	defer tx.Rollback()
+	// The read transaction (a connection of the pool) is taken at the first statement: a View
+	// answered from the stream tail alone needs none.
+	var tx *sql.Tx
+	defer func() {
+		if tx != nil {
+			tx.Rollback()
+		}
+	}()
+	vctx := ctx
 	rt := &rtx{s: s, tail: true}
 	rt.stmt = func(ctx context.Context, q string) (*sql.Stmt, error) {
 		// From the first statement on, this View has a snapshot that the tail may be newer than.
 		rt.tail = false
+		if tx == nil {
+			var err error
+			if tx, err = s.rdb.BeginTx(vctx, &sql.TxOptions{ReadOnly: true}); err != nil {
+				tx = nil
+				return nil, fmt.Errorf("begin: %w", err)
+			}
+		}
 		if v, ok := s.rstmts.Load(q); ok {
 			return tx.StmtContext(ctx, v.(*sql.Stmt)), nil
 		}
