@@ -289,7 +289,7 @@ func (s *Store) View(ctx context.Context, fn func(tx store.ReadTx) error) error 
 		}
 	}()
 	vctx := ctx
-	rt := &rtx{s: s, tail: true}
+	rt := &rtx{s: s, tail: true, tailHead: -1}
 	rt.stmt = func(ctx context.Context, q string) (*sql.Stmt, error) {
 		// From the first statement on, this View has a snapshot that the tail may be newer than.
 		rt.tail = false

@@ -84,18 +84,26 @@ func (t *streamTail) drop(n int) {
 	}
 }
 
-// read returns up to limit entries with Seq > after, copied, and reports whether the tail
-// covers that range (false: ask SQL).
-func (t *streamTail) read(after int64, limit int) ([]store.Entry, bool) {
+// read returns up to limit entries with after < Seq <= upTo (upTo < 0: no bound), copied,
+// and the newest Seq the tail holds; ok is false when the tail does not cover that range (ask
+// SQL).
+func (t *streamTail) read(after, upTo int64, limit int) (es []store.Entry, head int64, ok bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if after < t.floor {
-		return nil, false
+		return nil, 0, false
+	}
+	head = t.floor
+	if len(t.entries) > 0 {
+		head = t.entries[len(t.entries)-1].Seq
 	}
 	i := sort.Search(len(t.entries), func(i int) bool { return t.entries[i].Seq > after })
 	j := min(len(t.entries), i+limit)
-	if i == j {
-		return nil, true
+	if upTo >= 0 {
+		j = i + sort.Search(j-i, func(k int) bool { return t.entries[i+k].Seq > upTo })
+	}
+	if i >= j {
+		return nil, head, true
 	}
 	out := make([]store.Entry, j-i)
 	for k, e := range t.entries[i:j] {
@@ -107,5 +115,5 @@ func (t *streamTail) read(after int64, limit int) ([]store.Entry, bool) {
 		}
 		out[k] = e
 	}
-	return out, true
+	return out, head, true
 }

@@ -93,3 +93,37 @@ func TestStreamTailMatchesDatabase(t *testing.T) {
 	})
 	check("after a nil payload")
 }
+
+// TestStreamTailPinsView checks that repeated tail reads in one View see the same entries
+// even when more commit in between, as reads of one snapshot would.
+func TestStreamTailPinsView(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t, t.TempDir())
+	appendOne := func(p string) {
+		update(t, s, func(tx store.Tx) error {
+			_, err := tx.Append(ctx, "k", []byte(p))
+			return err
+		})
+	}
+	appendOne("a")
+	appendOne("b")
+	view(t, s, func(tx store.ReadTx) error {
+		first, err := tx.ReadStream(ctx, 0, 1)
+		if err != nil || len(first) != 1 || string(first[0].Payload) != "a" {
+			t.Fatalf("first ReadStream = %v, %v; want entry a", first, err)
+		}
+		appendOne("c") // commits while the View is open
+		rest, err := tx.ReadStream(ctx, first[0].Seq, 10)
+		if err != nil || len(rest) != 1 || string(rest[0].Payload) != "b" {
+			t.Errorf("second ReadStream in the same View = %v, %v; want only entry b", rest, err)
+		}
+		return nil
+	})
+	view(t, s, func(tx store.ReadTx) error {
+		all, err := tx.ReadStream(ctx, 0, 10)
+		if err != nil || len(all) != 3 {
+			t.Errorf("ReadStream in a new View = %d entries, %v; want 3", len(all), err)
+		}
+		return nil
+	})
+}

@@ -20,8 +20,12 @@ type rtx struct {
 	// (see Store.wexec).
 	write bool
 	// tail is set on a View that has run no statement yet: ReadStream may then answer from
-	// the store's in-memory stream tail (see streamTail).
-	tail bool
+	// the store's in-memory stream tail (see streamTail). The first such answer pins the
+	// View's stream head (tailHead >= 0), so that further tail reads in the same View see the
+	// same entries, as a snapshot would. (Statements that the View runs afterwards read a
+	// SQLite snapshot taken then, which is at least as new.)
+	tail     bool
+	tailHead int64
 }
 
 func (t *rtx) qctx(ctx context.Context) context.Context {
@@ -66,7 +70,10 @@ func (t *rtx) ReadStream(ctx context.Context, after int64, limit int) ([]store.E
 		limit = 100
 	}
 	if t.tail {
-		if es, ok := t.s.tail.read(after, limit); ok {
+		if es, head, ok := t.s.tail.read(after, t.tailHead, limit); ok {
+			if t.tailHead < 0 {
+				t.tailHead = head
+			}
 			return es, nil
 		}
 	}
