@@ -458,6 +458,7 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 	appended := false
 	var pending []pendingEntry
 	var trimTo int64
+	wrote := false // a function of this transaction has succeeded
 	for i := 0; ; i++ {
 		if i == len(batch) {
 			var more bool
@@ -470,22 +471,39 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 			errs[i] = err
 			continue
 		}
-		if _, err := s.wexec("SAVEPOINT u"); err != nil {
-			return fail(fmt.Errorf("store: update: savepoint: %w", err))
+		// The first function of a transaction needs no savepoint: if it fails, rolling back
+		// the whole transaction undoes exactly its writes.
+		alone := !wrote
+		if !alone {
+			if _, err := s.wexec("SAVEPOINT u"); err != nil {
+				return fail(fmt.Errorf("store: update: savepoint: %w", err))
+			}
 		}
 		t := &wtx{rtx: rtx{s: s, write: true, stmt: s.writeStmtCtx}}
 		err := t.run(r.fn)
 		t.done = true
-		if err != nil {
+		switch {
+		case err != nil && alone:
+			errs[i] = err
+			if _, rerr := s.wexec("ROLLBACK"); rerr != nil {
+				return fail(fmt.Errorf("store: update: roll back after %v: %w", err, rerr))
+			}
+			if _, rerr := s.wexec("BEGIN IMMEDIATE"); rerr != nil {
+				return fail(fmt.Errorf("store: update: begin: %w", rerr))
+			}
+		case err != nil:
 			errs[i] = err
 			if _, rerr := s.wexec("ROLLBACK TO u"); rerr != nil {
 				return fail(fmt.Errorf("store: update: roll back to savepoint after %v: %w", err, rerr))
 			}
-		}
-		if _, err := s.wexec("RELEASE u"); err != nil {
-			return fail(fmt.Errorf("store: update: release savepoint: %w", err))
+			fallthrough
+		case !alone:
+			if _, err := s.wexec("RELEASE u"); err != nil {
+				return fail(fmt.Errorf("store: update: release savepoint: %w", err))
+			}
 		}
 		if errs[i] == nil {
+			wrote = true
 			appended = appended || t.appended
 			pending = append(pending, t.pending...)
 			trimTo = max(trimTo, t.trimTo)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/bannin/bannin/internal/store"
@@ -126,4 +127,61 @@ func TestStreamTailPinsView(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestFirstUpdateOfBatchFails checks that when the first function of a transaction (which
+// runs without a savepoint) fails, its writes and stream entries are undone and the Updates
+// queued behind it still commit.
+func TestFirstUpdateOfBatchFails(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t, t.TempDir())
+	boom := errors.New("boom")
+	const n = 3
+	errs := make(chan error, n)
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Put(ctx, "b", "zero", []byte("0")); err != nil {
+			return err
+		}
+		if _, err := tx.Append(ctx, "k", []byte("from the failed update")); err != nil {
+			return err
+		}
+		for i := range n {
+			go func() {
+				errs <- s.Update(ctx, func(tx store.Tx) error {
+					if err := tx.Put(ctx, "b", fmt.Sprint(i), []byte("v")); err != nil {
+						return err
+					}
+					_, err := tx.Append(ctx, "k", []byte(fmt.Sprint(i)))
+					return err
+				})
+			}()
+		}
+		for len(s.reqs) < n {
+			runtime.Gosched()
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("first Update = %v; want %v", err, boom)
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("queued Update = %v", err)
+		}
+	}
+	view(t, s, func(tx store.ReadTx) error {
+		if v, err := tx.Get(ctx, "b", "zero"); err != nil || v != nil {
+			t.Errorf("Get(zero) = %q, %v; want nothing (its Update failed)", v, err)
+		}
+		for i := range n {
+			if v, err := tx.Get(ctx, "b", fmt.Sprint(i)); err != nil || string(v) != "v" {
+				t.Errorf("Get(%d) = %q, %v; want v", i, v, err)
+			}
+		}
+		return nil
+	})
+	tail, db := readBoth(t, s, 0, 100)
+	if len(db) != n || !reflect.DeepEqual(tail, db) {
+		t.Errorf("stream = %v from the tail, %v in the database; want the %d entries of the committed Updates in both", tail, db, n)
+	}
 }
