@@ -41,8 +41,23 @@ func isNotFound(err error) bool {
 	return ok && c.AWSErrorCode() == "ResourceNotFoundException"
 }
 
-// eventSuffix is the part of an event's key after its stream: it orders events by time.
-func eventSuffix(ts int64, seq uint32) string { return fmt.Sprintf("%016x%08x", uint64(ts), seq) }
+// eventSuffix is an event's position as 16 hex digits of timestamp and 8 of sequence
+// number: it orders events by time (block keys, eventId, tokens, notices).
+func eventSuffix(ts int64, seq uint32) string {
+	const digits = "0123456789abcdef"
+	var b [suffixLen]byte
+	v := uint64(ts)
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[v&15]
+		v >>= 4
+	}
+	w := seq
+	for i := suffixLen - 1; i >= 16; i-- {
+		b[i] = digits[w&15]
+		w >>= 4
+	}
+	return string(b[:])
+}
 
 // suffixTime is the timestamp an event key suffix holds.
 func suffixTime(suffix string) int64 {
@@ -60,21 +75,16 @@ func timeKey(ts int64) string {
 
 // event is one stored log event.
 type event struct {
-	suffix    string
 	ts        int64
+	seq       uint32
 	ingestion int64
 	message   string
 }
 
-// Events are stored as the 16-hex ingestion time followed by the message.
-func encodeEvent(ingestion int64, message string) []byte {
-	return []byte(fmt.Sprintf("%016x", uint64(ingestion)) + message)
-}
+func (e event) pos() pos { return pos{ts: e.ts, seq: e.seq} }
 
-func decodeEvent(suffix string, v []byte) event {
-	ing, _ := strconv.ParseUint(string(v[:16]), 16, 64)
-	return event{suffix: suffix, ts: suffixTime(suffix), ingestion: int64(ing), message: string(v[16:])}
-}
+// suffix is the event's position as a key suffix.
+func (e event) suffix() string { return eventSuffix(e.ts, e.seq) }
 
 // eventID is an event's eventId: its key suffix and a checksum of its stream's name.
 func eventID(stream, suffix string) string {
@@ -178,18 +188,10 @@ type InputEvent struct {
 func storeEvents(ctx context.Context, tx store.Tx, account, region, group string, st *Stream, now int64, evs []InputEvent) error {
 	key := streamKey(account, region, group, st.Name)
 	notice := PutNotice{Account: account, Region: region, Group: group, Stream: st.Name}
+	stored := make([]event, 0, len(evs))
 	for _, e := range evs {
 		st.Seq++
-		suffix := eventSuffix(e.Timestamp, st.Seq)
-		if err := tx.Put(ctx, bucketEvents, key+"\x00"+suffix, encodeEvent(now, e.Message)); err != nil {
-			return fmt.Errorf("logs: put event: %w", err)
-		}
-		if notice.Count == 0 || suffix < notice.First {
-			notice.First = suffix
-		}
-		if suffix > notice.Last {
-			notice.Last = suffix
-		}
+		stored = append(stored, event{ts: e.Timestamp, seq: st.Seq, ingestion: now, message: e.Message})
 		notice.Count++
 		if st.LastIngestion == 0 || e.Timestamp < st.FirstEvent {
 			st.FirstEvent = e.Timestamp
@@ -199,6 +201,14 @@ func storeEvents(ctx context.Context, tx store.Tx, account, region, group string
 		}
 		st.LastIngestion = now
 		st.StoredBytes += int64(len(e.Message))
+	}
+	if len(stored) > 0 {
+		notice.First, notice.Last = stored[0].suffix(), stored[len(stored)-1].suffix()
+		span, err := putBlocks(ctx, tx, key, stored)
+		if err != nil {
+			return err
+		}
+		st.BlockSpan = max(st.BlockSpan, span)
 	}
 	b, err := json.Marshal(st)
 	if err != nil {
@@ -277,29 +287,21 @@ func appendEvents(ctx context.Context, tx store.Tx, account, region, group, stre
 	return len(kept), nil
 }
 
-// scanEvents calls fn for the stream's events with from <= timestamp < to, in order,
-// starting after the key suffix `after` when it is set. fn returns false to stop.
-func scanEvents(ctx context.Context, tx store.ReadTx, streamKey string, from, to int64, after string, fn func(event) bool) error {
-	prefix := streamKey + "\x00"
-	pos := prefix + timeKey(from)
-	if after != "" && prefix+after > pos {
-		pos = prefix + after
+// scanEvents calls fn for the events of a stream (its key and block span) with
+// from <= timestamp < to, in order, starting after the key suffix `after` when it is set.
+// fn returns false to stop.
+func scanEvents(ctx context.Context, tx store.ReadTx, streamKey string, span, from, to int64, after string, fn func(event) bool) error {
+	var ap *pos
+	if after != "" {
+		p := parseSuffix(after)
+		ap = &p
 	}
+	sc := newEventScan(tx, streamKey+"\x00", span, from, to, ap, nil)
 	for {
-		kvs, err := tx.List(ctx, bucketEvents, prefix, pos, 1000)
-		if err != nil {
-			return fmt.Errorf("logs: list events: %w", err)
+		e, ok, err := sc.next(ctx)
+		if err != nil || !ok || !fn(e) {
+			return err
 		}
-		for _, kv := range kvs {
-			e := decodeEvent(kv.Key[len(prefix):], kv.Value)
-			if e.ts >= to || !fn(e) {
-				return nil
-			}
-		}
-		if len(kvs) < 1000 {
-			return nil
-		}
-		pos = kvs[len(kvs)-1].Key
 	}
 }
 
@@ -350,7 +352,7 @@ func (s *Service) GetLogEvents(ctx context.Context, in *wirelogs.GetLogEventsReq
 	var evs []event
 	if forward {
 		size := 0
-		err = scanEvents(ctx, c.Tx, key, from, to, pos, func(e event) bool {
+		err = scanEvents(ctx, c.Tx, key, st.BlockSpan, from, to, pos, func(e event) bool {
 			if len(evs) > 0 && size+len(e.message) > maxPageBytes {
 				return false
 			}
@@ -363,7 +365,7 @@ func (s *Service) GetLogEvents(ctx context.Context, in *wirelogs.GetLogEventsReq
 		if pos != "" {
 			end = suffixTime(pos)
 		}
-		evs, err = backward(ctx, c.Tx, key, from, to, end, pos, limit)
+		evs, err = backward(ctx, c.Tx, key, st.BlockSpan, from, to, end, pos, limit)
 	}
 	if err != nil {
 		return nil, err
@@ -371,8 +373,8 @@ func (s *Service) GetLogEvents(ctx context.Context, in *wirelogs.GetLogEventsReq
 	out := &wirelogs.GetLogEventsResponse{Events: make([]wirelogs.OutputLogEvent, 0, len(evs)),
 		NextForwardToken: aws.String("f/" + pos), NextBackwardToken: aws.String("b/" + pos)}
 	if len(evs) > 0 {
-		out.NextForwardToken = aws.String("f/" + evs[len(evs)-1].suffix)
-		out.NextBackwardToken = aws.String("b/" + evs[0].suffix)
+		out.NextForwardToken = aws.String("f/" + evs[len(evs)-1].suffix())
+		out.NextBackwardToken = aws.String("b/" + evs[0].suffix())
 	}
 	for _, e := range evs {
 		out.Events = append(out.Events, wirelogs.OutputLogEvent{Timestamp: aws.Int64(e.ts), Message: aws.String(e.message),
@@ -382,17 +384,18 @@ func (s *Service) GetLogEvents(ctx context.Context, in *wirelogs.GetLogEventsReq
 }
 
 // backward returns the newest events of a stream with from <= timestamp < to that sort
-// before pos ("" for none) and fit in a page: at most limit, at most maxPageBytes of
+// before the suffix tok ("" for none) and fit in a page: at most limit, at most maxPageBytes of
 // messages (at least one). end is the newest timestamp that can qualify. As keys can only
 // be listed forward, it scans a time window ending at end and widens it until the page is
 // full or the window reaches from, so reading the tail of a long stream costs about a page.
-func backward(ctx context.Context, tx store.ReadTx, key string, from, to, end int64, pos string, limit int) ([]event, error) {
+func backward(ctx context.Context, tx store.ReadTx, key string, span, from, to, end int64, tok string, limit int) ([]event, error) {
+	before := parseSuffix(tok)
 	for width := int64(time.Hour.Milliseconds()); ; width *= 8 {
 		lo := max(from, end-width)
 		var evs []event
 		size, start := 0, 0
-		err := scanEvents(ctx, tx, key, lo, to, "", func(e event) bool {
-			if pos != "" && e.suffix >= pos {
+		err := scanEvents(ctx, tx, key, span, lo, to, "", func(e event) bool {
+			if tok != "" && !e.pos().less(before) {
 				return false
 			}
 			evs = append(evs, e)
@@ -509,13 +512,13 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *wirelogs.FilterLogEve
 	out := &wirelogs.FilterLogEventsResponse{Events: []wirelogs.FilteredLogEvent{}, SearchedLogStreams: []wirelogs.SearchedLogStream{}}
 	if more {
 		last := hits[len(hits)-1]
-		b, _ := json.Marshal(filterToken{Stream: last.stream, Suffix: last.suffix})
+		b, _ := json.Marshal(filterToken{Stream: last.stream, Suffix: last.suffix()})
 		out.NextToken = aws.String(base64.RawURLEncoding.EncodeToString(b))
 	}
 	for _, h := range hits {
 		out.Events = append(out.Events, wirelogs.FilteredLogEvent{LogStreamName: aws.String(h.stream),
 			Timestamp: aws.Int64(h.ts), Message: aws.String(h.message), IngestionTime: aws.Int64(h.ingestion),
-			EventId: aws.String(eventID(h.stream, h.suffix))})
+			EventId: aws.String(eventID(h.stream, h.suffix()))})
 	}
 	return out, nil
 }
@@ -572,27 +575,16 @@ func (s *Service) PurgeTx(ctx context.Context, tx store.Tx, account, region stri
 // purgeStream deletes a stream's events older than cut and updates the stream's stored
 // bytes and first event time.
 func purgeStream(ctx context.Context, tx store.Tx, kv store.KV, cut int64) (int, error) {
-	var victims []string
-	var freed int64
-	err := scanEvents(ctx, tx, kv.Key, 0, cut, "", func(e event) bool {
-		victims = append(victims, kv.Key+"\x00"+e.suffix)
-		freed += int64(len(e.message))
-		return true
-	})
-	if err != nil || len(victims) == 0 {
+	deleted, freed, err := purgeBlocks(ctx, tx, kv.Key, cut)
+	if err != nil || deleted == 0 {
 		return 0, err
-	}
-	for _, k := range victims {
-		if err := tx.Delete(ctx, bucketEvents, k); err != nil {
-			return 0, fmt.Errorf("logs: purge: %w", err)
-		}
 	}
 	st, err := decodeStream(kv)
 	if err != nil {
 		return 0, err
 	}
 	st.StoredBytes -= freed
-	err = scanEvents(ctx, tx, kv.Key, cut, 1<<62, "", func(e event) bool {
+	err = scanEvents(ctx, tx, kv.Key, st.BlockSpan, cut, 1<<62, "", func(e event) bool {
 		st.FirstEvent = e.ts
 		return false
 	})
@@ -606,7 +598,7 @@ func purgeStream(ctx context.Context, tx store.Tx, kv store.KV, cut int64) (int,
 	if err := tx.Put(ctx, bucketStreams, kv.Key, b); err != nil {
 		return 0, fmt.Errorf("logs: purge: put stream: %w", err)
 	}
-	return len(victims), nil
+	return deleted, nil
 }
 
 // importedKV remembers which CloudTrail events ImportTrailEvents put in which group.

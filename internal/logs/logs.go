@@ -7,8 +7,11 @@
 // ordered List calls:
 //
 //	logs.streams  <account>/<region>/<group>\x00<stream>
-//	logs.events   <account>/<region>/<group>\x00<stream>\x00<16-hex timestamp><8-hex seq>
+//	logs.blocks   <account>/<region>/<group>\x00<stream>\x00<16-hex timestamp><8-hex seq>
 //	logs.filters  <account>/<region>/<group>\x00<filter name>
+//
+// An event block holds consecutive events of one PutLogEvents call (up to 64 KiB of
+// messages), keyed by its first event's position (see block.go).
 //
 // Besides the API, the package offers the rest of bannin: Append (store events from
 // inside, e.g. CloudTrail delivery), KindPut stream entries with NoticeEvents (what was
@@ -38,7 +41,7 @@ const ResourceType = "AWS::Logs::LogGroup"
 // Key-value buckets.
 const (
 	bucketStreams = "logs.streams"
-	bucketEvents  = "logs.events"
+	bucketEvents  = "logs.blocks"
 	bucketFilters = "logs.filters"
 )
 
@@ -159,11 +162,12 @@ func groupPrefix(account, region, group string) string {
 	return account + "/" + region + "/" + group + "\x00"
 }
 
-// deleteAll deletes every pair of bucket under prefix, a page at a time.
+// deleteAll deletes every pair of bucket under prefix, a page at a time (event blocks are
+// up to 64 KiB each, so pages are short).
 func deleteAll(ctx context.Context, tx store.Tx, bucket, prefix string) error {
 	after := ""
 	for {
-		kvs, err := tx.List(ctx, bucket, prefix, after, 1000)
+		kvs, err := tx.List(ctx, bucket, prefix, after, 100)
 		if err != nil {
 			return fmt.Errorf("logs: list %s: %w", bucket, err)
 		}
@@ -172,7 +176,7 @@ func deleteAll(ctx context.Context, tx store.Tx, bucket, prefix string) error {
 				return fmt.Errorf("logs: delete %s: %w", bucket, err)
 			}
 		}
-		if len(kvs) < 1000 {
+		if len(kvs) < 100 {
 			return nil
 		}
 		after = kvs[len(kvs)-1].Key

@@ -3,45 +3,22 @@ package logs
 import (
 	"container/heap"
 	"context"
-	"fmt"
+	"strings"
 
 	"github.com/bannin/bannin/internal/store"
 )
 
-// streamCursor reads one stream's events in key order, a page at a time.
+// streamCursor is one stream's matching events, read ahead by one.
 type streamCursor struct {
 	stream string
-	prefix string // the stream's event key prefix
-	pos    string // last key read
-	to     int64
-	buf    []event
-	done   bool
+	scan   *eventScan
+	next   event
 }
 
-// fill reads the next page when the buffer is empty.
-func (sc *streamCursor) fill(ctx context.Context, tx store.ReadTx) error {
-	if len(sc.buf) > 0 || sc.done {
-		return nil
-	}
-	kvs, err := tx.List(ctx, bucketEvents, sc.prefix, sc.pos, 256)
-	if err != nil {
-		return fmt.Errorf("logs: list events: %w", err)
-	}
-	if len(kvs) < 256 {
-		sc.done = true
-	}
-	for _, kv := range kvs {
-		e := decodeEvent(kv.Key[len(sc.prefix):], kv.Value)
-		if e.ts >= sc.to {
-			sc.done = true
-			break
-		}
-		sc.buf = append(sc.buf, e)
-	}
-	if len(kvs) > 0 {
-		sc.pos = kvs[len(kvs)-1].Key
-	}
-	return nil
+// advance reads the stream's next matching event; ok is false at the end.
+func (sc *streamCursor) advance(ctx context.Context) (ok bool, err error) {
+	sc.next, ok, err = sc.scan.next(ctx)
+	return ok, err
 }
 
 // cursorHeap orders cursors by their next event: timestamp, then stream name.
@@ -49,7 +26,7 @@ type cursorHeap []*streamCursor
 
 func (h cursorHeap) Len() int { return len(h) }
 func (h cursorHeap) Less(i, j int) bool {
-	a, b := h[i].buf[0], h[j].buf[0]
+	a, b := h[i].next, h[j].next
 	if a.ts != b.ts {
 		return a.ts < b.ts
 	}
@@ -67,35 +44,35 @@ func (h *cursorHeap) Pop() any {
 // mergeStreams returns the events of the streams with from <= timestamp < to that match,
 // interleaved in (timestamp, stream, arrival) order and starting after the position
 // `after`: at most n of them and no more than maxPageBytes of messages (always at least
-// one). more reports that another match follows. It reads the streams lazily, so a page
-// costs what it returns.
+// one). more reports that another match follows. It reads the streams' blocks lazily, so a
+// page costs about what it scans; events are matched in the blocks as read and only the
+// matches are copied.
 func mergeStreams(ctx context.Context, tx store.ReadTx, account, region, group string, streams []*Stream,
 	from, to int64, after *filterToken, n int, match func(string) bool) (out []filtered, more bool, err error) {
 	h := make(cursorHeap, 0, len(streams))
 	for _, st := range streams {
 		prefix := streamKey(account, region, group, st.Name) + "\x00"
-		sc := &streamCursor{stream: st.Name, prefix: prefix, pos: prefix + timeKey(from), to: to}
+		sfrom := from
+		var ap *pos
 		if after != nil {
 			// Resume after the token: past its timestamp in streams that sort before
 			// its stream, past its event in its stream, at its timestamp in the others.
-			ts := suffixTime(after.Suffix)
-			var pos string
+			p := parseSuffix(after.Suffix)
 			switch {
 			case st.Name < after.Stream:
-				pos = prefix + after.Suffix[:16] + "ffffffff"
+				ap = &pos{ts: p.ts, seq: 1<<32 - 1}
 			case st.Name == after.Stream:
-				pos = prefix + after.Suffix
+				ap = &p
 			default:
-				pos = prefix + timeKey(ts)
-			}
-			if pos > sc.pos {
-				sc.pos = pos
+				sfrom = max(sfrom, p.ts)
 			}
 		}
-		if err := sc.fill(ctx, tx); err != nil {
+		sc := &streamCursor{stream: st.Name, scan: newEventScan(tx, prefix, st.BlockSpan, sfrom, to, ap, match)}
+		ok, err := sc.advance(ctx)
+		if err != nil {
 			return nil, false, err
 		}
-		if len(sc.buf) > 0 {
+		if ok {
 			h = append(h, sc)
 		}
 	}
@@ -103,22 +80,22 @@ func mergeStreams(ctx context.Context, tx store.ReadTx, account, region, group s
 	size := 0
 	for len(h) > 0 {
 		sc := h[0]
-		e := sc.buf[0]
-		if match(e.message) {
-			if len(out) == n || len(out) > 0 && size+len(e.message) > maxPageBytes {
-				return out, true, nil
-			}
-			out = append(out, filtered{stream: sc.stream, event: e})
-			size += len(e.message)
+		e := sc.next
+		if len(out) == n || len(out) > 0 && size+len(e.message) > maxPageBytes {
+			return out, true, nil
 		}
-		sc.buf = sc.buf[1:]
-		if err := sc.fill(ctx, tx); err != nil {
+		// The message is a substring of its whole block: keep a copy of its own.
+		e.message = strings.Clone(e.message)
+		out = append(out, filtered{stream: sc.stream, event: e})
+		size += len(e.message)
+		ok, err := sc.advance(ctx)
+		if err != nil {
 			return nil, false, err
 		}
-		if len(sc.buf) == 0 {
-			heap.Pop(&h)
-		} else {
+		if ok {
 			heap.Fix(&h, 0)
+		} else {
+			heap.Pop(&h)
 		}
 	}
 	return out, false, nil

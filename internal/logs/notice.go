@@ -19,9 +19,9 @@ type PutNotice struct {
 	Region  string `json:"region"`
 	Group   string `json:"logGroupName"`
 	Stream  string `json:"logStreamName"`
-	// First and Last are the key suffixes of the first and last event stored (inclusive).
-	// Events of other calls may sort between them; the batch's are those whose sequence
-	// numbers lie between First's and Last's.
+	// First and Last are the key suffixes (eventId without the stream checksum) of the first
+	// and last event stored (inclusive). Events of other calls may sort between them; the
+	// batch's are those whose sequence numbers lie between First's and Last's.
 	First string `json:"first"`
 	Last  string `json:"last"`
 	Count int    `json:"count"`
@@ -42,26 +42,35 @@ func NoticeEvents(ctx context.Context, tx store.ReadTx, n PutNotice) ([]Event, e
 	if len(n.First) != suffixLen || len(n.Last) != suffixLen {
 		return nil, fmt.Errorf("logs: notice events: malformed notice %+v", n)
 	}
+	// The call's events are in blocks of their own, keyed from First to Last by their first
+	// event; blocks of other calls keyed in between have sequence numbers outside the call's.
+	first, last := parseSuffix(n.First), parseSuffix(n.Last)
 	var out []Event
-	loSeq, hiSeq := n.First[16:], n.Last[16:]
 	after := prefix + n.First[:16] // below First: keys are never a prefix of one another
 	for {
-		kvs, err := tx.List(ctx, bucketEvents, prefix, after, 1000)
+		kvs, err := tx.List(ctx, bucketEvents, prefix, after, 16)
 		if err != nil {
 			return nil, fmt.Errorf("logs: notice events: %w", err)
 		}
 		for _, kv := range kvs {
-			suffix := kv.Key[len(prefix):]
-			if suffix < n.First || suffix[16:] < loSeq || suffix[16:] > hiSeq {
-				continue
-			}
-			if suffix > n.Last {
+			k := parseSuffix(kv.Key[len(prefix):])
+			if last.less(k) {
 				return out, nil
 			}
-			e := decodeEvent(suffix, kv.Value)
-			out = append(out, Event{Timestamp: e.ts, IngestionTime: e.ingestion, Message: e.message, ID: eventID(n.Stream, suffix)})
+			if k.less(first) || k.seq < first.seq || k.seq > last.seq {
+				continue
+			}
+			err := decodeBlock(kv.Key, kv.Value, func(e event) bool {
+				if e.seq >= first.seq && e.seq <= last.seq {
+					out = append(out, Event{Timestamp: e.ts, IngestionTime: e.ingestion, Message: e.message, ID: eventID(n.Stream, e.suffix())})
+				}
+				return true
+			})
+			if err != nil {
+				return nil, fmt.Errorf("logs: notice events: %w", err)
+			}
 		}
-		if len(kvs) < 1000 {
+		if len(kvs) < 16 {
 			return out, nil
 		}
 		after = kvs[len(kvs)-1].Key

@@ -27,6 +27,9 @@ type Stream struct {
 	// Seq numbers the stream's events, so that events with equal timestamps keep their
 	// order and their keys stay unique.
 	Seq uint32 `json:"seq"`
+	// BlockSpan is the longest time between the key of one of the stream's event blocks
+	// and its last event (milliseconds): how far before a time a scan must start.
+	BlockSpan int64 `json:"blockSpan,omitempty"`
 }
 
 var streamNameRE = regexp.MustCompile(`^[^:*]{1,512}$`)
