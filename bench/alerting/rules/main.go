@@ -33,11 +33,12 @@ func main() {
 	nevents := flag.Int("events", 10000, "distinct events matched in turn")
 	dur := flag.Duration("duration", 3*time.Second, "matching time per rule count")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the matching of the largest rule count")
+	appendIDs := flag.Bool("append", false, "match with MatchAppend into one reused slice instead of Match (a new slice per matching event)")
 	flag.Parse()
 	runtime.GOMAXPROCS(*cpus)
 	fmt.Println("command:", harness.CommandLine())
 	fmt.Println("machine:", harness.Machine())
-	if err := run(*counts, *sets, *nevents, *dur, *cpuProfile); err != nil {
+	if err := run(*counts, *sets, *nevents, *dur, *cpuProfile, *appendIDs); err != nil {
 		fmt.Fprintln(os.Stderr, "rules:", err)
 		os.Exit(1)
 	}
@@ -127,7 +128,7 @@ func ruleFrom(r map[string]any, ops map[string][]string, rng *rand.Rand, i int, 
 	return string(b)
 }
 
-func run(counts, sets string, nevents int, dur time.Duration, cpuProfile string) error {
+func run(counts, sets string, nevents int, dur time.Duration, cpuProfile string, appendIDs bool) error {
 	var ns []int
 	for _, f := range strings.Split(counts, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -170,14 +171,19 @@ func run(counts, sets string, nevents int, dur time.Duration, cpuProfile string)
 	fmt.Printf("events: %d CloudTrail records as EventBridge events, %d bytes on average; %d operations of %d services in the data\n",
 		nevents, bytes/nevents, len(seen), len(ops))
 	fmt.Printf("GOMAXPROCS=%d, %s of matching per rule count; \"CPU ns/ev\" and \"per CPU s\" use this process's CPU time\n", runtime.GOMAXPROCS(0), dur)
-	fmt.Printf("(user+system, GC included), so they hold when other processes share the cores; ns/event and events/s are wall time\n\n")
+	fmt.Printf("(user+system, GC included), so they hold when other processes share the cores; ns/event and events/s are wall time\n")
+	if appendIDs {
+		fmt.Printf("ids by MatchAppend into one reused slice\n\n")
+	} else {
+		fmt.Printf("ids by Match (a new slice for each matching event)\n\n")
+	}
 	fmt.Printf("%-10s %7s %10s %10s %12s %14s %14s %10s %10s\n", "set", "rules", "events", "ns/event", "CPU ns/ev", "events/s", "per CPU s", "matches/ev", "B/event")
 	profiled := false
 	for _, set := range strings.Split(sets, ",") {
 		if set != "selective" && set != "broad" {
 			return fmt.Errorf("-sets: unknown set %q", set)
 		}
-		if err := curve(set, ns, events, pool, ops, dur, cpuProfile, &profiled); err != nil {
+		if err := curve(set, ns, events, pool, ops, dur, cpuProfile, &profiled, appendIDs); err != nil {
 			return err
 		}
 	}
@@ -185,7 +191,7 @@ func run(counts, sets string, nevents int, dur time.Duration, cpuProfile string)
 }
 
 // curve matches the events against each count of rules of one set.
-func curve(set string, ns []int, events [][]byte, pool []map[string]any, ops map[string][]string, dur time.Duration, cpuProfile string, profiled *bool) error {
+func curve(set string, ns []int, events [][]byte, pool []map[string]any, ops map[string][]string, dur time.Duration, cpuProfile string, profiled *bool, appendIDs bool) error {
 	for k, n := range ns {
 		rng := rand.New(rand.NewPCG(3, uint64(n)))
 		m := pattern.NewMatcher()
@@ -215,15 +221,21 @@ func curve(set string, ns []int, events [][]byte, pool []map[string]any, ops map
 		var ms0, ms1 runtime.MemStats
 		runtime.ReadMemStats(&ms0)
 		matched, done := 0, 0
+		var ids []string
 		cpu0, _ := harness.CPUTime(0)
 		start := time.Now()
 		for time.Since(start) < dur {
 			for range 1000 {
-				got, err := m.Match(events[done%len(events)])
+				var err error
+				if appendIDs {
+					ids, err = m.MatchAppend(ids[:0], events[done%len(events)])
+				} else {
+					ids, err = m.Match(events[done%len(events)])
+				}
 				if err != nil {
 					return err
 				}
-				matched += len(got)
+				matched += len(ids)
 				done++
 			}
 		}

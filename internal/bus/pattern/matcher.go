@@ -79,8 +79,36 @@ func (m *Matcher) Len() int {
 }
 
 // Match returns the ids of the patterns that event, a JSON object, matches,
-// each once, in no particular order.
+// each once, in no particular order. The slice is allocated once, at its
+// final size; MatchAppend reuses the caller's.
 func (m *Matcher) Match(event []byte) ([]string, error) {
+	var out []string
+	err := m.match(event, func(ids []string, found []int32) {
+		if len(found) > 0 {
+			out = make([]string, len(found))
+			for i, p := range found {
+				out[i] = ids[p]
+			}
+		}
+	})
+	return out, err
+}
+
+// MatchAppend is Match appending the ids to dst, so that a caller reusing
+// one slice for many events allocates nothing per event.
+func (m *Matcher) MatchAppend(dst []string, event []byte) ([]string, error) {
+	err := m.match(event, func(ids []string, found []int32) {
+		dst = slices.Grow(dst, len(found))
+		for _, p := range found {
+			dst = append(dst, ids[p])
+		}
+	})
+	return dst, err
+}
+
+// match finds the patterns event matches and hands their numbers (indexes
+// into ids) to emit, under the read lock.
+func (m *Matcher) match(event []byte, emit func(ids []string, found []int32)) error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	ix := m.ix
@@ -103,7 +131,7 @@ func (m *Matcher) Match(event []byte) ([]string, error) {
 		st.leaves, st.trails, st.stack = sc.out[:0], sc.trails[:0], sc.stack[:0]
 	}()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	g := st.gen
 	for i, l := range sc.out {
@@ -120,7 +148,7 @@ func (m *Matcher) Match(event []byte) ([]string, error) {
 			st.hit(ix, cid)
 		}
 	}
-	var out []string
+	found := st.found[:0]
 	for _, ft := range st.sat {
 	branches:
 		for _, b := range ix.fts[ft].keyed {
@@ -138,10 +166,12 @@ func (m *Matcher) Match(event []byte) ([]string, error) {
 				continue
 			}
 			st.patGen[b.pat] = g
-			out = append(out, ix.patIDs[b.pat])
+			found = append(found, int32(b.pat))
 		}
 	}
-	return out, nil
+	st.found = found
+	emit(ix.patIDs, found)
+	return nil
 }
 
 // index is the shared structure behind a Matcher.
@@ -155,6 +185,8 @@ type index struct {
 	fts     []ftEntry
 	absent  []int // exists:false conditions
 	patIDs  []string
+	all     []branchEntry // every branch, in order of addition
+	filed   int           // len(all) when every branch was last filed anew
 }
 
 type condEntry struct {
@@ -165,6 +197,7 @@ type condEntry struct {
 
 type ftEntry struct {
 	weight int
+	uses   int           // branches that contain this field test
 	keyed  []branchEntry // branches filed under this field test
 }
 
@@ -205,17 +238,40 @@ func (ix *index) add(id string, p *Pattern) {
 	for _, b := range p.branches {
 		be := branchEntry{pat: pat}
 		for i := range b {
-			be.fts = append(be.fts, ix.fieldTest(&b[i]))
+			ft := ix.fieldTest(&b[i])
+			be.fts = append(be.fts, ft)
+			ix.fts[ft].uses++
 		}
-		best := be.fts[0]
-		for _, ft := range be.fts[1:] {
-			x, y := &ix.fts[ft], &ix.fts[best]
-			if x.weight < y.weight || (x.weight == y.weight && len(x.keyed) < len(y.keyed)) {
-				best = ft
-			}
-		}
-		ix.fts[best].keyed = append(ix.fts[best].keyed, be)
+		ix.all = append(ix.all, be)
+		ix.file(be)
 	}
+	// Use counts change as patterns are added: when the number of branches
+	// has doubled, file them all again, so that each is filed under the
+	// field test it shares with the fewest others (amortised O(1) a branch).
+	if len(ix.all) >= 2*ix.filed && len(ix.all) >= 16 {
+		for i := range ix.fts {
+			ix.fts[i].keyed = ix.fts[i].keyed[:0]
+		}
+		for _, be := range ix.all {
+			ix.file(be)
+		}
+		ix.filed = len(ix.all)
+	}
+}
+
+// file files a branch under its most selective field test: the kind of
+// condition first (exact values hold least often), then the one the fewest
+// branches contain, so that a value common in events (a source, a
+// detail-type) does not make every branch that mentions it a candidate.
+func (ix *index) file(be branchEntry) {
+	best := be.fts[0]
+	for _, ft := range be.fts[1:] {
+		x, y := &ix.fts[ft], &ix.fts[best]
+		if x.weight < y.weight || (x.weight == y.weight && x.uses < y.uses) {
+			best = ft
+		}
+	}
+	ix.fts[best].keyed = append(ix.fts[best].keyed, be)
 }
 
 // fieldTest returns the id of a field test, storing it if new.
@@ -510,6 +566,7 @@ type state struct {
 	stack   []arrPos
 	leaf    int32    // the leaf being looked up, if it is inside an array of objects
 	within  []ftLeaf // field tests that held on leaves inside arrays of objects
+	found   []int32  // patterns matched
 }
 
 type ftLeaf struct {
