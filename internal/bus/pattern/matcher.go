@@ -309,15 +309,7 @@ func (ix *index) path(p string) int {
 	ix.paths = append(ix.paths, &pathIndex{})
 	n := ix.root
 	for _, seg := range strings.Split(p, pathSep) {
-		if n.children == nil {
-			n.children = map[string]*pnode{}
-		}
-		c := n.children[seg]
-		if c == nil {
-			c = newPnode()
-			n.children[seg] = c
-		}
-		n = c
+		n = n.childOrNew(seg)
 	}
 	n.path = id
 	return id

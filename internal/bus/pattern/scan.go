@@ -11,11 +11,82 @@ import (
 // scanner follows it while reading an event, and skips every member whose
 // path no pattern mentions without decoding it.
 type pnode struct {
-	children map[string]*pnode
-	path     int // index of the path ending here, or -1
+	slots []pslot // open addressing by nameHash; a power of two long, at most half full
+	n     int     // children
+	path  int     // index of the path ending here, or -1
+}
+
+// pslot is one child of a pnode: the scanner hashes member names while it
+// looks for their closing quote, so finding a child costs one probe and,
+// when the hash agrees, one comparison.
+type pslot struct {
+	hash  uint32
+	name  string
+	child *pnode
 }
 
 func newPnode() *pnode { return &pnode{path: -1} }
+
+// FNV-1a, computed byte by byte as the scanner reads a member name.
+const (
+	fnvOffset uint32 = 2166136261
+	fnvPrime  uint32 = 16777619
+)
+
+func nameHash(s string) uint32 {
+	h := fnvOffset
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * fnvPrime
+	}
+	return h
+}
+
+// child returns the child for member name (h its nameHash), or nil.
+func (n *pnode) child(name string, h uint32) *pnode {
+	if n == nil || n.slots == nil {
+		return nil
+	}
+	mask := uint32(len(n.slots) - 1)
+	for i := (h ^ h>>16) & mask; ; i = (i + 1) & mask {
+		s := &n.slots[i]
+		if s.child == nil {
+			return nil
+		}
+		if s.hash == h && s.name == name {
+			return s.child
+		}
+	}
+}
+
+// childOrNew returns the child for name, adding it if new.
+func (n *pnode) childOrNew(name string) *pnode {
+	h := nameHash(name)
+	if c := n.child(name, h); c != nil {
+		return c
+	}
+	if 2*(n.n+1) > len(n.slots) {
+		old := n.slots
+		n.slots = make([]pslot, max(4, 2*len(old)))
+		for _, s := range old {
+			if s.child != nil {
+				n.insert(s)
+			}
+		}
+	}
+	c := newPnode()
+	n.insert(pslot{hash: h, name: name, child: c})
+	n.n++
+	return c
+}
+
+func (n *pnode) insert(s pslot) {
+	mask := uint32(len(n.slots) - 1)
+	i := (s.hash ^ s.hash>>16) & mask
+	for n.slots[i].child != nil {
+		i = (i + 1) & mask
+	}
+	n.slots[i] = s
+}
 
 // leaf is one event value at an indexed path. trail (an index range of the
 // scanner's trails) lists the array elements whose objects enclose it.
@@ -152,7 +223,7 @@ func (sc *scanner) value(n *pnode) error {
 			if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
 				return sc.fail("expected a member name")
 			}
-			key, err := sc.str()
+			key, h, err := sc.name()
 			if err != nil {
 				return err
 			}
@@ -161,11 +232,7 @@ func (sc *scanner) value(n *pnode) error {
 				return sc.fail("expected ':'")
 			}
 			sc.i++
-			var child *pnode
-			if n != nil && n.children != nil {
-				child = n.children[key]
-			}
-			if child != nil {
+			if child := n.child(key, h); child != nil {
 				err = sc.value(child)
 			} else {
 				err = sc.skip()
@@ -305,25 +372,48 @@ func (sc *scanner) skip() error {
 	}
 }
 
+// skipStr passes over a string; sc.i is at its opening quote. A quote
+// ends the string unless an odd run of backslashes precedes it, so one
+// IndexByte pass finds the end of almost every string.
 func (sc *scanner) skipStr() error {
 	sc.i++
-	// Fast path: the closing quote, with no backslash before it.
-	if q := strings.IndexByte(sc.s[sc.i:], '"'); q >= 0 && strings.IndexByte(sc.s[sc.i:sc.i+q], '\\') < 0 {
-		sc.i += q + 1
-		return nil
-	}
-	for sc.i < len(sc.s) {
-		switch sc.s[sc.i] {
-		case '\\':
-			sc.i += 2
-			continue
-		case '"':
-			sc.i++
+	for {
+		q := strings.IndexByte(sc.s[sc.i:], '"')
+		if q < 0 {
+			sc.i = len(sc.s)
+			return sc.fail("")
+		}
+		j := sc.i + q
+		sc.i = j + 1
+		k := j - 1 // the opening quote stops the run
+		for sc.s[k] == '\\' {
+			k--
+		}
+		if (j-1-k)%2 == 0 {
 			return nil
 		}
-		sc.i++
 	}
-	return sc.fail("")
+}
+
+// name reads a member name, hashing it (nameHash) as it looks for the
+// closing quote; sc.i is at its opening quote.
+func (sc *scanner) name() (string, uint32, error) {
+	start := sc.i + 1
+	h := fnvOffset
+	for j := start; j < len(sc.s); j++ {
+		c := sc.s[j]
+		if c == '"' {
+			sc.i = j + 1
+			return sc.s[start:j], h, nil
+		}
+		if c == '\\' {
+			s, err := sc.str()
+			return s, nameHash(s), err
+		}
+		h = (h ^ uint32(c)) * fnvPrime
+	}
+	sc.i = len(sc.s)
+	return "", 0, sc.fail("")
 }
 
 // str reads a string; sc.i is at its opening quote.
