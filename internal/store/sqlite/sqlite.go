@@ -380,6 +380,19 @@ func (s *Store) writer() {
 			return
 		}
 		batch = append(batch[:0], r)
+		// Everything queued now belongs to this batch; what comes while it runs may join it.
+	fill:
+		for len(batch) < s.maxBatch {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
 		batch, errs = s.runBatch(batch, errs[:0])
 		for i, r := range batch {
 			r.done <- errs[i]
