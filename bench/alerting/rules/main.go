@@ -9,6 +9,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -32,13 +33,14 @@ func main() {
 	sets := flag.String("sets", "selective,broad", "rule sets to run: selective (matches per event about constant), broad (every rule from a record)")
 	nevents := flag.Int("events", 10000, "distinct events matched in turn")
 	dur := flag.Duration("duration", 3*time.Second, "matching time per rule count")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the matching of the largest rule count")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the matching of the first rule set")
+	interleave := flag.Bool("interleave", false, "match with all rule counts in turn, 2,000 events at a time, so they share the machine's load (ratios between counts hold on a busy machine)")
 	appendIDs := flag.Bool("append", false, "match with MatchAppend into one reused slice instead of Match (a new slice per matching event)")
 	flag.Parse()
 	runtime.GOMAXPROCS(*cpus)
 	fmt.Println("command:", harness.CommandLine())
 	fmt.Println("machine:", harness.Machine())
-	if err := run(*counts, *sets, *nevents, *dur, *cpuProfile, *appendIDs); err != nil {
+	if err := run(*counts, *sets, *nevents, *dur, *cpuProfile, *appendIDs, *interleave); err != nil {
 		fmt.Fprintln(os.Stderr, "rules:", err)
 		os.Exit(1)
 	}
@@ -128,7 +130,7 @@ func ruleFrom(r map[string]any, ops map[string][]string, rng *rand.Rand, i int, 
 	return string(b)
 }
 
-func run(counts, sets string, nevents int, dur time.Duration, cpuProfile string, appendIDs bool) error {
+func run(counts, sets string, nevents int, dur time.Duration, cpuProfile string, appendIDs, interleave bool) error {
 	var ns []int
 	for _, f := range strings.Split(counts, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -183,15 +185,27 @@ func run(counts, sets string, nevents int, dur time.Duration, cpuProfile string,
 		if set != "selective" && set != "broad" {
 			return fmt.Errorf("-sets: unknown set %q", set)
 		}
-		if err := curve(set, ns, events, pool, ops, dur, cpuProfile, &profiled, appendIDs); err != nil {
+		if err := curve(set, ns, events, pool, ops, dur, cpuProfile, &profiled, appendIDs, interleave); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// curve matches the events against each count of rules of one set.
-func curve(set string, ns []int, events [][]byte, pool []map[string]any, ops map[string][]string, dur time.Duration, cpuProfile string, profiled *bool, appendIDs bool) error {
+// curve matches the events against each count of rules of one set: one count after the
+// other, or, with interleave, all counts in turn, 2,000 events at a time, so that every
+// count sees the same load from other processes and their ratios hold on a busy machine.
+func curve(set string, ns []int, events [][]byte, pool []map[string]any, ops map[string][]string, dur time.Duration, cpuProfile string, profiled *bool, appendIDs, interleave bool) error {
+	type run struct {
+		n             int
+		m             *pattern.Matcher
+		matched, done int
+		cpu, wall     time.Duration
+		alloc         uint64
+		ids           []string
+		next          int
+	}
+	runs := make([]*run, len(ns))
 	for k, n := range ns {
 		rng := rand.New(rand.NewPCG(3, uint64(n)))
 		m := pattern.NewMatcher()
@@ -208,44 +222,74 @@ func curve(set string, ns []int, events [][]byte, pool []map[string]any, ops map
 				return err
 			}
 		}
-		if cpuProfile != "" && k == len(ns)-1 && !*profiled {
-			*profiled = true
-			f, err := os.Create(cpuProfile)
+		runs[k] = &run{n: n, m: m}
+	}
+	var matchChunk func(r *run, count int) error
+	// chunk matches count events with r's matcher, adding to its totals; its profile
+	// samples carry the label rules=<count> (go tool pprof -tagfocus rules=10000).
+	chunk := func(r *run, count int) (err error) {
+		pprof.Do(context.Background(), pprof.Labels("rules", strconv.Itoa(r.n)), func(context.Context) { err = matchChunk(r, count) })
+		return err
+	}
+	matchChunk = func(r *run, count int) error {
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		cpu0, _ := harness.CPUTime(0)
+		start := time.Now()
+		for range count {
+			ev := events[r.next%len(events)]
+			r.next++
+			var err error
+			if appendIDs {
+				r.ids, err = r.m.MatchAppend(r.ids[:0], ev)
+			} else {
+				r.ids, err = r.m.Match(ev)
+			}
 			if err != nil {
 				return err
 			}
-			pprof.StartCPUProfile(f)
-			defer func() { pprof.StopCPUProfile(); f.Close() }()
+			r.matched += len(r.ids)
 		}
-		runtime.GC()
-		var ms0, ms1 runtime.MemStats
-		runtime.ReadMemStats(&ms0)
-		matched, done := 0, 0
-		var ids []string
-		cpu0, _ := harness.CPUTime(0)
-		start := time.Now()
-		for time.Since(start) < dur {
-			for range 1000 {
-				var err error
-				if appendIDs {
-					ids, err = m.MatchAppend(ids[:0], events[done%len(events)])
-				} else {
-					ids, err = m.Match(events[done%len(events)])
-				}
-				if err != nil {
-					return err
-				}
-				matched += len(ids)
-				done++
-			}
-		}
-		el := time.Since(start)
+		r.wall += time.Since(start)
 		cpu1, _ := harness.CPUTime(0)
 		runtime.ReadMemStats(&ms1)
-		cpu := cpu1 - cpu0
-		fmt.Printf("%-10s %7d %10d %10.0f %12.0f %14.0f %14.0f %10.3f %10.1f\n", set, n, done, float64(el.Nanoseconds())/float64(done),
-			float64(cpu.Nanoseconds())/float64(done), float64(done)/el.Seconds(), float64(done)/cpu.Seconds(),
-			float64(matched)/float64(done), float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(done))
+		r.cpu += cpu1 - cpu0
+		r.alloc += ms1.TotalAlloc - ms0.TotalAlloc
+		r.done += count
+		return nil
+	}
+	if cpuProfile != "" && !*profiled {
+		*profiled = true
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	runtime.GC()
+	if interleave {
+		for start := time.Now(); time.Since(start) < dur*time.Duration(len(runs)); {
+			for _, r := range runs {
+				if err := chunk(r, 2000); err != nil {
+					return err
+				}
+			}
+		}
+	} else {
+		for _, r := range runs {
+			for start := time.Now(); time.Since(start) < dur; {
+				if err := chunk(r, 1000); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, r := range runs {
+		done := float64(r.done)
+		fmt.Printf("%-10s %7d %10d %10.0f %12.0f %14.0f %14.0f %10.3f %10.1f\n", set, r.n, r.done, float64(r.wall.Nanoseconds())/done,
+			float64(r.cpu.Nanoseconds())/done, done/r.wall.Seconds(), done/r.cpu.Seconds(),
+			float64(r.matched)/done, float64(r.alloc)/done)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"hash/maphash"
 	"math"
 	"net/netip"
 	"slices"
@@ -329,6 +330,7 @@ func (ix *index) cond(pathText string, path int, c *cond) int {
 	case kExact:
 		if strings.HasPrefix(c.str, `"`) {
 			pi.exactStr = put(pi.exactStr, c.str[1:], id)
+			pi.strFilter.note(pi.exactStr, c.str[1:])
 		} else {
 			pi.exactOther = put(pi.exactOther, c.str, id)
 		}
@@ -385,9 +387,60 @@ func (a *affixes) add(s string, id int) {
 	}
 }
 
+// filter is a blocked Bloom filter of the keys of a large map of exact
+// values. With thousands of rules the maps of a path (an ARN, a bucket name)
+// span more memory than the caches keep between events, and most event
+// values are in none of them: one probe of a word of the filter, a few
+// kilobytes in all, answers most lookups without touching the map.
+type filter struct {
+	words []uint64 // a power of two long; nil while the map is small
+}
+
+// filterFrom is the number of keys from which a map gets a filter.
+const filterFrom = 64
+
+var filterSeed = maphash.MakeSeed()
+
+// bits returns the word and the two bits of the filter that stand for h.
+func (f *filter) bits(h uint64) (*uint64, uint64) {
+	return &f.words[h&uint64(len(f.words)-1)], 1<<(h>>52&63) | 1<<(h>>58)
+}
+
+// mayHold reports whether k may be a key of the map (always, without a filter).
+func (f *filter) mayHold(k string) bool {
+	if f.words == nil {
+		return true
+	}
+	w, b := f.bits(maphash.String(filterSeed, k))
+	return *w&b == b
+}
+
+// note adds k, just put into m, rebuilding the filter from m's keys when it
+// has fewer than 16 bits a key.
+func (f *filter) note(m map[string]int, k string) {
+	if len(m) < filterFrom {
+		return
+	}
+	if len(f.words)*64 < 16*len(m) {
+		n := 1
+		for n*64 < 32*len(m) {
+			n *= 2
+		}
+		f.words = make([]uint64, n)
+		for k := range m {
+			w, b := f.bits(maphash.String(filterSeed, k))
+			*w |= b
+		}
+		return
+	}
+	w, b := f.bits(maphash.String(filterSeed, k))
+	*w |= b
+}
+
 // pathIndex holds the conditions on one field path.
 type pathIndex struct {
 	exactStr   map[string]int // string values, unquoted
+	strFilter  filter         // before exactStr, once it is large
 	exactOther map[string]int // numbers and literals, as text
 	equalsCI   map[string]int // lower-cased
 	prefix     affixes
@@ -464,8 +517,10 @@ func (pi *pathIndex) lookup(v value, ix *index, st *state) {
 		}
 	} else {
 		s := v.text
-		if id, ok := pi.exactStr[s]; ok {
-			st.hit(ix, id)
+		if pi.exactStr != nil && pi.strFilter.mayHold(s) {
+			if id, ok := pi.exactStr[s]; ok {
+				st.hit(ix, id)
+			}
 		}
 		for _, n := range pi.prefix.lens {
 			if n > len(s) {

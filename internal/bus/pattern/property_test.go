@@ -289,3 +289,83 @@ func TestBadEvents(t *testing.T) {
 		t.Errorf("Compile of truncated JSON = nil error; want an error")
 	}
 }
+
+// TestMatcherManyRules checks the Matcher against each pattern alone with
+// thousands of rules: branches filed anew as their number doubles, and exact
+// values on one path numerous enough to be filtered (filterFrom), matched by
+// MatchAppend into a reused slice that already holds an element.
+func TestMatcherManyRules(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	m := NewMatcher()
+	var ids []string
+	var pats []*Pattern
+	add := func(src string) {
+		p, err := Compile(src)
+		if err != nil {
+			t.Fatalf("Compile(%s): %v", src, err)
+		}
+		id := fmt.Sprintf("r%d", len(ids))
+		ids = append(ids, id)
+		pats = append(pats, p)
+		m.Add(id, p)
+	}
+	for i := range 3000 {
+		switch i % 3 {
+		case 0:
+			add(benchRule(r))
+		case 1: // logs-0-archive .. logs-59-archive are in the events
+			add(fmt.Sprintf(`{"detail": {"requestParameters": {"bucketName": ["logs-%d-archive", "x-%d"]}}}`, r.IntN(400), i))
+		default:
+			si := r.IntN(len(benchServices))
+			add(fmt.Sprintf(`{"detail": {"eventName": [%q], "readOnly": [%v]}}`, benchAction(si, r.IntN(400)), r.IntN(2) == 0))
+		}
+	}
+	filed := 0
+	for _, ft := range m.ix.fts {
+		filed += len(ft.keyed)
+	}
+	if filed != len(m.ix.all) {
+		t.Fatalf("%d branches filed; want each of %d once", filed, len(m.ix.all))
+	}
+	if pi := m.ix.paths[m.ix.pathIDs["detail\x00requestParameters\x00bucketName"]]; pi.strFilter.words == nil {
+		t.Fatalf("bucketName has %d exact values and no filter", len(pi.exactStr))
+	}
+	matched := 0
+	buf := []string{"kept"}
+	for range 300 {
+		ev := benchEvent(r)
+		leaves, err := decodeLeaves(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for i, p := range pats {
+			for _, b := range p.branches {
+				if branchMatches(b, leaves) {
+					want = append(want, ids[i])
+					break
+				}
+			}
+		}
+		got, err := m.Match(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf, err = m.MatchAppend(buf[:1], ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if buf[0] != "kept" || !slices.Equal(buf[1:], got) {
+			t.Fatalf("MatchAppend(%q) = %q; want kept and Match's %q", ev, buf, got)
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("event %s: Matcher %q, patterns alone %q", ev, got, want)
+		}
+		matched += len(got)
+	}
+	if matched < 300 {
+		t.Fatalf("%d matches over 300 events; the rules are too sparse to test much", matched)
+	}
+}
