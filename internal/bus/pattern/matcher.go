@@ -153,17 +153,17 @@ func (m *Matcher) match(event []byte, emit func(ids []string, found []int32)) er
 	for _, ft := range st.sat {
 	branches:
 		for _, b := range ix.fts[ft].keyed {
-			if st.patGen[b.pat] == g {
-				continue
-			}
-			free := true
-			for _, other := range b.fts {
-				if st.ftGen[other] != g {
+			// b.fts[0] is ft, which held; the others are in order of
+			// selectivity, so a branch that fails usually fails at once.
+			free := st.fts[ft].free == g
+			for _, other := range b.fts[1:] {
+				f := st.fts[other]
+				if f.held != g {
 					continue branches
 				}
-				free = free && st.ftFree[other] == g
+				free = free && f.free == g
 			}
-			if !free && !st.consistent(b.fts, sc.out, sc.trails) {
+			if st.patGen[b.pat] == g || (!free && !st.consistent(b.fts, sc.out, sc.trails)) {
 				continue
 			}
 			st.patGen[b.pat] = g
@@ -264,15 +264,19 @@ func (ix *index) add(id string, p *Pattern) {
 // condition first (exact values hold least often), then the one the fewest
 // branches contain, so that a value common in events (a source, a
 // detail-type) does not make every branch that mentions it a candidate.
+//
+// The branch's field tests are put in that order, most selective first: the
+// branch is filed under be.fts[0], and checking the others stops at the
+// first that did not hold.
 func (ix *index) file(be branchEntry) {
-	best := be.fts[0]
-	for _, ft := range be.fts[1:] {
-		x, y := &ix.fts[ft], &ix.fts[best]
-		if x.weight < y.weight || (x.weight == y.weight && x.uses < y.uses) {
-			best = ft
+	slices.SortStableFunc(be.fts, func(a, b int) int {
+		x, y := &ix.fts[a], &ix.fts[b]
+		if x.weight != y.weight {
+			return x.weight - y.weight
 		}
-	}
-	ix.fts[best].keyed = append(ix.fts[best].keyed, be)
+		return x.uses - y.uses
+	})
+	ix.fts[be.fts[0]].keyed = append(ix.fts[be.fts[0]].keyed, be)
 }
 
 // fieldTest returns the id of a field test, storing it if new.
@@ -603,10 +607,9 @@ func (pi *pathIndex) lookup(v value, ix *index, st *state) {
 // Generation stamps stand for sets, so nothing is cleared between events.
 type state struct {
 	gen     uint32
-	ftGen   []uint32 // field test -> gen when it held
+	fts     []ftGen  // by field test
 	pathGen []uint32 // path -> gen when it had a value
 	patGen  []uint32 // pattern -> gen when reported
-	ftFree  []uint32 // field test -> gen when it held outside any array of objects
 	sat     []int    // field tests that held
 	leaves  []leaf
 	trails  []arrPos
@@ -614,6 +617,12 @@ type state struct {
 	leaf    int32    // the leaf being looked up, if it is inside an array of objects
 	within  []ftLeaf // field tests that held on leaves inside arrays of objects
 	found   []int32  // patterns matched
+}
+
+// ftGen tells when a field test last held (held), and held on a value
+// outside any array of objects (free); together, as they are read together.
+type ftGen struct {
+	held, free uint32
 }
 
 type ftLeaf struct {
@@ -627,7 +636,7 @@ type ftLeaf struct {
 func (st *state) consistent(fts []int, leaves []leaf, trails []arrPos) bool {
 	var cands [][][]arrPos
 	for _, ft := range fts {
-		if st.ftFree[ft] == st.gen {
+		if st.fts[ft].free == st.gen {
 			continue
 		}
 		var c [][]arrPos
@@ -643,39 +652,38 @@ func (st *state) consistent(fts []int, leaves []leaf, trails []arrPos) bool {
 }
 
 func (st *state) prepare(ix *index) {
-	st.ftGen = grow(st.ftGen, len(ix.fts))
-	st.ftFree = grow(st.ftFree, len(ix.fts))
+	st.fts = grow(st.fts, len(ix.fts))
 	st.within = st.within[:0]
 	st.pathGen = grow(st.pathGen, len(ix.paths))
 	st.patGen = grow(st.patGen, len(ix.patIDs))
 	st.sat = st.sat[:0]
 	st.gen++
 	if st.gen == 0 {
-		clear(st.ftGen)
-		clear(st.ftFree)
+		clear(st.fts)
 		clear(st.pathGen)
 		clear(st.patGen)
 		st.gen = 1
 	}
 }
 
-func grow(s []uint32, n int) []uint32 {
+func grow[T any](s []T, n int) []T {
 	if len(s) >= n {
 		return s
 	}
-	return append(s, make([]uint32, n-len(s))...)
+	return append(s, make([]T, n-len(s))...)
 }
 
 // hit records that condition id holds, and so its field tests.
 func (st *state) hit(ix *index, id int) {
 	for _, ft := range ix.conds[id].fts {
-		if st.ftGen[ft] != st.gen {
-			st.ftGen[ft] = st.gen
+		f := &st.fts[ft]
+		if f.held != st.gen {
+			f.held = st.gen
 			st.sat = append(st.sat, ft)
 		}
 		if st.leaf < 0 {
-			st.ftFree[ft] = st.gen
-		} else if st.ftFree[ft] != st.gen {
+			f.free = st.gen
+		} else if f.free != st.gen {
 			st.within = append(st.within, ftLeaf{ft: ft, leaf: st.leaf})
 		}
 	}
