@@ -96,8 +96,10 @@ type Store struct {
 	// tags caches decoded tags columns (see tagCache).
 	tags tagCache
 
-	// tail holds the newest committed stream entries for ReadStream (see streamTail).
-	tail streamTail
+	// tail holds the newest committed stream entries for ReadStream (see streamTail);
+	// streamLast is the newest Seq the writer knows of (writer goroutine only).
+	tail       streamTail
+	streamLast int64
 
 	batches, updates atomic.Int64
 	// walFrames is the WAL size in frames seen by the last checkpoint; walLimit is
@@ -203,6 +205,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("store: open %s: stream head: %w", path, err)
 	}
+	s.streamLast = s.tail.floor
 
 	rdsn := fmt.Sprintf("file:%s?_busy_timeout=10000&_query_only=1&_pragma=cache_size(%d)&_pragma=mmap_size(%d)",
 		path, -opts.CacheMiB*1024/4, 1<<30)
@@ -468,6 +471,9 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 	if _, err := s.wexec("BEGIN IMMEDIATE"); err != nil {
 		return fail(fmt.Errorf("store: update: begin: %w", err))
 	}
+	if err := s.checkForeignAppends(); err != nil {
+		return fail(fmt.Errorf("store: update: %w", err))
+	}
 	appended := false
 	var pending []pendingEntry
 	var trimTo int64
@@ -527,6 +533,9 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 	}
 	// Published before the wake-up, so that a woken consumer finds the entries in the tail.
 	s.tail.publish(pending, trimTo)
+	for _, e := range pending {
+		s.streamLast = max(s.streamLast, e.Seq)
+	}
 	if appended {
 		s.notifyChanged()
 	}
@@ -535,6 +544,26 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 	default:
 	}
 	return batch, errs
+}
+
+// checkForeignAppends empties the stream tail if the stream holds entries this Store did
+// not append (another process wrote to the data dir); it runs inside the writer's
+// transaction, so nothing can append between the check and this transaction's own entries.
+func (s *Store) checkForeignAppends() error {
+	st, err := s.writeStmt("SELECT COALESCE(MAX(seq), 0) FROM stream")
+	if err != nil {
+		return err
+	}
+	var head int64
+	if err := st.QueryRowContext(context.Background()).Scan(&head); err != nil {
+		return fmt.Errorf("stream head: %w", err)
+	}
+	if head > s.streamLast {
+		s.log.Warn("store: stream entries appended by another process; consumers read them from the database", "path", s.path, "seq", head)
+		s.tail.reset(head)
+		s.streamLast = head
+	}
+	return nil
 }
 
 // checkpointer runs PASSIVE checkpoints after commits, at most every checkpointEvery. A

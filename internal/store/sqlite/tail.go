@@ -23,7 +23,10 @@ const (
 // SQL otherwise.
 //
 // Invariant: every committed stream entry with Seq > floor that has not been trimmed is in
-// entries, in Seq order.
+// entries, in Seq order. It holds while this Store is the only one appending to the stream
+// (a data dir is served by one process; see server.LockDataDir). Should another process
+// append anyway, the writer notices at its next transaction and empties the tail (reset), so
+// those entries are read from SQLite.
 type streamTail struct {
 	mu      sync.RWMutex
 	floor   int64
@@ -64,6 +67,14 @@ func (t *streamTail) publish(es []pendingEntry, trimTo int64) {
 		t.floor = max(t.floor, t.entries[n-1].Seq)
 		t.drop(n)
 	}
+}
+
+// reset empties the tail: entries up to seq are only in the database.
+func (t *streamTail) reset(seq int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.drop(len(t.entries))
+	t.floor = max(t.floor, seq)
 }
 
 func (t *streamTail) floorLocked() int64 {

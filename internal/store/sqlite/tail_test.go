@@ -185,3 +185,26 @@ func TestFirstUpdateOfBatchFails(t *testing.T) {
 		t.Errorf("stream = %v from the tail, %v in the database; want the %d entries of the committed Updates in both", tail, db, n)
 	}
 }
+
+// TestStreamTailSeesForeignAppends checks that entries appended by another Store on the same
+// database (another process, which a data dir lock normally prevents) are not hidden by the
+// tail once this Store writes again.
+func TestStreamTailSeesForeignAppends(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, _ := openTest(t, dir)
+	b, _ := openTest(t, dir)
+	appendTo := func(s *Store, p string) {
+		update(t, s, func(tx store.Tx) error {
+			_, err := tx.Append(ctx, "k", []byte(p))
+			return err
+		})
+	}
+	appendTo(a, "a1")
+	appendTo(b, "b1")
+	appendTo(a, "a2")
+	tail, db := readBoth(t, a, 0, 100)
+	if len(db) != 3 || !reflect.DeepEqual(tail, db) {
+		t.Errorf("stream read through the tail = %v; the database has %v; want the same 3 entries", tail, db)
+	}
+}
