@@ -5,14 +5,19 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"sync"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/bannin/bannin/internal/store"
 )
 
-// Log events are stored in blocks: one key-value pair holds up to blockBytes of messages of
-// one stream, all from one PutLogEvents call (or Append), in (timestamp, sequence) order, and
-// spanning at most maxBlockSpan. A scan then costs one row per block rather than one per
-// event, and the events are decoded from the block in place.
+// Log events are stored in blocks: one key-value pair holds up to blockBytes of events
+// (uncompressed, headers included; always at least one event) of one stream, all from one
+// PutLogEvents call (or Append), in (timestamp, sequence) order, and spanning at most
+// maxBlockSpan. A scan then costs one row per block rather than one per event, and the
+// events' messages are substrings of the block's decompressed contents. 32 KiB keeps that
+// string a small object for the allocator (larger ones cost more to allocate and collect).
 //
 // The block's key is its stream's event prefix and a position no later than its first event's
 // (the first event's suffix when written; a purge that drops a block's oldest events keeps
@@ -20,19 +25,21 @@ import (
 // so a scan from time t starts at the blocks keyed from t - BlockSpan. Blocks of different
 // calls may overlap in time; scans merge them.
 //
-// Value: a header, then the events.
+// Value: a header, then the events compressed with S2 (github.com/klauspost/compress/s2):
+// log messages such as CloudTrail records shrink about five times, so a scan reads and
+// copies that much less through SQLite and decompresses on a core of its own.
 //
 //	header  version (1 byte, blockVersion), count (uint32), last timestamp (int64)
 //	event   timestamp (int64), seq (uint32), ingestion time (int64), message length (uint32), message
 //
 // Integers are big-endian.
 const (
-	blockVersion    = 1
+	blockVersion    = 2
 	blockHeaderLen  = 1 + 4 + 8
 	blockEventLen   = 8 + 4 + 8 + 4
-	blockBytes      = 64 << 10
+	blockBytes      = 32 << 10
 	maxBlockSpan    = 60 * 1000 // milliseconds
-	blockListMax    = 32
+	blockListMax    = 8
 	blockPurgeBatch = 64
 )
 
@@ -74,33 +81,41 @@ func parseHex(s string) uint64 {
 
 // encodeBlock encodes events (in position order) as a block value.
 func encodeBlock(evs []event) []byte {
-	n := blockHeaderLen
+	n := 0
 	for _, e := range evs {
 		n += blockEventLen + len(e.message)
 	}
-	b := make([]byte, blockHeaderLen, n)
+	raw := make([]byte, 0, n)
+	for _, e := range evs {
+		raw = binary.BigEndian.AppendUint64(raw, uint64(e.ts))
+		raw = binary.BigEndian.AppendUint32(raw, e.seq)
+		raw = binary.BigEndian.AppendUint64(raw, uint64(e.ingestion))
+		raw = binary.BigEndian.AppendUint32(raw, uint32(len(e.message)))
+		raw = append(raw, e.message...)
+	}
+	b := make([]byte, blockHeaderLen, blockHeaderLen+s2.MaxEncodedLen(len(raw)))
 	b[0] = blockVersion
 	binary.BigEndian.PutUint32(b[1:], uint32(len(evs)))
 	binary.BigEndian.PutUint64(b[5:], uint64(evs[len(evs)-1].ts))
-	for _, e := range evs {
-		b = binary.BigEndian.AppendUint64(b, uint64(e.ts))
-		b = binary.BigEndian.AppendUint32(b, e.seq)
-		b = binary.BigEndian.AppendUint64(b, uint64(e.ingestion))
-		b = binary.BigEndian.AppendUint32(b, uint32(len(e.message)))
-		b = append(b, e.message...)
-	}
-	return b
+	return append(b, s2.Encode(b[blockHeaderLen:cap(b)], raw)...)
 }
 
 // decodeBlock calls fn for each event of a block value, in order, until fn returns false.
-// The messages are substrings of one copy of the value.
+// The messages are substrings of one string, the decompressed events.
 func decodeBlock(key string, v []byte, fn func(event) bool) error {
 	if len(v) < blockHeaderLen || v[0] != blockVersion {
 		return fmt.Errorf("logs: malformed event block %q", key)
 	}
-	s := string(v)
 	n := int(binary.BigEndian.Uint32(v[1:]))
-	off := blockHeaderLen
+	bp := decodeBufs.Get().(*[]byte)
+	defer decodeBufs.Put(bp)
+	v, err := s2.Decode((*bp)[:cap(*bp)], v[blockHeaderLen:])
+	if err != nil {
+		return fmt.Errorf("logs: event block %q: %w", key, err)
+	}
+	*bp = v[:0]
+	s := string(v)
+	off := 0
 	for range n {
 		if off+blockEventLen > len(v) {
 			return fmt.Errorf("logs: truncated event block %q", key)
@@ -121,6 +136,9 @@ func decodeBlock(key string, v []byte, fn func(event) bool) error {
 	return nil
 }
 
+// decodeBufs holds buffers for decompressing blocks, which are then copied to a string.
+var decodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, blockBytes); return &b }}
+
 // blockLast is the last timestamp of a block value.
 func blockLast(v []byte) int64 {
 	if len(v) < blockHeaderLen {
@@ -129,17 +147,18 @@ func blockLast(v []byte) int64 {
 	return int64(binary.BigEndian.Uint64(v[5:]))
 }
 
-// splitBlocks cuts position-ordered events into blocks: at most blockBytes of messages
+// splitBlocks cuts position-ordered events into blocks: at most blockBytes of events
 // (at least one event) spanning at most maxBlockSpan each.
 func splitBlocks(evs []event) [][]event {
 	var out [][]event
 	start, size := 0, 0
 	for i, e := range evs {
-		if i > start && (size+len(e.message) > blockBytes || e.ts-evs[start].ts > maxBlockSpan) {
+		n := blockEventLen + len(e.message)
+		if i > start && (size+n > blockBytes || e.ts-evs[start].ts > maxBlockSpan) {
 			out = append(out, evs[start:i])
 			start, size = i, 0
 		}
-		size += len(e.message)
+		size += n
 	}
 	if start < len(evs) {
 		out = append(out, evs[start:])
@@ -167,36 +186,51 @@ func (h *blockHeap) Pop() any {
 
 // eventScan reads one stream's events with from <= timestamp < to and position after
 // `after`, in position order, merging blocks that overlap. keep, when set, is asked about
-// every such event as its block is opened; only those it keeps are returned.
+// every such event; only those it keeps are returned. With keep, blocks are decoded and
+// matched on goroutines of their own while the scan lists the next ones from the store, so
+// a search uses a second core for the matching.
 type eventScan struct {
-	tx       store.ReadTx
-	prefix   string // the stream's event key prefix
+	tx     store.ReadTx
+	prefix string // the stream's event key prefix
+	rng    blockRange
+
+	listPos string      // last key listed
+	listN   int         // blocks to list next
+	queue   []*blockJob // listed, not yet opened, in key order
+	done    bool        // nothing more to list
+	open    blockHeap
+}
+
+// blockRange is what a scan takes of each block.
+type blockRange struct {
 	from, to int64
 	after    pos
 	hasAfter bool
 	keep     func(string) bool
+}
 
-	listPos string     // last key listed
-	listN   int        // blocks to list next
-	pending []store.KV // listed, not yet opened
-	done    bool       // nothing more to list
-	open    blockHeap
+// blockJob is one listed block being decoded.
+type blockJob struct {
+	key  pos
+	evs  []event
+	err  error
+	done chan struct{} // closed when evs and err are set; nil when decoded in place
 }
 
 // newEventScan starts a scan of the stream whose event key prefix is prefix and whose
 // blocks span at most span milliseconds.
 func newEventScan(tx store.ReadTx, prefix string, span, from, to int64, after *pos, keep func(string) bool) *eventScan {
-	sc := &eventScan{tx: tx, prefix: prefix, from: from, to: to, keep: keep, listN: 2}
+	sc := &eventScan{tx: tx, prefix: prefix, rng: blockRange{from: from, to: to, keep: keep}, listN: 2}
 	start := from
 	if after != nil {
-		sc.after, sc.hasAfter = *after, true
+		sc.rng.after, sc.rng.hasAfter = *after, true
 		start = max(start, after.ts)
 	}
 	sc.listPos = prefix + timeKey(start-max(span, 0))
 	return sc
 }
 
-// list reads the next blocks' keys and values.
+// list reads the next blocks from the store and queues them for decoding.
 func (sc *eventScan) list(ctx context.Context) error {
 	kvs, err := sc.tx.List(ctx, bucketEvents, sc.prefix, sc.listPos, sc.listN)
 	if err != nil {
@@ -209,63 +243,79 @@ func (sc *eventScan) list(ctx context.Context) error {
 	if len(kvs) > 0 {
 		sc.listPos = kvs[len(kvs)-1].Key
 	}
-	sc.pending = kvs
+	for _, kv := range kvs {
+		j := &blockJob{key: parseSuffix(kv.Key[len(sc.prefix):])}
+		if j.key.ts >= sc.rng.to {
+			sc.done = true
+			break
+		}
+		sc.queue = append(sc.queue, j)
+		if sc.rng.keep == nil {
+			j.evs, j.err = sc.rng.decode(kv)
+			continue
+		}
+		j.done = make(chan struct{})
+		go func(rng blockRange, kv store.KV) {
+			j.evs, j.err = rng.decode(kv)
+			close(j.done)
+		}(sc.rng, kv)
+	}
 	return nil
 }
 
-// openBlock decodes a block's events in the scan's range into a cursor.
-func (sc *eventScan) openBlock(kv store.KV) error {
-	if blockLast(kv.Value) < sc.from {
-		return nil
+// decode returns a block's events in the range that keep keeps.
+func (r blockRange) decode(kv store.KV) ([]event, error) {
+	if blockLast(kv.Value) < r.from {
+		return nil, nil
 	}
 	var evs []event
 	err := decodeBlock(kv.Key, kv.Value, func(e event) bool {
-		if e.ts >= sc.to {
+		if e.ts >= r.to {
 			return false
 		}
-		if e.ts < sc.from || sc.hasAfter && !sc.after.less(e.pos()) {
+		if e.ts < r.from || r.hasAfter && !r.after.less(e.pos()) {
 			return true
 		}
-		if sc.keep != nil && !sc.keep(e.message) {
+		if r.keep != nil && !r.keep(e.message) {
 			return true
 		}
 		evs = append(evs, e)
 		return true
 	})
-	if err != nil {
-		return err
-	}
-	if len(evs) > 0 {
-		heap.Push(&sc.open, &blockCursor{evs: evs})
-	}
-	return nil
+	return evs, err
 }
 
 // next returns the scan's next event; ok is false at the end.
 func (sc *eventScan) next(ctx context.Context) (e event, ok bool, err error) {
 	for {
-		if len(sc.pending) == 0 && !sc.done {
+		// Keep the next blocks listed (and being matched) ahead of the one opened.
+		if !sc.done && (len(sc.queue) == 0 || sc.rng.keep != nil && len(sc.queue) <= blockListMax) {
 			if err := sc.list(ctx); err != nil {
 				return event{}, false, err
 			}
 		}
-		if len(sc.pending) == 0 {
+		if len(sc.queue) == 0 {
 			break
 		}
-		kp := parseSuffix(sc.pending[0].Key[len(sc.prefix):])
-		if kp.ts >= sc.to {
-			sc.pending, sc.done = nil, true
-			break
-		}
+		j := sc.queue[0]
 		// A block whose key is after the earliest open event cannot hold an earlier one.
-		if len(sc.open) > 0 && sc.open[0].evs[0].pos().less(kp) {
+		if len(sc.open) > 0 && sc.open[0].evs[0].pos().less(j.key) {
 			break
 		}
-		kv := sc.pending[0]
-		sc.pending[0] = store.KV{}
-		sc.pending = sc.pending[1:]
-		if err := sc.openBlock(kv); err != nil {
-			return event{}, false, err
+		sc.queue[0] = nil
+		sc.queue = sc.queue[1:]
+		if j.done != nil {
+			select {
+			case <-j.done:
+			case <-ctx.Done():
+				return event{}, false, ctx.Err()
+			}
+		}
+		if j.err != nil {
+			return event{}, false, j.err
+		}
+		if len(j.evs) > 0 {
+			heap.Push(&sc.open, &blockCursor{evs: j.evs})
 		}
 	}
 	if len(sc.open) == 0 {
