@@ -214,6 +214,25 @@ func (r *Runner) consume(ctx context.Context, c Consumer) {
 			return
 		}
 	}
+	// A consumer that only skips entries of other kinds has nothing to lose by checkpointing
+	// late: its position is committed at most every checkpointEvery, not after every commit
+	// (a dozen consumers doing so would double the writer's transactions).
+	saved := pos
+	lastSave := time.Now()
+	save := func() bool {
+		target := pos
+		err := r.opts.Store.Update(ctx, func(tx store.Tx) error { return tx.SetCheckpoint(ctx, c.Name, target) })
+		if err != nil {
+			// The entries were handled; they will be handled again (at-least-once).
+			if ctx.Err() != nil || !fail("commit checkpoint", err) {
+				return false
+			}
+			return true
+		}
+		saved, lastSave = target, time.Now()
+		backoff = r.opts.Backoff
+		return true
+	}
 	for ctx.Err() == nil {
 		// Take the wake-up channel before reading, so that a commit between the read and the
 		// wait still wakes us.
@@ -231,7 +250,18 @@ func (r *Runner) consume(ctx context.Context, c Consumer) {
 			continue
 		}
 		if len(entries) == 0 {
-			t := time.NewTimer(r.opts.Poll)
+			wait := r.opts.Poll
+			if saved != pos {
+				if due := checkpointEvery - time.Since(lastSave); due <= 0 {
+					if !save() {
+						return
+					}
+					continue
+				} else if due < wait {
+					wait = due
+				}
+			}
+			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 			case <-wake:
@@ -240,7 +270,8 @@ func (r *Runner) consume(ctx context.Context, c Consumer) {
 			t.Stop()
 			continue
 		}
-		if sel := selectKinds(entries, c.Kinds); len(sel) > 0 {
+		sel := selectKinds(entries, c.Kinds)
+		if len(sel) > 0 {
 			if err := handle(ctx, c, sel); err != nil {
 				if ctx.Err() != nil || !fail("handle", err) {
 					return
@@ -248,19 +279,18 @@ func (r *Runner) consume(ctx context.Context, c Consumer) {
 				continue
 			}
 		}
-		last := entries[len(entries)-1].Seq
-		err = r.opts.Store.Update(ctx, func(tx store.Tx) error { return tx.SetCheckpoint(ctx, c.Name, last) })
-		if err != nil {
-			// The entries were handled; they will be handled again (at-least-once).
-			if ctx.Err() != nil || !fail("commit checkpoint", err) {
+		pos = entries[len(entries)-1].Seq
+		if len(sel) > 0 || time.Since(lastSave) >= checkpointEvery {
+			if !save() {
 				return
 			}
-			continue
 		}
-		pos = last
-		backoff = r.opts.Backoff
 	}
 }
+
+// checkpointEvery bounds how long a consumer that only skips entries keeps its position
+// uncommitted.
+const checkpointEvery = time.Second
 
 // fromNowBucket marks, in the store's key-value space, the FromNow consumers that have taken
 // their starting position (a checkpoint of 0 alone cannot tell "started at an empty stream"

@@ -331,3 +331,22 @@ func TestTrim(t *testing.T) {
 		t.Errorf("stream after Trim = %v; want entries 2 and 3", left)
 	}
 }
+
+// TestSkippedEntriesCheckpointLater: a consumer that only skips entries still commits its
+// position, within a second, so that trimming and restarts move on.
+func TestSkippedEntriesCheckpointLater(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	col := newCollector()
+	start(t, stream.Options{Store: s, Poll: time.Hour}, stream.Consumer{Name: "b-only", Kinds: []string{"b"}, Handle: col.handle})
+	appendEntries(t, s, "a", "1", "2", "3")
+	deadline := time.Now().Add(waitFor)
+	for checkpoint(t, s, "b-only") != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("checkpoint of a consumer skipping everything = %d; want 3", checkpoint(t, s, "b-only"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := col.snapshot(); len(got) != 0 {
+		t.Errorf("consumer of b was handed %v", got)
+	}
+}
