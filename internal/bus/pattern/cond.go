@@ -152,10 +152,14 @@ func (c *cond) test(v *probe) bool {
 	switch c.kind {
 	case kExact:
 		if c.ops != nil {
-			f, ok := v.number()
-			return (ok && f == c.ops[0].val) || v.key() == c.str
+			if f, ok := v.number(); ok && f == c.ops[0].val {
+				return true
+			}
 		}
-		return v.key() == c.str
+		if v.kind == vString {
+			return len(c.str) > 0 && c.str[0] == '"' && c.str[1:] == v.text
+		}
+		return c.str == v.text
 	case kPrefix:
 		return v.kind == vString && strings.HasPrefix(v.text, c.str)
 	case kSuffix:

@@ -135,8 +135,13 @@ func (m *Matcher) match(event []byte, emit func(ids []string, found []int32)) er
 		return err
 	}
 	g := st.gen
+	st.next = grow(st.next, len(sc.out))
 	for i, l := range sc.out {
-		st.pathGen[l.path] = g
+		p := &st.paths[l.path]
+		if p.gen != g {
+			p.gen, p.head = g, -1
+		}
+		st.next[i], p.head = p.head, int32(i)
 		st.leaf = -1
 		if l.t1 > l.t0 {
 			st.leaf = int32(i)
@@ -145,7 +150,7 @@ func (m *Matcher) match(event []byte, emit func(ids []string, found []int32)) er
 	}
 	st.leaf = -1
 	for _, cid := range ix.absent {
-		if st.pathGen[ix.conds[cid].path] != g {
+		if st.paths[ix.conds[cid].path].gen != g {
 			st.hit(ix, cid)
 		}
 	}
@@ -153,21 +158,38 @@ func (m *Matcher) match(event []byte, emit func(ids []string, found []int32)) er
 	for _, ft := range st.sat {
 	branches:
 		for _, b := range ix.fts[ft].keyed {
-			// b.fts[0] is ft, which held; the others are in order of
-			// selectivity, so a branch that fails usually fails at once.
+			// The branch's field tests are in order of selectivity, the
+			// first is ft, which held, and the second is in the entry: a
+			// branch that fails usually fails at once, without reading
+			// the others. Lazy ones are decided now, once per event.
 			free := st.fts[ft].free == g
-			for _, other := range b.fts[1:] {
-				f := st.fts[other]
+			if b.second >= 0 {
+				f := &st.fts[b.second]
+				if b.lazy&2 != 0 && f.decided != g {
+					st.decide(ix, int(b.second), sc.out)
+				}
+				if f.held != g {
+					continue
+				}
+				free = free && f.free == g
+			}
+			fts := ix.arena[b.off : b.off+b.n]
+			for i := 2; i < len(fts); i++ {
+				other := fts[i]
+				f := &st.fts[other]
+				if (i >= 32 || b.lazy&(1<<i) != 0) && f.decided != g {
+					st.decide(ix, int(other), sc.out)
+				}
 				if f.held != g {
 					continue branches
 				}
 				free = free && f.free == g
 			}
-			if st.patGen[b.pat] == g || (!free && !st.consistent(b.fts, sc.out, sc.trails)) {
+			if st.patGen[b.pat] == g || (!free && !st.consistent(fts, sc.out, sc.trails)) {
 				continue
 			}
 			st.patGen[b.pat] = g
-			found = append(found, int32(b.pat))
+			found = append(found, b.pat)
 		}
 	}
 	st.found = found
@@ -186,25 +208,41 @@ type index struct {
 	fts     []ftEntry
 	absent  []int // exists:false conditions
 	patIDs  []string
+	arena   []int32       // the field tests of every branch (branchEntry)
 	all     []branchEntry // every branch, in order of addition
 	filed   int           // len(all) when every branch was last filed anew
 }
 
 type condEntry struct {
-	c    *cond
-	path int
-	fts  []int // field tests that hold when this condition does
+	c       *cond
+	path    int
+	fts     []int // field tests that hold when this condition does
+	indexed bool  // in its path's pathIndex (or absent)
 }
 
+// ftEntry is a field test. The field tests that some branch is filed under
+// are eager: their conditions are in the path indexes, looked up for every
+// event value. The others are lazy: decided only when a branch filed
+// elsewhere needs them, once per event. So the work per event follows the
+// conditions of the filing field tests it meets and the branches it makes
+// candidates, not every filter of every rule (a numeric bound, a CIDR block,
+// the source all rules share).
 type ftEntry struct {
 	weight int
 	uses   int           // branches that contain this field test
 	keyed  []branchEntry // branches filed under this field test
+	path   int
+	conds  []int // distinct
+	absent bool  // one of conds is exists:false
 }
 
+// branchEntry is a branch: its field tests are arena[off:off+n], ordered
+// when filed, most selective first.
 type branchEntry struct {
-	pat int
-	fts []int
+	pat    int32
+	off, n int32
+	second int32  // arena[off+1], or -1
+	lazy   uint32 // bit i: the i-th field test was lazy when filed (those past 31 are taken as lazy)
 }
 
 func newIndex() *index {
@@ -237,10 +275,10 @@ func (ix *index) add(id string, p *Pattern) {
 	pat := len(ix.patIDs)
 	ix.patIDs = append(ix.patIDs, id)
 	for _, b := range p.branches {
-		be := branchEntry{pat: pat}
+		be := branchEntry{pat: int32(pat), off: int32(len(ix.arena)), n: int32(len(b))}
 		for i := range b {
 			ft := ix.fieldTest(&b[i])
-			be.fts = append(be.fts, ft)
+			ix.arena = append(ix.arena, int32(ft))
 			ix.fts[ft].uses++
 		}
 		ix.all = append(ix.all, be)
@@ -253,6 +291,15 @@ func (ix *index) add(id string, p *Pattern) {
 		for i := range ix.fts {
 			ix.fts[i].keyed = ix.fts[i].keyed[:0]
 		}
+		// Path indexes anew, with the conditions of the field tests that
+		// are filed under from now on.
+		for i := range ix.paths {
+			ix.paths[i] = &pathIndex{}
+		}
+		for i := range ix.conds {
+			ix.conds[i].indexed = false
+		}
+		ix.absent = nil
 		for _, be := range ix.all {
 			ix.file(be)
 		}
@@ -269,14 +316,35 @@ func (ix *index) add(id string, p *Pattern) {
 // branch is filed under be.fts[0], and checking the others stops at the
 // first that did not hold.
 func (ix *index) file(be branchEntry) {
-	slices.SortStableFunc(be.fts, func(a, b int) int {
+	fts := ix.arena[be.off : be.off+be.n]
+	slices.SortStableFunc(fts, func(a, b int32) int {
 		x, y := &ix.fts[a], &ix.fts[b]
 		if x.weight != y.weight {
 			return x.weight - y.weight
 		}
 		return x.uses - y.uses
 	})
-	ix.fts[be.fts[0]].keyed = append(ix.fts[be.fts[0]].keyed, be)
+	key := &ix.fts[fts[0]]
+	if len(key.keyed) == 0 {
+		for _, cid := range key.conds {
+			if !ix.conds[cid].indexed {
+				ix.indexCond(cid)
+			}
+		}
+	}
+	// A field test only turns from lazy to eager before the next filing
+	// anew, so a branch's lazy bits stay safe (deciding an eager one again
+	// costs time, not correctness).
+	be.lazy, be.second = 0, -1
+	if len(fts) > 1 {
+		be.second = fts[1]
+	}
+	for i, ft := range fts {
+		if i > 0 && i < 32 && len(ix.fts[ft].keyed) == 0 && ft != fts[0] {
+			be.lazy |= 1 << i
+		}
+	}
+	key.keyed = append(key.keyed, be)
 }
 
 // fieldTest returns the id of a field test, storing it if new.
@@ -291,14 +359,16 @@ func (ix *index) fieldTest(ft *fieldTest) int {
 	for _, c := range ft.conds {
 		w = max(w, c.weight())
 	}
-	ix.fts = append(ix.fts, ftEntry{weight: w})
 	path := ix.path(ft.path)
+	ix.fts = append(ix.fts, ftEntry{weight: w, path: path})
 	seen := map[int]bool{}
 	for _, c := range ft.conds {
 		cid := ix.cond(ft.path, path, c)
 		if !seen[cid] {
 			seen[cid] = true
 			ix.conds[cid].fts = append(ix.conds[cid].fts, id)
+			ix.fts[id].conds = append(ix.fts[id].conds, cid)
+			ix.fts[id].absent = ix.fts[id].absent || c.kind == kAbsent
 		}
 	}
 	return id
@@ -329,7 +399,16 @@ func (ix *index) cond(pathText string, path int, c *cond) int {
 	id := len(ix.conds)
 	ix.condIDs[key] = id
 	ix.conds = append(ix.conds, condEntry{c: c, path: path})
-	pi := ix.paths[path]
+	return id
+}
+
+// indexCond puts a condition into its path's index, where every event value
+// at the path is looked up.
+func (ix *index) indexCond(id int) {
+	ce := &ix.conds[id]
+	ce.indexed = true
+	c := ce.c
+	pi := ix.paths[ce.path]
 	switch c.kind {
 	case kExact:
 		if strings.HasPrefix(c.str, `"`) {
@@ -360,7 +439,6 @@ func (ix *index) cond(pathText string, path int, c *cond) int {
 	default:
 		pi.others = append(pi.others, id)
 	}
-	return id
 }
 
 func put(m map[string]int, k string, id int) map[string]int {
@@ -606,23 +684,61 @@ func (pi *pathIndex) lookup(v value, ix *index, st *state) {
 // state is the scratch space of one Match call, reused through a pool.
 // Generation stamps stand for sets, so nothing is cleared between events.
 type state struct {
-	gen     uint32
-	fts     []ftGen  // by field test
-	pathGen []uint32 // path -> gen when it had a value
-	patGen  []uint32 // pattern -> gen when reported
-	sat     []int    // field tests that held
-	leaves  []leaf
-	trails  []arrPos
-	stack   []arrPos
-	leaf    int32    // the leaf being looked up, if it is inside an array of objects
-	within  []ftLeaf // field tests that held on leaves inside arrays of objects
-	found   []int32  // patterns matched
+	gen    uint32
+	fts    []ftGen   // by field test
+	paths  []pathGen // by path
+	next   []int32   // leaf -> the previous leaf at its path, or -1
+	patGen []uint32  // pattern -> gen when reported
+	sat    []int     // field tests that held
+	leaves []leaf
+	trails []arrPos
+	stack  []arrPos
+	leaf   int32    // the leaf being looked up, if it is inside an array of objects
+	within []ftLeaf // field tests that held on leaves inside arrays of objects
+	found  []int32  // patterns matched
 }
 
 // ftGen tells when a field test last held (held), and held on a value
 // outside any array of objects (free); together, as they are read together.
 type ftGen struct {
 	held, free uint32
+	decided    uint32 // a lazy field test: when decided
+}
+
+// pathGen tells when a path last had values, and the last of them (a leaf;
+// state.next links the others).
+type pathGen struct {
+	gen  uint32
+	head int32
+}
+
+// decide decides a lazy field test on the event's values at its path.
+func (st *state) decide(ix *index, ft int, leaves []leaf) {
+	fe := &ix.fts[ft]
+	g := st.gen
+	f := &st.fts[ft]
+	f.decided = g
+	p := st.paths[fe.path]
+	if p.gen != g {
+		if fe.absent {
+			f.held, f.free = g, g
+		}
+		return
+	}
+	for li := p.head; li >= 0; li = st.next[li] {
+		pv := probe{value: leaves[li].v}
+		for _, cid := range fe.conds {
+			if c := ix.conds[cid].c; c.kind != kAbsent && c.test(&pv) {
+				f.held = g
+				if l := &leaves[li]; l.t1 == l.t0 {
+					f.free = g
+				} else if f.free != g {
+					st.within = append(st.within, ftLeaf{ft: ft, leaf: li})
+				}
+				break
+			}
+		}
+	}
 }
 
 type ftLeaf struct {
@@ -633,7 +749,7 @@ type ftLeaf struct {
 // consistent decides a branch whose field tests all held, some only on
 // values inside arrays of objects: it matches if one value per field test
 // can be chosen with no two from different elements of the same array.
-func (st *state) consistent(fts []int, leaves []leaf, trails []arrPos) bool {
+func (st *state) consistent(fts []int32, leaves []leaf, trails []arrPos) bool {
 	var cands [][][]arrPos
 	for _, ft := range fts {
 		if st.fts[ft].free == st.gen {
@@ -641,7 +757,7 @@ func (st *state) consistent(fts []int, leaves []leaf, trails []arrPos) bool {
 		}
 		var c [][]arrPos
 		for _, w := range st.within {
-			if w.ft == ft {
+			if w.ft == int(ft) {
 				l := leaves[w.leaf]
 				c = append(c, trails[l.t0:l.t1])
 			}
@@ -654,13 +770,13 @@ func (st *state) consistent(fts []int, leaves []leaf, trails []arrPos) bool {
 func (st *state) prepare(ix *index) {
 	st.fts = grow(st.fts, len(ix.fts))
 	st.within = st.within[:0]
-	st.pathGen = grow(st.pathGen, len(ix.paths))
+	st.paths = grow(st.paths, len(ix.paths))
 	st.patGen = grow(st.patGen, len(ix.patIDs))
 	st.sat = st.sat[:0]
 	st.gen++
 	if st.gen == 0 {
 		clear(st.fts)
-		clear(st.pathGen)
+		clear(st.paths)
 		clear(st.patGen)
 		st.gen = 1
 	}
