@@ -309,7 +309,8 @@ func (ix *index) add(id string, p *Pattern) {
 
 // file files a branch under its most selective field test: the kind of
 // condition first (exact values hold least often), then the one the fewest
-// branches contain, so that a value common in events (a source, a
+// branches contain, then the one sharing its values with the fewest field
+// tests (shared), so that a value common in events (a source, a
 // detail-type) does not make every branch that mentions it a candidate.
 //
 // The branch's field tests are put in that order, most selective first: the
@@ -322,7 +323,10 @@ func (ix *index) file(be branchEntry) {
 		if x.weight != y.weight {
 			return x.weight - y.weight
 		}
-		return x.uses - y.uses
+		if x.uses != y.uses {
+			return x.uses - y.uses
+		}
+		return ix.shared(x) - ix.shared(y)
 	})
 	key := &ix.fts[fts[0]]
 	if len(key.keyed) == 0 {
@@ -345,6 +349,19 @@ func (ix *index) file(be branchEntry) {
 		}
 	}
 	key.keyed = append(key.keyed, be)
+}
+
+// shared counts the field tests that share a condition with ft (ft
+// included, once per condition): between two field tests used by as many
+// branches, the one whose values fewer rules mention is likelier to be rare
+// in events ({"eventName": ["CreateBucket"]} is in many rules' lists, a
+// bucket's name in one).
+func (ix *index) shared(ft *ftEntry) int {
+	n := 0
+	for _, cid := range ft.conds {
+		n += len(ix.conds[cid].fts)
+	}
+	return n
 }
 
 // fieldTest returns the id of a field test, storing it if new.
