@@ -197,6 +197,7 @@ type eventScan struct {
 	listPos string      // last key listed
 	listN   int         // blocks to list next
 	queue   []*blockJob // listed, not yet opened, in key order
+	opened  int         // blocks opened so far
 	done    bool        // nothing more to list
 	open    blockHeap
 }
@@ -288,8 +289,9 @@ func (r blockRange) decode(kv store.KV) ([]event, error) {
 // next returns the scan's next event; ok is false at the end.
 func (sc *eventScan) next(ctx context.Context) (e event, ok bool, err error) {
 	for {
-		// Keep the next blocks listed (and being matched) ahead of the one opened.
-		if !sc.done && (len(sc.queue) == 0 || sc.rng.keep != nil && len(sc.queue) <= blockListMax) {
+		// Once the scan is being read (a page over many streams may need one block of
+		// most), keep the next blocks listed and being matched ahead of the one opened.
+		if !sc.done && (len(sc.queue) == 0 || sc.rng.keep != nil && sc.opened > 0 && len(sc.queue) <= blockListMax) {
 			if err := sc.list(ctx); err != nil {
 				return event{}, false, err
 			}
@@ -304,6 +306,7 @@ func (sc *eventScan) next(ctx context.Context) (e event, ok bool, err error) {
 		}
 		sc.queue[0] = nil
 		sc.queue = sc.queue[1:]
+		sc.opened++
 		if j.done != nil {
 			select {
 			case <-j.done:
