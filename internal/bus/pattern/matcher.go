@@ -155,17 +155,19 @@ func (m *Matcher) match(event []byte, emit func(ids []string, found []int32)) er
 		}
 	}
 	found := st.found[:0]
-	for _, ft := range st.sat {
+	for _, cid := range st.held {
+		keyFree := st.conds[cid].free == g
 	branches:
-		for _, b := range ix.fts[ft].keyed {
-			// The branch's field tests are in order of selectivity, the
-			// first is ft, which held, and the second is in the entry: a
-			// branch that fails usually fails at once, without reading
-			// the others. Lazy ones are decided now, once per event.
-			free := st.fts[ft].free == g
+		for _, b := range ix.conds[cid].keyed {
+			// The branch's field tests are in order of selectivity; the
+			// first, which it is filed under, holds (cid did). The
+			// others are decided once per event, when a branch first
+			// needs them, and a branch that fails usually fails at the
+			// second, in the entry.
+			free := keyFree
 			if b.second >= 0 {
 				f := &st.fts[b.second]
-				if b.lazy&2 != 0 && f.decided != g {
+				if f.decided != g {
 					st.decide(ix, int(b.second), sc.out)
 				}
 				if f.held != g {
@@ -177,7 +179,7 @@ func (m *Matcher) match(event []byte, emit func(ids []string, found []int32)) er
 			for i := 2; i < len(fts); i++ {
 				other := fts[i]
 				f := &st.fts[other]
-				if (i >= 32 || b.lazy&(1<<i) != 0) && f.decided != g {
+				if f.decided != g {
 					st.decide(ix, int(other), sc.out)
 				}
 				if f.held != g {
@@ -185,8 +187,18 @@ func (m *Matcher) match(event []byte, emit func(ids []string, found []int32)) er
 				}
 				free = free && f.free == g
 			}
-			if st.patGen[b.pat] == g || (!free && !st.consistent(fts, sc.out, sc.trails)) {
+			if st.patGen[b.pat] == g {
 				continue
+			}
+			if !free {
+				// Values inside arrays of objects: consistency needs
+				// the first field test's values too.
+				if f := &st.fts[fts[0]]; f.decided != g {
+					st.decide(ix, int(fts[0]), sc.out)
+				}
+				if !st.consistent(fts, sc.out, sc.trails) {
+					continue
+				}
 			}
 			st.patGen[b.pat] = g
 			found = append(found, b.pat)
@@ -216,21 +228,21 @@ type index struct {
 type condEntry struct {
 	c       *cond
 	path    int
-	fts     []int // field tests that hold when this condition does
-	indexed bool  // in its path's pathIndex (or absent)
+	fts     []int         // field tests that hold when this condition does
+	keyed   []branchEntry // branches filed under this condition
+	indexed bool          // in its path's pathIndex (or absent)
 }
 
-// ftEntry is a field test. The field tests that some branch is filed under
-// are eager: their conditions are in the path indexes, looked up for every
-// event value. The others are lazy: decided only when a branch filed
-// elsewhere needs them, once per event. So the work per event follows the
-// conditions of the filing field tests it meets and the branches it makes
-// candidates, not every filter of every rule (a numeric bound, a CIDR block,
-// the source all rules share).
+// ftEntry is a field test. A branch is filed under each condition of one of
+// its field tests; only those conditions are in the path indexes, looked up
+// for every event value. The branch's other field tests are decided when it
+// is a candidate, once per event. So the work per event follows the
+// conditions branches are filed under that it meets and the branches it
+// makes candidates, not every filter of every rule (a numeric bound, a CIDR
+// block, the source all rules share).
 type ftEntry struct {
 	weight int
-	uses   int           // branches that contain this field test
-	keyed  []branchEntry // branches filed under this field test
+	uses   int // branches that contain this field test
 	path   int
 	conds  []int // distinct
 	absent bool  // one of conds is exists:false
@@ -241,8 +253,7 @@ type ftEntry struct {
 type branchEntry struct {
 	pat    int32
 	off, n int32
-	second int32  // arena[off+1], or -1
-	lazy   uint32 // bit i: the i-th field test was lazy when filed (those past 31 are taken as lazy)
+	second int32 // arena[off+1], or -1
 }
 
 func newIndex() *index {
@@ -288,15 +299,12 @@ func (ix *index) add(id string, p *Pattern) {
 	// has doubled, file them all again, so that each is filed under the
 	// field test it shares with the fewest others (amortised O(1) a branch).
 	if len(ix.all) >= 2*ix.filed && len(ix.all) >= 16 {
-		for i := range ix.fts {
-			ix.fts[i].keyed = ix.fts[i].keyed[:0]
-		}
-		// Path indexes anew, with the conditions of the field tests that
-		// are filed under from now on.
+		// Path indexes anew, with the conditions filed under from now on.
 		for i := range ix.paths {
 			ix.paths[i] = &pathIndex{}
 		}
 		for i := range ix.conds {
+			ix.conds[i].keyed = ix.conds[i].keyed[:0]
 			ix.conds[i].indexed = false
 		}
 		ix.absent = nil
@@ -328,27 +336,17 @@ func (ix *index) file(be branchEntry) {
 		}
 		return ix.shared(x) - ix.shared(y)
 	})
-	key := &ix.fts[fts[0]]
-	if len(key.keyed) == 0 {
-		for _, cid := range key.conds {
-			if !ix.conds[cid].indexed {
-				ix.indexCond(cid)
-			}
-		}
-	}
-	// A field test only turns from lazy to eager before the next filing
-	// anew, so a branch's lazy bits stay safe (deciding an eager one again
-	// costs time, not correctness).
-	be.lazy, be.second = 0, -1
+	be.second = -1
 	if len(fts) > 1 {
 		be.second = fts[1]
 	}
-	for i, ft := range fts {
-		if i > 0 && i < 32 && len(ix.fts[ft].keyed) == 0 && ft != fts[0] {
-			be.lazy |= 1 << i
+	for _, cid := range ix.fts[fts[0]].conds {
+		ce := &ix.conds[cid]
+		if !ce.indexed {
+			ix.indexCond(cid)
 		}
+		ce.keyed = append(ce.keyed, be)
 	}
-	key.keyed = append(key.keyed, be)
 }
 
 // shared counts the field tests that share a condition with ft (ft
@@ -706,7 +704,8 @@ type state struct {
 	paths  []pathGen // by path
 	next   []int32   // leaf -> the previous leaf at its path, or -1
 	patGen []uint32  // pattern -> gen when reported
-	sat    []int     // field tests that held
+	conds  []ftGen   // by condition (held, free)
+	held   []int     // conditions that held (hit)
 	leaves []leaf
 	trails []arrPos
 	stack  []arrPos
@@ -719,7 +718,7 @@ type state struct {
 // outside any array of objects (free); together, as they are read together.
 type ftGen struct {
 	held, free uint32
-	decided    uint32 // a lazy field test: when decided
+	decided    uint32 // when held and free were decided
 }
 
 // pathGen tells when a path last had values, and the last of them (a leaf;
@@ -729,7 +728,7 @@ type pathGen struct {
 	head int32
 }
 
-// decide decides a lazy field test on the event's values at its path.
+// decide decides a field test on the event's values at its path.
 func (st *state) decide(ix *index, ft int, leaves []leaf) {
 	fe := &ix.fts[ft]
 	g := st.gen
@@ -789,10 +788,12 @@ func (st *state) prepare(ix *index) {
 	st.within = st.within[:0]
 	st.paths = grow(st.paths, len(ix.paths))
 	st.patGen = grow(st.patGen, len(ix.patIDs))
-	st.sat = st.sat[:0]
+	st.conds = grow(st.conds, len(ix.conds))
+	st.held = st.held[:0]
 	st.gen++
 	if st.gen == 0 {
 		clear(st.fts)
+		clear(st.conds)
 		clear(st.paths)
 		clear(st.patGen)
 		st.gen = 1
@@ -806,18 +807,14 @@ func grow[T any](s []T, n int) []T {
 	return append(s, make([]T, n-len(s))...)
 }
 
-// hit records that condition id holds, and so its field tests.
+// hit records that condition id, which branches are filed under, holds.
 func (st *state) hit(ix *index, id int) {
-	for _, ft := range ix.conds[id].fts {
-		f := &st.fts[ft]
-		if f.held != st.gen {
-			f.held = st.gen
-			st.sat = append(st.sat, ft)
-		}
-		if st.leaf < 0 {
-			f.free = st.gen
-		} else if f.free != st.gen {
-			st.within = append(st.within, ftLeaf{ft: ft, leaf: st.leaf})
-		}
+	c := &st.conds[id]
+	if c.held != st.gen {
+		c.held = st.gen
+		st.held = append(st.held, id)
+	}
+	if st.leaf < 0 {
+		c.free = st.gen
 	}
 }

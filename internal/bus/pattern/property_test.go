@@ -320,12 +320,15 @@ func TestMatcherManyRules(t *testing.T) {
 			add(fmt.Sprintf(`{"detail": {"eventName": [%q], "readOnly": [%v]}}`, benchAction(si, r.IntN(400)), r.IntN(2) == 0))
 		}
 	}
-	filed := 0
-	for _, ft := range m.ix.fts {
-		filed += len(ft.keyed)
+	filed, want := 0, 0
+	for _, c := range m.ix.conds {
+		filed += len(c.keyed)
 	}
-	if filed != len(m.ix.all) {
-		t.Fatalf("%d branches filed; want each of %d once", filed, len(m.ix.all))
+	for _, b := range m.ix.all {
+		want += len(m.ix.fts[m.ix.arena[b.off]].conds)
+	}
+	if filed != want {
+		t.Fatalf("%d filings; want %d (each of %d branches under each condition of its first field test)", filed, want, len(m.ix.all))
 	}
 	if pi := m.ix.paths[m.ix.pathIDs["detail\x00requestParameters\x00bucketName"]]; pi.strFilter.words == nil {
 		t.Fatalf("bucketName has %d exact values and no filter", len(pi.exactStr))
