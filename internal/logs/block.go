@@ -194,11 +194,12 @@ type eventScan struct {
 	prefix string // the stream's event key prefix
 	rng    blockRange
 
-	listPos string      // last key listed
-	listN   int         // blocks to list next
-	queue   []*blockJob // listed, not yet opened, in key order
-	opened  int         // blocks opened so far
-	done    bool        // nothing more to list
+	sem     chan struct{} // bounds the goroutines decoding blocks (nil: no bound)
+	listPos string        // last key listed
+	listN   int           // blocks to list next
+	queue   []*blockJob   // listed, not yet opened, in key order
+	opened  int           // blocks opened so far
+	done    bool          // nothing more to list
 	open    blockHeap
 }
 
@@ -256,10 +257,16 @@ func (sc *eventScan) list(ctx context.Context) error {
 			continue
 		}
 		j.done = make(chan struct{})
-		go func(rng blockRange, kv store.KV) {
+		if sc.sem != nil {
+			sc.sem <- struct{}{}
+		}
+		go func(rng blockRange, kv store.KV, sem chan struct{}) {
 			j.evs, j.err = rng.decode(kv)
 			close(j.done)
-		}(sc.rng, kv)
+			if sem != nil {
+				<-sem
+			}
+		}(sc.rng, kv, sc.sem)
 	}
 	return nil
 }

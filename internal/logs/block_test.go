@@ -238,3 +238,40 @@ func head(s []string) string {
 	}
 	return s[0][:min(len(s[0]), 12)]
 }
+
+// TestFilterManyStreams searches a group of more streams than blocks are matched at once.
+func TestFilterManyStreams(t *testing.T) {
+	_, cw := setup(t)
+	ctx := context.Background()
+	mkGroup(t, cw, "many")
+	now := time.Now().Add(-time.Minute).UnixMilli()
+	var want []string
+	for i := range 40 {
+		name := fmt.Sprintf("s%02d", i)
+		mkGroupStream(t, cw, "many", name)
+		msg := fmt.Sprintf("event %02d", i)
+		if i%3 == 0 {
+			msg += " hit"
+			want = append(want, msg)
+		}
+		// Timestamps run backwards with the stream names, so the order is by time.
+		put(t, cw, "many", name, ev(now-int64(i), msg))
+	}
+	slices.Reverse(want)
+	var got []string
+	var tok *string
+	for {
+		out, err := cw.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("many"),
+			FilterPattern: aws.String("hit"), Limit: aws.Int32(4), NextToken: tok})
+		if err != nil {
+			t.Fatalf("FilterLogEvents: %v", err)
+		}
+		got = append(got, filterMsgs(out.Events)...)
+		if tok = out.NextToken; tok == nil {
+			break
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("FilterLogEvents over 40 streams = %q; want %q", got, want)
+	}
+}

@@ -3,6 +3,7 @@ package logs
 import (
 	"container/heap"
 	"context"
+	"runtime"
 	"strings"
 
 	"github.com/bannin/bannin/internal/store"
@@ -50,6 +51,9 @@ func (h *cursorHeap) Pop() any {
 func mergeStreams(ctx context.Context, tx store.ReadTx, account, region, group string, streams []*Stream,
 	from, to int64, after *filterToken, n int, match func(string) bool) (out []filtered, more bool, err error) {
 	h := make(cursorHeap, 0, len(streams))
+	// Blocks are matched on goroutines, a few per core: a group of many streams starts with
+	// a block or two of each.
+	sem := make(chan struct{}, 4*runtime.GOMAXPROCS(0))
 	for _, st := range streams {
 		prefix := streamKey(account, region, group, st.Name) + "\x00"
 		sfrom := from
@@ -68,6 +72,7 @@ func mergeStreams(ctx context.Context, tx store.ReadTx, account, region, group s
 			}
 		}
 		sc := &streamCursor{stream: st.Name, scan: newEventScan(tx, prefix, st.BlockSpan, sfrom, to, ap, match)}
+		sc.scan.sem = sem
 		ok, err := sc.advance(ctx)
 		if err != nil {
 			return nil, false, err
