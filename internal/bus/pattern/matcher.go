@@ -244,8 +244,9 @@ type ftEntry struct {
 	weight int
 	uses   int // branches that contain this field test
 	path   int
-	conds  []int // distinct
-	absent bool  // one of conds is exists:false
+	conds  []int   // distinct
+	cs     []*cond // conds' conditions, read by decide without going through ix.conds
+	absent bool    // one of conds is exists:false
 }
 
 // branchEntry is a branch: its field tests are arena[off:off+n], ordered
@@ -383,6 +384,7 @@ func (ix *index) fieldTest(ft *fieldTest) int {
 			seen[cid] = true
 			ix.conds[cid].fts = append(ix.conds[cid].fts, id)
 			ix.fts[id].conds = append(ix.fts[id].conds, cid)
+			ix.fts[id].cs = append(ix.fts[id].cs, ix.conds[cid].c)
 			ix.fts[id].absent = ix.fts[id].absent || c.kind == kAbsent
 		}
 	}
@@ -743,8 +745,8 @@ func (st *state) decide(ix *index, ft int, leaves []leaf) {
 	}
 	for li := p.head; li >= 0; li = st.next[li] {
 		pv := probe{value: leaves[li].v}
-		for _, cid := range fe.conds {
-			if c := ix.conds[cid].c; c.kind != kAbsent && c.test(&pv) {
+		for _, c := range fe.cs {
+			if c.kind != kAbsent && c.test(&pv) {
 				f.held = g
 				if l := &leaves[li]; l.t1 == l.t0 {
 					f.free = g
