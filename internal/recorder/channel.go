@@ -396,20 +396,12 @@ func (s *Service) handleSnapshots(ctx context.Context, entries []store.Entry) er
 		if items == nil {
 			items = []*Item{}
 		}
-		body, err := gzipJSON(snapshotFile{FileVersion: "1.0", ConfigSnapshotID: req.ID, ConfigurationItems: items})
+		putErr, err := s.putFile(ctx, req.Account, req.Region, bucket, key,
+			snapshotFile{FileVersion: "1.0", ConfigSnapshotID: req.ID, ConfigurationItems: items})
 		if err != nil {
 			return err
 		}
-		var putErr error
-		if s.opts.PutObject == nil {
-			putErr = errors.New("no object writer configured")
-		} else {
-			putErr = s.opts.PutObject(ctx, req.Account, req.Region, bucket, key, body)
-		}
 		if putErr != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
 			s.opts.Logger.Warn("recorder: snapshot delivery failed", "bucket", bucket, "key", key, "err", putErr)
 		}
 		now := s.opts.Clock().UTC()
@@ -454,4 +446,21 @@ func gzipJSON(v any) ([]byte, error) {
 		return nil, fmt.Errorf("recorder: compress file: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// putFile writes a gzipped JSON delivery file (snapshot, history) to a bucket through
+// Options.PutObject. putErr is the delivery's failure, for the channel's status; err is a
+// failure to encode, or the context ending.
+func (s *Service) putFile(ctx context.Context, account, region, bucket, key string, doc any) (putErr, err error) {
+	body, err := gzipJSON(doc)
+	if err != nil {
+		return nil, err
+	}
+	if s.opts.PutObject == nil {
+		return errors.New("no object writer configured"), nil
+	}
+	if putErr = s.opts.PutObject(ctx, account, region, bucket, key, body); putErr != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return putErr, nil
 }

@@ -3,7 +3,6 @@ package recorder
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -166,20 +165,11 @@ func (s *Service) handleHistoryFiles(ctx context.Context, entries []store.Entry)
 			b := batches[typ]
 			sort.SliceStable(b.items, func(i, j int) bool { return b.items[i].CaptureTime.Before(b.items[j].CaptureTime) })
 			key := historyFileKey(aws.ToString(ch.Channel.S3KeyPrefix), req, typ, b.items[0].CaptureTime, b.items[len(b.items)-1].CaptureTime, 1)
-			body, err := gzipJSON(historyFile{FileVersion: "1.0", ConfigurationItems: b.items})
+			putErr, err := s.putFile(ctx, req.Account, req.Region, bucket, key, historyFile{FileVersion: "1.0", ConfigurationItems: b.items})
 			if err != nil {
 				return err
 			}
-			var putErr error
-			if s.opts.PutObject == nil {
-				putErr = errors.New("no object writer configured")
-			} else {
-				putErr = s.opts.PutObject(ctx, req.Account, req.Region, bucket, key, body)
-			}
 			if putErr != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
 				s.opts.Logger.Warn("recorder: history delivery failed", "bucket", bucket, "key", key, "err", putErr)
 				lastErr = putErr
 				continue
