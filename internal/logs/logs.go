@@ -10,8 +10,8 @@
 //	logs.blocks   <account>/<region>/<group>\x00<stream>\x00<16-hex timestamp><8-hex seq>
 //	logs.filters  <account>/<region>/<group>\x00<filter name>
 //
-// An event block holds consecutive events of one PutLogEvents call (up to 64 KiB of
-// messages), keyed by its first event's position (see block.go).
+// An event block holds consecutive events of one PutLogEvents call (up to 32 KiB before
+// compression), keyed by its first event's position (see block.go).
 //
 // Besides the API, the package offers the rest of bannin: Append (store events from
 // inside, e.g. CloudTrail delivery), KindPut stream entries with NoticeEvents (what was
@@ -163,7 +163,7 @@ func groupPrefix(account, region, group string) string {
 }
 
 // deleteAll deletes every pair of bucket under prefix, a page at a time (event blocks are
-// up to 64 KiB each, so pages are short).
+// up to 32 KiB each before compression, so pages are short).
 func deleteAll(ctx context.Context, tx store.Tx, bucket, prefix string) error {
 	after := ""
 	for {
