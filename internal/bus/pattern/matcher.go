@@ -15,12 +15,13 @@ import (
 // Remove may run while other goroutines call Match.
 //
 // Every distinct condition (a path and a test on its value) and every
-// distinct field test is stored once, whichever patterns use it. Conditions
-// on exact values, prefixes, suffixes and case-insensitive values are found
-// through hash maps keyed by the event's values; the others are tried one by
-// one per path, once however many patterns share them. Each pattern branch is
-// filed under one of its field tests, preferring a selective one, and is
-// only checked when that field test holds.
+// distinct field test is stored once, whichever patterns use it. Each
+// pattern branch is filed under the conditions of one of its field tests,
+// preferring a selective one; only those conditions are indexed (exact
+// values, prefixes, suffixes and case-insensitive values in hash maps keyed
+// by the event's values, the others tried one by one per path), and a branch
+// is only checked when one of them holds. Its other field tests are then
+// decided on the event's values, once per event.
 type Matcher struct {
 	mu    sync.RWMutex
 	ids   []string // in order of addition
