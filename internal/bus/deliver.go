@@ -118,6 +118,7 @@ func (s *Service) Consumers() []stream.Consumer {
 }
 
 func (s *Service) handle(ctx context.Context, entries []store.Entry) error {
+	var arns []string // reused by every match of the batch
 	for _, e := range entries {
 		var be *busEntry
 		switch e.Kind {
@@ -133,7 +134,7 @@ func (s *Service) handle(ctx context.Context, entries []store.Entry) error {
 				continue
 			}
 		}
-		if err := s.route(ctx, be, e.Seq); err != nil {
+		if err := s.route(ctx, be, e.Seq, &arns); err != nil {
 			return err
 		}
 	}
@@ -141,8 +142,8 @@ func (s *Service) handle(ctx context.Context, entries []store.Entry) error {
 }
 
 // route finds the rules an event (stream entry seq) is for and delivers it to their
-// targets.
-func (s *Service) route(ctx context.Context, be *busEntry, seq int64) error {
+// targets; buf holds the matched rule ARNs, reused from event to event.
+func (s *Service) route(ctx context.Context, be *busEntry, seq int64, buf *[]string) error {
 	c, err := s.rulesFor(ctx, be.Account, be.Region, be.Bus)
 	if err != nil {
 		return err
@@ -153,7 +154,8 @@ func (s *Service) route(ctx context.Context, be *busEntry, seq int64) error {
 			matched = append(matched, r)
 		}
 	} else {
-		arns, err := c.matcher.Match(be.Event)
+		arns, err := c.matcher.MatchAppend((*buf)[:0], be.Event)
+		*buf = arns
 		if err != nil {
 			s.opts.Logger.Warn("bus: event does not parse", "bus", be.Bus, "err", err)
 			return nil
