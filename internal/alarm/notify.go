@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/bannin/bannin/internal/awserr"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/store"
 )
 

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/bannin/bannin/internal/awserr"
 	"reflect"
 	"sort"
 	"time"
 
+	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/store"
 )
 
