@@ -3,12 +3,12 @@ package recorder
 import (
 	"context"
 	"encoding/json"
-	"github.com/bannin/bannin/internal/awserr"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/wire/config"
 )
