@@ -102,7 +102,9 @@ func encodeBlock(evs []event) []byte {
 
 // decodeBlock calls fn for each event of a block value, in order, until fn returns false.
 // The messages are substrings of one string, the decompressed events.
-func decodeBlock(key string, v []byte, fn func(event) bool) error {
+// may, when set, is asked first about the block's decompressed bytes: false skips the
+// whole block (no event in it can be wanted).
+func decodeBlock(key string, v []byte, may func([]byte) bool, fn func(event) bool) error {
 	if len(v) < blockHeaderLen || v[0] != blockVersion {
 		return fmt.Errorf("logs: malformed event block %q", key)
 	}
@@ -114,6 +116,9 @@ func decodeBlock(key string, v []byte, fn func(event) bool) error {
 		return fmt.Errorf("logs: event block %q: %w", key, err)
 	}
 	*bp = v[:0]
+	if may != nil && !may(v) {
+		return nil
+	}
 	s := string(v)
 	off := 0
 	for range n {
@@ -209,6 +214,7 @@ type blockRange struct {
 	after    pos
 	hasAfter bool
 	keep     func(string) bool
+	may      func([]byte) bool // a block pre-check for keep (see decodeBlock)
 }
 
 // blockJob is one listed block being decoded.
@@ -221,8 +227,8 @@ type blockJob struct {
 
 // newEventScan starts a scan of the stream whose event key prefix is prefix and whose
 // blocks span at most span milliseconds.
-func newEventScan(tx store.ReadTx, prefix string, span, from, to int64, after *pos, keep func(string) bool) *eventScan {
-	sc := &eventScan{tx: tx, prefix: prefix, rng: blockRange{from: from, to: to, keep: keep}, listN: 2}
+func newEventScan(tx store.ReadTx, prefix string, span, from, to int64, after *pos, keep func(string) bool, may func([]byte) bool) *eventScan {
+	sc := &eventScan{tx: tx, prefix: prefix, rng: blockRange{from: from, to: to, keep: keep, may: may}, listN: 2}
 	start := from
 	if after != nil {
 		sc.rng.after, sc.rng.hasAfter = *after, true
@@ -277,7 +283,7 @@ func (r blockRange) decode(kv store.KV) ([]event, error) {
 		return nil, nil
 	}
 	var evs []event
-	err := decodeBlock(kv.Key, kv.Value, func(e event) bool {
+	err := decodeBlock(kv.Key, kv.Value, r.may, func(e event) bool {
 		if e.ts >= r.to {
 			return false
 		}
@@ -372,7 +378,7 @@ func purgeBlocks(ctx context.Context, tx store.Tx, streamKey string, cut int64) 
 			}
 			var kept []event
 			n := 0
-			err := decodeBlock(kv.Key, kv.Value, func(e event) bool {
+			err := decodeBlock(kv.Key, kv.Value, nil, func(e event) bool {
 				if e.ts < cut {
 					n++
 					freed += int64(len(e.message))

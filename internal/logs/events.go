@@ -296,7 +296,7 @@ func scanEvents(ctx context.Context, tx store.ReadTx, streamKey string, span, fr
 		p := parseSuffix(after)
 		ap = &p
 	}
-	sc := newEventScan(tx, streamKey+"\x00", span, from, to, ap, nil)
+	sc := newEventScan(tx, streamKey+"\x00", span, from, to, ap, nil, nil)
 	for {
 		e, ok, err := sc.next(ctx)
 		if err != nil || !ok || !fn(e) {
@@ -505,7 +505,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *wirelogs.FilterLogEve
 		to = *in.EndTime + 1 // endTime is inclusive here
 	}
 	from = max(from, retentionStart(g, c.Time))
-	hits, more, err := mergeStreams(ctx, c.Tx, c.Account, c.Region, group, streams, from, to, after, limit, pat.Match)
+	hits, more, err := mergeStreams(ctx, c.Tx, c.Account, c.Region, group, streams, from, to, after, limit, pat.Match, pat.MayMatchBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ func (h *cursorHeap) Pop() any {
 // page costs about what it scans; events are matched in the blocks as read and only the
 // matches are copied.
 func mergeStreams(ctx context.Context, tx store.ReadTx, account, region, group string, streams []*Stream,
-	from, to int64, after *filterToken, n int, match func(string) bool) (out []filtered, more bool, err error) {
+	from, to int64, after *filterToken, n int, match func(string) bool, may func([]byte) bool) (out []filtered, more bool, err error) {
 	h := make(cursorHeap, 0, len(streams))
 	// Blocks are matched on goroutines, a few per core: a group of many streams starts with
 	// a block or two of each.
@@ -71,7 +71,7 @@ func mergeStreams(ctx context.Context, tx store.ReadTx, account, region, group s
 				sfrom = max(sfrom, p.ts)
 			}
 		}
-		sc := &streamCursor{stream: st.Name, scan: newEventScan(tx, prefix, st.BlockSpan, sfrom, to, ap, match)}
+		sc := &streamCursor{stream: st.Name, scan: newEventScan(tx, prefix, st.BlockSpan, sfrom, to, ap, match, may)}
 		sc.scan.sem = sem
 		ok, err := sc.advance(ctx)
 		if err != nil {

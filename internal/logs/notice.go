@@ -60,7 +60,7 @@ func NoticeEvents(ctx context.Context, tx store.ReadTx, n PutNotice) ([]Event, e
 			if k.less(first) || k.seq < first.seq || k.seq > last.seq {
 				continue
 			}
-			err := decodeBlock(kv.Key, kv.Value, func(e event) bool {
+			err := decodeBlock(kv.Key, kv.Value, nil, func(e event) bool {
 				if e.seq >= first.seq && e.seq <= last.seq {
 					out = append(out, Event{Timestamp: e.ts, IngestionTime: e.ingestion, Message: e.message, ID: eventID(n.Stream, e.suffix())})
 				}

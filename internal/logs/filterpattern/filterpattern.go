@@ -54,6 +54,11 @@ type Pattern struct {
 
 	// regex
 	re *regexp.Regexp
+
+	// lits are strings one of which every match contains (see MayMatch); litsJSON says a
+	// message with \u escapes may match without them.
+	lits     []string
+	litsJSON bool
 }
 
 // maxRegex is the number of %regex% a JSON or space-delimited pattern may hold.
@@ -89,6 +94,7 @@ func Parse(pattern string) (*Pattern, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.lits, p.litsJSON = p.literals()
 	return p, nil
 }
 

@@ -95,6 +95,10 @@ func TestCases(t *testing.T) {
 				if got := pat.Match(msg); got != want {
 					t.Errorf("%s: Parse(%q).Match(%q) = %v; want %v", where(), src, short(msg), got, want)
 				}
+				// The pre-check may only rule out what does not match.
+				if pat.Match(msg) && !pat.MayMatch(msg) {
+					t.Errorf("%s: Parse(%q).MayMatch(%q) = false for a message it matches (literals %q)", where(), src, short(msg), pat.lits)
+				}
 			case strings.HasPrefix(key, "field "):
 				total++
 				sel := strings.TrimPrefix(key, "field ")
@@ -151,5 +155,35 @@ func TestErrorType(t *testing.T) {
 	}
 	if pe.Reason == "" || !strings.HasPrefix(err.Error(), "filterpattern: ") {
 		t.Errorf("error = %q, reason %q; want a prefixed message with a reason", err.Error(), pe.Reason)
+	}
+}
+
+func TestMayMatch(t *testing.T) {
+	for _, c := range []struct {
+		pattern, text string
+		want          bool
+	}{
+		{`{ ($.eventName = "StopLogging") || ($.eventName = "PutBucketPolicy") }`, `{"eventName":"GetObject"}`, false},
+		{`{ ($.eventName = "StopLogging") || ($.eventName = "PutBucketPolicy") }`, `{"eventName":"PutBucketPolicy"}`, true},
+		{`{ ($.eventName = "StopLogging") || ($.eventName = "PutBucketPolicy") }`, `{"eventName":"Stop\u004cogging"}`, true},
+		{`{ ($.eventName = "StopLogging") || ($.latency > 5) }`, `{"eventName":"GetObject"}`, true},
+		{`{ ($.eventSource = "s3.amazonaws.com") && ($.eventName = "Put*Policy") }`, `{"eventSource":"ec2.amazonaws.com"}`, false},
+		{`{ $.eventName != "StopLogging" }`, `{"eventName":"GetObject"}`, true},
+		{`{ $.path = "/a/b" }`, `{"path":"\/a\/b"}`, true},
+		{`ERROR "disk full"`, `WARN all fine`, false},
+		{`?ERROR ?FATAL`, `FATAL: boom`, true},
+		{`-DEBUG`, `anything`, true},
+		{`[ip, user, status = 500]`, `1.2.3.4 bob 200`, true},
+	} {
+		p, err := Parse(c.pattern)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", c.pattern, err)
+		}
+		if got := p.MayMatch(c.text); got != c.want {
+			t.Errorf("Parse(%q).MayMatch(%q) = %v; want %v", c.pattern, c.text, got, c.want)
+		}
+		if got := p.MayMatchBytes([]byte(c.text)); got != c.want {
+			t.Errorf("Parse(%q).MayMatchBytes(%q) = %v; want %v", c.pattern, c.text, got, c.want)
+		}
 	}
 }
