@@ -92,19 +92,8 @@ func parts(ctx context.Context, tx store.ReadTx, id string, after, limit int) ([
 // CreateMultipartUpload implements s3.API.
 func (s *Service) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadRequest) (*s3.CreateMultipartUploadOutput, error) {
 	c := callOf(ctx)
-	tx, err := writeTx(c)
+	tx, b, key, err := s.newObject(ctx, c, in.Bucket, in.ExpectedBucketOwner, in.Key, in.ServerSideEncryption)
 	if err != nil {
-		return nil, err
-	}
-	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
-	if err != nil {
-		return nil, err
-	}
-	key := str(in.Key)
-	if err := checkKey(key); err != nil {
-		return nil, err
-	}
-	if err := checkSSE(in.ServerSideEncryption); err != nil {
 		return nil, err
 	}
 	tags, err := objectTags(in.Tagging)

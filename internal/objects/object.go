@@ -137,6 +137,27 @@ func encryption(b *bucketRef, sse, kmsKey *string, bucketKey *bool) (string, str
 	return "", "", false
 }
 
+// newObject checks what every write of a new object needs: the call's write transaction,
+// the bucket, the key and the server-side encryption asked for.
+func (s *Service) newObject(ctx context.Context, c *call.Call, bucket, owner, key, sse *string) (store.Tx, *bucketRef, string, error) {
+	tx, err := writeTx(c)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	b, err := s.bucket(ctx, c, bucket, owner)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	k := str(key)
+	if err := checkKey(k); err != nil {
+		return nil, nil, "", err
+	}
+	if err := checkSSE(sse); err != nil {
+		return nil, nil, "", err
+	}
+	return tx, b, k, nil
+}
+
 func checkSSE(sse *string) error {
 	switch str(sse) {
 	case "", "AES256", "aws:kms", "aws:kms:dsse":
@@ -169,19 +190,8 @@ func checkWrite(cur *objectMeta, ifMatch, ifNoneMatch *string) error {
 // PutObject implements s3.API.
 func (s *Service) PutObject(ctx context.Context, in *s3.PutObjectRequest) (*s3.PutObjectOutput, error) {
 	c := callOf(ctx)
-	tx, err := writeTx(c)
+	tx, b, key, err := s.newObject(ctx, c, in.Bucket, in.ExpectedBucketOwner, in.Key, in.ServerSideEncryption)
 	if err != nil {
-		return nil, err
-	}
-	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
-	if err != nil {
-		return nil, err
-	}
-	key := str(in.Key)
-	if err := checkKey(key); err != nil {
-		return nil, err
-	}
-	if err := checkSSE(in.ServerSideEncryption); err != nil {
 		return nil, err
 	}
 	tags, err := objectTags(in.Tagging)
@@ -677,19 +687,8 @@ func parseCopySource(src string) (bucket, key, versionID string, err error) {
 // store), and metadata copied or replaced as the directive says.
 func (s *Service) CopyObject(ctx context.Context, in *s3.CopyObjectRequest) (*s3.CopyObjectOutput, error) {
 	c := callOf(ctx)
-	tx, err := writeTx(c)
+	tx, b, key, err := s.newObject(ctx, c, in.Bucket, in.ExpectedBucketOwner, in.Key, in.ServerSideEncryption)
 	if err != nil {
-		return nil, err
-	}
-	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
-	if err != nil {
-		return nil, err
-	}
-	key := str(in.Key)
-	if err := checkKey(key); err != nil {
-		return nil, err
-	}
-	if err := checkSSE(in.ServerSideEncryption); err != nil {
 		return nil, err
 	}
 	sb, sk, sv, err := parseCopySource(str(in.CopySource))
