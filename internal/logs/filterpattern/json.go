@@ -311,38 +311,27 @@ func (sc *scanner) value(n *pnode) bool {
 	}
 	start := sc.i
 	switch c := sc.s[sc.i]; {
-	case c == '{':
-		if n == nil || len(n.keys) == 0 {
-			if !sc.skipContainer() {
-				return false
-			}
-			if n != nil && len(n.leaves) > 0 {
-				sc.record(n, jval{'o', sc.s[start:sc.i]})
-			}
-			return true
+	case c == '{' || c == '[':
+		// A container is walked only when the pattern selects inside it, else skipped; it is
+		// recorded whole when the pattern compares it.
+		var ok bool
+		switch {
+		case c == '{' && n != nil && len(n.keys) > 0:
+			ok = sc.object(n)
+		case c == '[' && n != nil && (len(n.idx) > 0 || n.any != nil):
+			ok = sc.array(n)
+		default:
+			ok = sc.skipContainer()
 		}
-		if !sc.object(n) {
+		if !ok {
 			return false
 		}
-		if len(n.leaves) > 0 {
-			sc.record(n, jval{'o', sc.s[start:sc.i]})
-		}
-		return true
-	case c == '[':
-		if n == nil || (len(n.idx) == 0 && n.any == nil) {
-			if !sc.skipContainer() {
-				return false
+		if n != nil && len(n.leaves) > 0 {
+			kind := byte('o')
+			if c == '[' {
+				kind = 'a'
 			}
-			if n != nil && len(n.leaves) > 0 {
-				sc.record(n, jval{'a', sc.s[start:sc.i]})
-			}
-			return true
-		}
-		if !sc.array(n) {
-			return false
-		}
-		if len(n.leaves) > 0 {
-			sc.record(n, jval{'a', sc.s[start:sc.i]})
+			sc.record(n, jval{kind, sc.s[start:sc.i]})
 		}
 		return true
 	case c == '"':
