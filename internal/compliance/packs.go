@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/bannin/bannin/internal/call"
+	"github.com/bannin/bannin/internal/jsontree"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/wire/config"
 )
@@ -88,46 +89,30 @@ func tagged(tag string, v any) any {
 
 // resolve replaces Ref and Fn::Sub of parameters with their values.
 func resolve(v any, params map[string]string) (any, error) {
-	switch x := v.(type) {
-	case map[string]any:
-		if r, ok := x["Ref"]; ok && len(x) == 1 {
+	return jsontree.Rewrite(v, func(v any) (any, bool, error) {
+		x, ok := v.(map[string]any)
+		if !ok || len(x) != 1 {
+			return nil, false, nil
+		}
+		if r, ok := x["Ref"]; ok {
 			name := fmt.Sprint(r)
 			val, ok := params[name]
 			if !ok {
 				if name == "AWS::Region" || name == "AWS::AccountId" || name == "AWS::Partition" {
-					return params[name], nil
+					return params[name], true, nil
 				}
-				return nil, templateError("!Ref %s names no parameter of the template.", name)
+				return nil, true, templateError("!Ref %s names no parameter of the template.", name)
 			}
-			return val, nil
+			return val, true, nil
 		}
-		if s, ok := x["Fn::Sub"].(string); ok && len(x) == 1 {
+		if s, ok := x["Fn::Sub"].(string); ok {
 			for k, val := range params {
 				s = strings.ReplaceAll(s, "${"+k+"}", val)
 			}
-			return s, nil
+			return s, true, nil
 		}
-		out := map[string]any{}
-		for k, e := range x {
-			r, err := resolve(e, params)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = r
-		}
-		return out, nil
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			r, err := resolve(e, params)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = r
-		}
-		return out, nil
-	}
-	return v, nil
+		return nil, false, nil
+	})
 }
 
 // packResources validates a template and returns its rules and remediations with

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/bannin/bannin/internal/jsontree"
 )
 
 // Typed values (parameters, step outputs) are kept in their JSON form, so that they survive
@@ -367,15 +369,18 @@ func selectPath(v any, selector string) (any, bool, error) {
 // nothing else takes the variable's typed value (a StringList stays a list, a Boolean a
 // boolean); references inside longer strings are replaced by their string form.
 func interpolate(v any, vars map[string]any) (any, error) {
-	switch x := v.(type) {
-	case string:
+	return jsontree.Rewrite(v, func(v any) (any, bool, error) {
+		x, ok := v.(string)
+		if !ok {
+			return nil, false, nil
+		}
 		if m := refRE.FindStringSubmatchIndex(x); m != nil && m[0] == 0 && m[1] == len(x) {
 			name := x[m[2]:m[3]]
 			val, ok := vars[name]
 			if !ok {
-				return nil, fmt.Errorf("variable {{ %s }} has no value", name)
+				return nil, true, fmt.Errorf("variable {{ %s }} has no value", name)
 			}
-			return val, nil
+			return val, true, nil
 		}
 		var err error
 		out := refRE.ReplaceAllStringFunc(x, func(ref string) string {
@@ -387,27 +392,6 @@ func interpolate(v any, vars map[string]any) (any, error) {
 			}
 			return strings.Join(toStrings(val), ",")
 		})
-		return out, err
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			r, err := interpolate(e, vars)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = r
-		}
-		return out, nil
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			r, err := interpolate(e, vars)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = r
-		}
-		return out, nil
-	}
-	return v, nil
+		return out, true, err
+	})
 }
