@@ -98,6 +98,18 @@ func noSuchChannel(name string) error {
 	return &config.NoSuchDeliveryChannelException{Message: aws.String(fmt.Sprintf("Cannot find delivery channel with specified name '%s'.", name))}
 }
 
+// namedChannel loads the call's delivery channel, which must have the given name.
+func namedChannel(ctx context.Context, c *call.Call, name string) (*channelState, error) {
+	ch, err := loadChannel(ctx, c.Tx, c.Account, c.Region)
+	if err != nil {
+		return nil, err
+	}
+	if ch == nil || aws.ToString(ch.Channel.Name) != name {
+		return nil, noSuchChannel(name)
+	}
+	return ch, nil
+}
+
 // PutDeliveryChannel creates or changes the delivery channel: the S3 bucket (which must
 // exist) that receives snapshots and the SNS topic that receives notifications. A
 // configuration recorder must exist first, and there is at most one channel.
@@ -263,12 +275,8 @@ func (s *Service) DeleteDeliveryChannel(ctx context.Context, in *config.DeleteDe
 		return nil, err
 	}
 	name := aws.ToString(in.DeliveryChannelName)
-	ch, err := loadChannel(ctx, tx, c.Account, c.Region)
-	if err != nil {
+	if _, err := namedChannel(ctx, c, name); err != nil {
 		return nil, err
-	}
-	if ch == nil || aws.ToString(ch.Channel.Name) != name {
-		return nil, noSuchChannel(name)
 	}
 	rec, err := loadRecorder(ctx, tx, c.Account, c.Region)
 	if err != nil {
@@ -276,7 +284,7 @@ func (s *Service) DeleteDeliveryChannel(ctx context.Context, in *config.DeleteDe
 	}
 	if rec != nil && rec.Recording {
 		return nil, &config.LastDeliveryChannelDeleteFailedException{Message: aws.String(
-			"Failed to delete last specified delivery channel with name '" + name + "', because there, because there is a running configuration recorder.")}
+			"Failed to delete last specified delivery channel with name '" + name + "', because there is a running configuration recorder.")}
 	}
 	if err := tx.Delete(ctx, channelsBucket, c.Account+sep+c.Region); err != nil {
 		return nil, fmt.Errorf("recorder: delete delivery channel: %w", err)
@@ -306,12 +314,8 @@ func (s *Service) DeliverConfigSnapshot(ctx context.Context, in *config.DeliverC
 		return nil, err
 	}
 	name := aws.ToString(in.DeliveryChannelName)
-	ch, err := loadChannel(ctx, tx, c.Account, c.Region)
-	if err != nil {
+	if _, err := namedChannel(ctx, c, name); err != nil {
 		return nil, err
-	}
-	if ch == nil || aws.ToString(ch.Channel.Name) != name {
-		return nil, noSuchChannel(name)
 	}
 	rec, err := loadRecorder(ctx, tx, c.Account, c.Region)
 	if err != nil {
