@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"time"
@@ -30,44 +31,54 @@ var detailTypes = map[string]string{
 	"AwsServiceEvent":  "AWS Service Event via CloudTrail",
 }
 
-// fromCloudTrail turns one CloudTrail record into the event EventBridge puts on the
-// default bus of the record's account and region, as "Events from AWS services via
-// AWS CloudTrail" describes it: source aws.<service>, detail the whole record, no
-// resources. It reports false for records EventBridge does not receive: events that are
-// not management events (data events, CloudTrail Lake activity), and EventBridge's own
-// PutEvents. Read-only management events are delivered only to rules in state
-// ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS (busEntry.AllManagement).
-func fromCloudTrail(record []byte) (*busEntry, bool) {
+// ctHeader decodes what routing a CloudTrail record needs: it reports false for records
+// EventBridge does not receive: events that are not management events (data events,
+// CloudTrail Lake activity), and EventBridge's own PutEvents. Read-only management events
+// are delivered only to rules in state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS
+// (busEntry.AllManagement).
+func ctHeader(record []byte) (ctRecord, time.Time, bool) {
 	var r ctRecord
 	if err := json.Unmarshal(record, &r); err != nil || r.EventID == "" || r.RecipientAccountID == "" || r.AWSRegion == "" {
-		return nil, false
+		return r, time.Time{}, false
 	}
 	if store.NormalizeCategory(r.EventCategory) != store.CategoryManagement {
-		return nil, false
+		return r, time.Time{}, false
 	}
 	if r.EventSource == "events.amazonaws.com" && r.EventName == "PutEvents" {
-		return nil, false
+		return r, time.Time{}, false
 	}
+	t, err := time.Parse(time.RFC3339, r.EventTime)
+	if err != nil {
+		return r, time.Time{}, false
+	}
+	return r, t.UTC(), true
+}
+
+// fromCloudTrail turns one CloudTrail record (header r, decoded by ctHeader) into the event
+// EventBridge puts on the default bus of the record's account and region, as "Events from
+// AWS services via AWS CloudTrail" describes it: source aws.<service>, detail the whole
+// record, no resources.
+func fromCloudTrail(record []byte, r ctRecord, t time.Time) (*busEntry, bool) {
 	dt, ok := detailTypes[r.EventType]
 	if !ok {
 		dt = detailTypes["AwsApiCall"]
 	}
 	svc, _, _ := strings.Cut(r.EventSource, ".")
-	t, err := time.Parse(time.RFC3339, r.EventTime)
-	if err != nil {
-		return nil, false
-	}
-	var detail json.RawMessage
-	if err := json.Unmarshal(record, &detail); err != nil {
-		return nil, false
-	}
 	ev := &Event{Version: "0", ID: nameID("cloudtrail:" + r.EventID), DetailType: dt, Source: "aws." + svc,
-		Account: r.RecipientAccountID, Time: t.UTC().Format(timeLayout), Region: r.AWSRegion,
-		Resources: []string{}, Detail: detail}
-	raw, err := json.Marshal(ev)
+		Account: r.RecipientAccountID, Time: t.Format(timeLayout), Region: r.AWSRegion,
+		Resources: []string{}, Detail: json.RawMessage("null")}
+	head, err := json.Marshal(ev)
 	if err != nil {
 		return nil, false
 	}
-	return &busEntry{Account: r.RecipientAccountID, Region: r.AWSRegion, Bus: DefaultBus, Event: raw,
-		Ingested: t.UTC(), AllManagement: r.ReadOnly}, true
+	// Detail is the last member: the record (valid JSON, checked by ctHeader) replaces the
+	// null, compacted as json.Marshal would have written it.
+	buf := bytes.NewBuffer(make([]byte, 0, len(head)+len(record)))
+	buf.Write(head[:len(head)-len("null}")])
+	if err := json.Compact(buf, record); err != nil {
+		return nil, false
+	}
+	buf.WriteByte('}')
+	return &busEntry{Account: r.RecipientAccountID, Region: r.AWSRegion, Bus: DefaultBus, Event: buf.Bytes(),
+		Ingested: t, AllManagement: r.ReadOnly}, true
 }

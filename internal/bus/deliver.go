@@ -118,13 +118,32 @@ func (s *Service) Consumers() []stream.Consumer {
 }
 
 func (s *Service) handle(ctx context.Context, entries []store.Entry) error {
-	var arns []string // reused by every match of the batch
+	var arns []string               // reused by every match of the batch
+	buses := map[string]*compiled{} // each bus's rules, read once per batch
+	rulesOf := func(account, region, bus string) (*compiled, error) {
+		k := busKey(account, region, bus)
+		if c, ok := buses[k]; ok {
+			return c, nil
+		}
+		c, err := s.rulesFor(ctx, account, region, bus)
+		buses[k] = c
+		return c, err
+	}
 	for _, e := range entries {
 		var be *busEntry
 		switch e.Kind {
 		case store.KindAPICall:
-			var ok bool
-			if be, ok = fromCloudTrail(e.Payload); !ok {
+			r, t, ok := ctHeader(e.Payload)
+			if !ok {
+				continue
+			}
+			// Most calls meet a default bus without rules: no event to build then.
+			if c, err := rulesOf(r.RecipientAccountID, r.AWSRegion, DefaultBus); err != nil {
+				return err
+			} else if len(c.rules) == 0 {
+				continue
+			}
+			if be, ok = fromCloudTrail(e.Payload, r, t); !ok {
 				continue
 			}
 		case KindEvent:
@@ -134,20 +153,20 @@ func (s *Service) handle(ctx context.Context, entries []store.Entry) error {
 				continue
 			}
 		}
-		if err := s.route(ctx, be, e.Seq, &arns); err != nil {
+		c, err := rulesOf(be.Account, be.Region, be.Bus)
+		if err != nil {
+			return err
+		}
+		if err := s.route(ctx, c, be, e.Seq, &arns); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// route finds the rules an event (stream entry seq) is for and delivers it to their
+// route finds the rules of c an event (stream entry seq) is for and delivers it to their
 // targets; buf holds the matched rule ARNs, reused from event to event.
-func (s *Service) route(ctx context.Context, be *busEntry, seq int64, buf *[]string) error {
-	c, err := s.rulesFor(ctx, be.Account, be.Region, be.Bus)
-	if err != nil {
-		return err
-	}
+func (s *Service) route(ctx context.Context, c *compiled, be *busEntry, seq int64, buf *[]string) error {
 	var matched []*Rule
 	if be.Rule != "" {
 		if r := c.rules[be.Rule]; r != nil {
