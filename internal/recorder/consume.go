@@ -59,6 +59,42 @@ func (s *Service) handleChanges(ctx context.Context, entries []store.Entry) erro
 	if err != nil {
 		return err
 	}
+	// Decode before the transaction: the store's writer is serial and every write waits
+	// for it, whereas this runs on the consumer's own goroutine.
+	type change struct {
+		seq  int64
+		time time.Time
+		disc bool
+		sc   scope
+		c    store.ResourceChange
+	}
+	changes := make([]change, 0, len(entries))
+	for _, e := range entries {
+		switch e.Kind {
+		case store.KindResource:
+			ch := change{}
+			if err := json.Unmarshal(e.Payload, &ch.c); err != nil {
+				s.opts.Logger.Error("recorder: undecodable resource change", "seq", e.Seq, "err", err)
+				continue
+			}
+			ch.sc = scope{Account: ch.c.Account, Region: ch.c.Region}
+			if isGlobal(ch.c.Type) && (ch.c.Region == "" || ch.c.Region == "global" || ch.c.Region == "aws-global") {
+				ch.sc.Region = homeRegion
+				ch.c.Region = homeRegion
+			}
+			changes = append(changes, ch)
+		case kindDiscover:
+			ch := change{time: e.Time, disc: true}
+			if err := json.Unmarshal(e.Payload, &ch.sc); err != nil {
+				s.opts.Logger.Error("recorder: undecodable discovery", "seq", e.Seq, "err", err)
+				continue
+			}
+			changes = append(changes, ch)
+		}
+	}
+	if len(changes) == 0 {
+		return nil
+	}
 	return st.Update(ctx, func(tx store.Tx) error {
 		recs := map[scope]*recorderState{}
 		get := func(sc scope) (*recorderState, error) {
@@ -69,45 +105,30 @@ func (s *Service) handleChanges(ctx context.Context, entries []store.Entry) erro
 			recs[sc] = r
 			return r, err
 		}
-		for _, e := range entries {
-			switch e.Kind {
-			case store.KindResource:
-				var c store.ResourceChange
-				if err := json.Unmarshal(e.Payload, &c); err != nil {
-					s.opts.Logger.Error("recorder: undecodable resource change", "seq", e.Seq, "err", err)
-					continue
-				}
-				sc := scope{Account: c.Account, Region: c.Region}
-				if isGlobal(c.Type) && (c.Region == "" || c.Region == "global" || c.Region == "aws-global") {
-					sc.Region = homeRegion
-					c.Region = homeRegion
-				}
-				r, err := get(sc)
-				if err != nil {
-					return err
-				}
-				if r == nil || !r.Recording || !r.records(c.Type) {
-					continue
-				}
-				if err := s.recordChange(ctx, tx, r, &c, false); err != nil {
-					return err
-				}
-			case kindDiscover:
-				var sc scope
-				if err := json.Unmarshal(e.Payload, &sc); err != nil {
-					s.opts.Logger.Error("recorder: undecodable discovery", "seq", e.Seq, "err", err)
-					continue
-				}
-				r, err := get(scope{Account: sc.Account, Region: sc.Region})
+		for i := range changes {
+			ch := &changes[i]
+			if ch.disc {
+				r, err := get(scope{Account: ch.sc.Account, Region: ch.sc.Region})
 				if err != nil {
 					return err
 				}
 				if r == nil || !r.Recording {
 					continue
 				}
-				if err := s.discover(ctx, tx, r, sc, e.Time); err != nil {
+				if err := s.discover(ctx, tx, r, ch.sc, ch.time); err != nil {
 					return err
 				}
+				continue
+			}
+			r, err := get(ch.sc)
+			if err != nil {
+				return err
+			}
+			if r == nil || !r.Recording || !r.records(ch.c.Type) {
+				continue
+			}
+			if err := s.recordChange(ctx, tx, r, &ch.c, false); err != nil {
+				return err
 			}
 		}
 		return nil
