@@ -120,6 +120,9 @@ type Alarm struct {
 	TreatMissingData   string                       `json:"treatMissingData,omitempty"`
 	EvaluateLowSample  string                       `json:"evaluateLowSampleCountPercentile,omitempty"`
 	Metrics            []cloudwatch.MetricDataQuery `json:"metrics,omitempty"`
+	// ThresholdMetricID names the ANOMALY_DETECTION_BAND query of Metrics that a band
+	// operator compares with.
+	ThresholdMetricID string `json:"thresholdMetricId,omitempty"`
 
 	// Composite alarms.
 	AlarmRule                        string `json:"alarmRule,omitempty"`
@@ -135,6 +138,19 @@ type State struct {
 	ReasonData   string    `json:"stateReasonData,omitempty"`
 	Updated      time.Time `json:"stateUpdatedTimestamp"`
 	Transitioned time.Time `json:"stateTransitionedTimestamp"`
+
+	// Actions suppression of a composite alarm with an ActionsSuppressor. While the actions
+	// of the last transition wait, SuppressedBy says why (WaitPeriod, ExtensionPeriod or
+	// Alarm), PendingFrom is the state the transition left and SuppressedUntil the deadline
+	// of a WaitPeriod (the service's Run loop performs the actions when it passes).
+	SuppressedBy     string    `json:"actionsSuppressedBy,omitempty"`
+	SuppressedReason string    `json:"actionsSuppressedReason,omitempty"`
+	SuppressedUntil  time.Time `json:"actionsSuppressedUntil,omitzero"`
+	PendingFrom      string    `json:"pendingFrom,omitempty"`
+	// SuppressorInAlarm is the suppressor's state as last seen; ExtensionUntil is when the
+	// ExtensionPeriod that began when it left ALARM ends.
+	SuppressorInAlarm bool      `json:"suppressorInAlarm,omitempty"`
+	ExtensionUntil    time.Time `json:"extensionUntil,omitzero"`
 }
 
 // ARN is an alarm's ARN.
@@ -233,6 +249,11 @@ func getState(ctx context.Context, tx store.ReadTx, account, region, name string
 	if err != nil {
 		return nil, fmt.Errorf("alarm: get state %s: %w", name, err)
 	}
+	return decodeState(name, b)
+}
+
+// decodeState decodes a stored state; an absent one is INSUFFICIENT_DATA.
+func decodeState(name string, b []byte) (*State, error) {
 	if b == nil {
 		return &State{Value: StateInsufficient}, nil
 	}

@@ -43,7 +43,7 @@ func wireMetric(a *Alarm, st *State) cloudwatch.MetricAlarm {
 		ExtendedStatistic: optString(a.ExtendedStatistic), Unit: optString(a.Unit),
 		EvaluationPeriods: ptr(a.EvaluationPeriods), Threshold: a.Threshold, ComparisonOperator: ptr(a.ComparisonOperator),
 		TreatMissingData: optString(a.TreatMissingData), EvaluateLowSampleCountPercentile: optString(a.EvaluateLowSample),
-		Metrics: a.Metrics}
+		Metrics: a.Metrics, ThresholdMetricId: optString(a.ThresholdMetricID)}
 	if a.MetricName != "" {
 		m.Dimensions = metric.WireDims(a.Dimensions)
 		m.Period = ptr(a.Period)
@@ -64,6 +64,9 @@ func wireComposite(a *Alarm, st *State) cloudwatch.CompositeAlarm {
 	if a.ActionsSuppressor != "" {
 		c.ActionsSuppressorWaitPeriod = ptr(a.ActionsSuppressorWaitPeriod)
 		c.ActionsSuppressorExtensionPeriod = ptr(a.ActionsSuppressorExtensionPeriod)
+		if st.PendingFrom != "" {
+			c.ActionsSuppressedBy, c.ActionsSuppressedReason = optString(st.SuppressedBy), optString(st.SuppressedReason)
+		}
 	}
 	return c
 }

@@ -126,8 +126,10 @@ func (s *Service) evaluate(ctx context.Context, st store.Store, pick func(*Alarm
 			var did bool
 			err := st.Update(ctx, func(tx store.Tx) error {
 				var err error
-				did, err = s.transitionIfChanged(ctx, tx, a.Account, a.Region, a.Name, now)
-				return err
+				if did, err = s.transitionIfChanged(ctx, tx, a.Account, a.Region, a.Name, now); err != nil {
+					return err
+				}
+				return s.upkeepSuppression(ctx, tx, a.Account, a.Region, a.Name, now)
 			})
 			if err != nil {
 				errs = append(errs, err)
@@ -202,9 +204,17 @@ func (s *Service) decide(ctx context.Context, tx store.ReadTx, a *Alarm, cur *St
 	curStart := now.Unix() / ps * ps
 	from := time.Unix(curStart-int64(r)*ps, 0).UTC()
 	to := time.Unix(curStart+ps, 0).UTC()
-	vals, samples, err := s.series(ctx, tx, a, from, to)
+	vals, samples, bands, err := s.series(ctx, tx, a, from, to)
 	if err != nil {
 		return decision{}, err
+	}
+	if bands != nil {
+		// A band alarm judges a datapoint only where the model gives a band.
+		for t := range vals {
+			if _, ok := bands[t]; !ok {
+				delete(vals, t)
+			}
+		}
 	}
 	end := curStart
 	if _, ok := vals[end]; !ok {
@@ -214,7 +224,8 @@ func (s *Service) decide(ctx context.Context, tx store.ReadTx, a *Alarm, cur *St
 	for i := range slots {
 		t := end - int64(i)*ps
 		v, ok := vals[t]
-		slots[i] = Point{Time: time.Unix(t, 0).UTC(), Value: v, Present: ok, Samples: samples[t]}
+		b := bands[t]
+		slots[i] = Point{Time: time.Unix(t, 0).UTC(), Value: v, Present: ok, Samples: samples[t], Lower: b[0], Upper: b[1]}
 	}
 	if p, ok := metric.ParsePercentile(a.ExtendedStatistic); ok && a.EvaluateLowSample == "ignore" && slots[0].Present &&
 		p < 100 && slots[0].Samples < 10/(1-p/100) {
@@ -229,7 +240,9 @@ type Point struct {
 	Value   float64
 	Present bool
 	Samples float64
-	filled  bool // a missing datapoint counted per TreatMissingData
+	// Lower and Upper are the anomaly detection band at Time (band alarms).
+	Lower, Upper float64
+	filled       bool // a missing datapoint counted per TreatMissingData
 }
 
 // judge applies M of N and the missing data treatment to slots (newest first, at least
@@ -281,7 +294,7 @@ func (a *Alarm) judge(slots []Point, current string, now time.Time) decision {
 	}
 	var breaching []Point
 	for _, p := range used {
-		if p.filled && a.TreatMissingData == "breaching" || !p.filled && p.Present && a.breaches(p.Value) {
+		if p.filled && a.TreatMissingData == "breaching" || !p.filled && p.Present && a.breaches(p) {
 			breaching = append(breaching, p)
 		}
 	}
@@ -304,9 +317,15 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-func (a *Alarm) breaches(v float64) bool {
-	t := aws.ToFloat64(a.Threshold)
+func (a *Alarm) breaches(p Point) bool {
+	v, t := p.Value, aws.ToFloat64(a.Threshold)
 	switch a.ComparisonOperator {
+	case "GreaterThanUpperThreshold":
+		return v > p.Upper
+	case "LessThanLowerThreshold":
+		return v < p.Lower
+	case "LessThanLowerOrGreaterThanUpperThreshold":
+		return v < p.Lower || v > p.Upper
 	case "GreaterThanOrEqualToThreshold":
 		return v >= t
 	case "GreaterThanThreshold":
@@ -328,6 +347,9 @@ func (a *Alarm) opText() string {
 // reason is AWS's StateReason for a threshold decision: e.g. "Threshold Crossed: 1
 // datapoint [1.0 (23/11/26 10:05:00)] was greater than or equal to the threshold (1.0)."
 func (a *Alarm) reason(points []Point, evaluated, need int, alarm bool) string {
+	if a.ThresholdMetricID != "" {
+		return a.bandReason(points, evaluated, need, alarm)
+	}
 	list := make([]string, len(points))
 	for i, p := range points {
 		list[i] = JavaDouble(p.Value) + " (" + p.Time.Format("02/01/06 15:04:05") + ")"
@@ -346,6 +368,37 @@ func (a *Alarm) reason(points []Point, evaluated, need int, alarm bool) string {
 	}
 	return fmt.Sprintf("Threshold Crossed: %d out of the last %d datapoints [%s] %s %s the threshold (%s) (minimum %d datapoint%s for %s -> %s transition).",
 		len(points), evaluated, strings.Join(list, ", "), plural(len(points), "was", "were"), op, th, need, plural(need, "", "s"), from, to)
+}
+
+// bandReason is AWS's StateReason for a band alarm decision: e.g. "Thresholds Crossed: 1
+// out of the last 1 datapoints [239.0 (25/07/24 07:21:00)] was greater than the upper
+// thresholds [225.71426732099445] (minimum 1 datapoint for OK -> ALARM transition)."
+func (a *Alarm) bandReason(points []Point, evaluated, need int, alarm bool) string {
+	list := make([]string, len(points))
+	lows := make([]string, len(points))
+	highs := make([]string, len(points))
+	for i, p := range points {
+		list[i] = JavaDouble(p.Value) + " (" + p.Time.Format("02/01/06 15:04:05") + ")"
+		lows[i], highs[i] = JavaDouble(p.Lower), JavaDouble(p.Upper)
+	}
+	var cmp string
+	switch a.ComparisonOperator {
+	case "GreaterThanUpperThreshold":
+		cmp = "greater than the upper thresholds [" + strings.Join(highs, ", ") + "]"
+	case "LessThanLowerThreshold":
+		cmp = "less than the lower thresholds [" + strings.Join(lows, ", ") + "]"
+	default:
+		cmp = "less than the lower thresholds [" + strings.Join(lows, ", ") + "] or greater than the upper thresholds [" + strings.Join(highs, ", ") + "]"
+	}
+	if !alarm {
+		cmp = "not " + cmp
+	}
+	from, to := "OK", "ALARM"
+	if !alarm {
+		from, to = "ALARM", "OK"
+	}
+	return fmt.Sprintf("Thresholds Crossed: %d out of the last %d datapoints [%s] %s %s (minimum %d datapoint%s for %s -> %s transition).",
+		len(points), evaluated, strings.Join(list, ", "), plural(len(points), "was", "were"), cmp, need, plural(need, "", "s"), from, to)
 }
 
 // jsonNumber is a float that JSON-encodes as Java prints doubles (1.0, 0.5, 1.0E7).
@@ -386,6 +439,9 @@ func awsTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.00
 
 // reasonData is StateReasonData for a metric alarm decision.
 func (a *Alarm) reasonData(used []Point, now time.Time) string {
+	if a.ThresholdMetricID != "" {
+		return a.bandReasonData(used, now)
+	}
 	type evaluated struct {
 		Timestamp   string      `json:"timestamp"`
 		SampleCount *jsonNumber `json:"sampleCount,omitempty"`
@@ -426,15 +482,73 @@ func (a *Alarm) reasonData(used []Point, now time.Time) string {
 	return string(b)
 }
 
+// bandReasonData is StateReasonData for a band alarm decision: the recent datapoints with
+// the band edges the operator compares with (recentUpperThresholds and/or
+// recentLowerThresholds), and each evaluated datapoint's threshold (lowerThreshold and
+// upperThreshold for LessThanLowerOrGreaterThanUpperThreshold).
+func (a *Alarm) bandReasonData(used []Point, now time.Time) string {
+	type evaluated struct {
+		Timestamp      string      `json:"timestamp"`
+		Value          *jsonNumber `json:"value,omitempty"`
+		Threshold      *jsonNumber `json:"threshold,omitempty"`
+		LowerThreshold *jsonNumber `json:"lowerThreshold,omitempty"`
+		UpperThreshold *jsonNumber `json:"upperThreshold,omitempty"`
+	}
+	lower := a.ComparisonOperator != "GreaterThanUpperThreshold"
+	upper := a.ComparisonOperator != "LessThanLowerThreshold"
+	doc := struct {
+		Version               string       `json:"version"`
+		QueryDate             string       `json:"queryDate"`
+		StartDate             string       `json:"startDate,omitempty"`
+		Period                int64        `json:"period"`
+		RecentDatapoints      []jsonNumber `json:"recentDatapoints"`
+		RecentLowerThresholds []jsonNumber `json:"recentLowerThresholds,omitempty"`
+		RecentUpperThresholds []jsonNumber `json:"recentUpperThresholds,omitempty"`
+		EvaluatedDatapoints   []evaluated  `json:"evaluatedDatapoints,omitempty"`
+	}{Version: "1.0", QueryDate: awsTime(now), Period: int64(a.periodDur() / time.Second), RecentDatapoints: []jsonNumber{}}
+	for i := len(used) - 1; i >= 0; i-- {
+		if p := used[i]; p.Present {
+			doc.RecentDatapoints = append(doc.RecentDatapoints, jsonNumber(p.Value))
+			if lower {
+				doc.RecentLowerThresholds = append(doc.RecentLowerThresholds, jsonNumber(p.Lower))
+			}
+			if upper {
+				doc.RecentUpperThresholds = append(doc.RecentUpperThresholds, jsonNumber(p.Upper))
+			}
+		}
+	}
+	for _, p := range used {
+		e := evaluated{Timestamp: awsTime(p.Time)}
+		if p.Present {
+			v, lo, hi := jsonNumber(p.Value), jsonNumber(p.Lower), jsonNumber(p.Upper)
+			e.Value = &v
+			switch {
+			case lower && upper:
+				e.LowerThreshold, e.UpperThreshold = &lo, &hi
+			case lower:
+				e.Threshold = &lo
+			default:
+				e.Threshold = &hi
+			}
+		}
+		doc.EvaluatedDatapoints = append(doc.EvaluatedDatapoints, e)
+	}
+	if len(used) > 0 {
+		doc.StartDate = awsTime(used[len(used)-1].Time)
+	}
+	b, _ := json.Marshal(doc)
+	return string(b)
+}
+
 // series returns the alarm's values per period start (unix seconds) over [from, to), and
 // the sample counts behind them (single-metric alarms).
-func (s *Service) series(ctx context.Context, tx store.ReadTx, a *Alarm, from, to time.Time) (map[int64]float64, map[int64]float64, error) {
-	vals, samples := map[int64]float64{}, map[int64]float64{}
+func (s *Service) series(ctx context.Context, tx store.ReadTx, a *Alarm, from, to time.Time) (vals, samples map[int64]float64, bands map[int64][2]float64, err error) {
+	vals, samples = map[int64]float64{}, map[int64]float64{}
 	if a.MetricName != "" {
 		m := metric.MetricID{Namespace: a.Namespace, MetricName: a.MetricName, Dimensions: a.Dimensions}
 		buckets, err := s.Service.Query(ctx, tx, a.Account, a.Region, m, from, to, a.periodDur())
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		for _, b := range buckets {
 			agg := b.Total(a.Unit)
@@ -443,21 +557,42 @@ func (s *Service) series(ctx context.Context, tx store.ReadTx, a *Alarm, from, t
 				samples[b.Start.Unix()] = agg.N
 			}
 		}
-		return vals, samples, nil
+		return vals, samples, nil, nil
 	}
 	results, err := s.Service.RunQueries(ctx, tx, a.Account, a.Region, a.Metrics, from, to)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	if a.ThresholdMetricID != "" {
+		bands = map[int64][2]float64{}
+		lo, hi := map[int64]float64{}, map[int64]float64{}
+		for _, r := range results {
+			if r.ID != a.ThresholdMetricID {
+				continue
+			}
+			edge := hi
+			if r.Edge == "Lower" {
+				edge = lo
+			}
+			for i, t := range r.Timestamps {
+				edge[t.Unix()] = r.Values[i]
+			}
+		}
+		for t, l := range lo {
+			if h, ok := hi[t]; ok {
+				bands[t] = [2]float64{l, h}
+			}
+		}
 	}
 	for _, r := range results {
-		if !r.ReturnData {
+		if !r.ReturnData || r.ID == a.ThresholdMetricID {
 			continue
 		}
 		for i, t := range r.Timestamps {
 			vals[t.Unix()] = r.Values[i]
 		}
 	}
-	return vals, samples, nil
+	return vals, samples, bands, nil
 }
 
 // decideComposite evaluates a composite alarm's rule on its children's current states.

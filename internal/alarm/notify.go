@@ -35,7 +35,12 @@ func RegionName(region string) string {
 // transition moves alarm a from cur to a new state in tx: the state, a StateUpdate history
 // item, and the actions of the new state (each with an Action history item).
 func (s *Service) transition(ctx context.Context, tx store.Tx, a *Alarm, cur *State, value, reason, data string, now time.Time) error {
-	st := &State{Value: value, Reason: reason, ReasonData: data, Updated: now.UTC(), Transitioned: now.UTC()}
+	st := &State{Value: value, Reason: reason, ReasonData: data, Updated: now.UTC(), Transitioned: now.UTC(),
+		SuppressorInAlarm: cur.SuppressorInAlarm, ExtensionUntil: cur.ExtensionUntil}
+	suppressed, err := s.suppressOnTransition(ctx, tx, a, cur.Value, st, now)
+	if err != nil {
+		return err
+	}
 	if err := putState(ctx, tx, a, st); err != nil {
 		return err
 	}
@@ -46,6 +51,9 @@ func (s *Service) transition(ctx context.Context, tx store.Tx, a *Alarm, cur *St
 	hist := map[string]any{"version": "1.0", "oldState": map[string]any{"stateValue": cur.Value, "stateReason": cur.Reason}, "newState": newState}
 	if err := s.history(ctx, tx, a, "StateUpdate", fmt.Sprintf("Alarm updated from %s to %s", cur.Value, value), hist, now); err != nil {
 		return err
+	}
+	if suppressed {
+		return s.suppressedHistory(ctx, tx, a, st, now)
 	}
 	return s.act(ctx, tx, a, cur.Value, st)
 }
@@ -122,7 +130,8 @@ func Notification(a *Alarm, oldValue string, st *State) string {
 		EvaluationPeriods                int32           `json:"EvaluationPeriods"`
 		DatapointsToAlarm                int32           `json:"DatapointsToAlarm"`
 		ComparisonOperator               string          `json:"ComparisonOperator"`
-		Threshold                        jsonNumber      `json:"Threshold"`
+		Threshold                        *jsonNumber     `json:"Threshold,omitempty"`
+		ThresholdMetricID                string          `json:"ThresholdMetricId,omitempty"`
 		TreatMissingData                 string          `json:"TreatMissingData"`
 		EvaluateLowSampleCountPercentile string          `json:"EvaluateLowSampleCountPercentile"`
 	}
@@ -154,8 +163,12 @@ func Notification(a *Alarm, oldValue string, st *State) string {
 	} else {
 		t := &trigger{MetricName: a.MetricName, Namespace: a.Namespace, Dimensions: []dim{},
 			Period: int64(a.periodDur() / time.Second), EvaluationPeriods: a.EvaluationPeriods, DatapointsToAlarm: a.DatapointsToAlarm,
-			ComparisonOperator: a.ComparisonOperator, Threshold: jsonNumber(aws.ToFloat64(a.Threshold)),
+			ComparisonOperator: a.ComparisonOperator, ThresholdMetricID: a.ThresholdMetricID,
 			TreatMissingData: a.TreatMissingData, EvaluateLowSampleCountPercentile: a.EvaluateLowSample}
+		if a.ThresholdMetricID == "" {
+			th := jsonNumber(aws.ToFloat64(a.Threshold))
+			t.Threshold = &th
+		}
 		if t.DatapointsToAlarm == 0 {
 			t.DatapointsToAlarm = a.EvaluationPeriods
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -113,13 +114,20 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAl
 	if a.ComparisonOperator == "" {
 		return nil, missing("The parameter ComparisonOperator is required.")
 	}
-	if bandOps[a.ComparisonOperator] || in.ThresholdMetricId != nil {
-		return nil, invalid("Anomaly detection alarms (ComparisonOperator %s, ThresholdMetricId) are not supported by bannin.", a.ComparisonOperator)
-	}
-	if !thresholdOps[a.ComparisonOperator] {
+	a.ThresholdMetricID = aws.ToString(in.ThresholdMetricId)
+	band := bandOps[a.ComparisonOperator]
+	switch {
+	case !band && !thresholdOps[a.ComparisonOperator]:
 		return nil, invalid("The value %s for parameter ComparisonOperator is invalid.", a.ComparisonOperator)
-	}
-	if a.Threshold == nil {
+	case band && in.ThresholdMetricId == nil:
+		return nil, validation("ComparisonOperators for ranges require ThresholdMetricId to be set")
+	case !band && in.ThresholdMetricId != nil:
+		return nil, validation("ThresholdMetricId can only be used with ComparisonOperators for ranges (LessThanLowerOrGreaterThanUpperThreshold, LessThanLowerThreshold, GreaterThanUpperThreshold)")
+	case band && a.Threshold != nil:
+		return nil, validation("Threshold cannot be set when ThresholdMetricId is used")
+	case band && len(a.Metrics) == 0:
+		return nil, validation("ThresholdMetricId requires the Metrics parameter, with the anomaly detection band and the metric it is computed on")
+	case !band && a.Threshold == nil:
 		return nil, missing("The parameter Threshold is required.")
 	}
 	if in.EvaluationCriteria != nil || in.EvaluationInterval != nil {
@@ -139,6 +147,8 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAl
 			return nil, combination("EvaluateLowSampleCountPercentile can only be used with a percentile ExtendedStatistic.")
 		}
 	}
+	var bandM metric.MetricID // the metric whose anomaly detector a band alarm uses
+	var bandStat string
 	single := a.MetricName != "" || a.Namespace != "" || a.Statistic != "" || a.ExtendedStatistic != "" || len(a.Dimensions) > 0 || in.Period != nil
 	if len(a.Metrics) > 0 {
 		if single {
@@ -149,7 +159,7 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAl
 		}
 		returning := 0
 		for _, q := range a.Metrics {
-			if q.ReturnData == nil || *q.ReturnData {
+			if (q.ReturnData == nil || *q.ReturnData) && aws.ToString(q.Id) != a.ThresholdMetricID {
 				returning++
 			}
 			if q.MetricStat != nil && !alarmPeriod(aws.ToInt32(q.MetricStat.Period)) {
@@ -158,6 +168,12 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAl
 		}
 		if returning != 1 {
 			return nil, validation("Exactly one element of the metrics list should return data.")
+		}
+		if band {
+			var err error
+			if bandM, bandStat, err = bandMetric(a); err != nil {
+				return nil, err
+			}
 		}
 	} else {
 		switch {
@@ -194,7 +210,48 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAl
 	if int64(a.periodDur()/time.Second)*int64(a.EvaluationPeriods) > limit {
 		return nil, invalid("The evaluation period (Period x EvaluationPeriods) must not exceed %d seconds.", limit)
 	}
-	return &cloudwatch.PutMetricAlarmOutput{}, s.putAlarm(ctx, c, a, in.Tags)
+	if err := s.putAlarm(ctx, c, a, in.Tags); err != nil {
+		return nil, err
+	}
+	if band {
+		// CloudWatch creates the anomaly detector an alarm's band needs.
+		if err := s.EnsureDetector(ctx, c.Write(), c.Account, c.Region, bandM, bandStat, c.Time); err != nil {
+			return nil, err
+		}
+	}
+	return &cloudwatch.PutMetricAlarmOutput{}, nil
+}
+
+// bandExpr matches an ANOMALY_DETECTION_BAND expression: the metric id and the optional
+// number of standard deviations.
+var bandExpr = regexp.MustCompile(`^\s*(?i:ANOMALY_DETECTION_BAND)\s*\(\s*([a-z][a-zA-Z0-9_]*)\s*(?:,\s*([0-9.eE+-]+)\s*)?\)\s*$`)
+
+// bandMetric checks the band query a band alarm's ThresholdMetricId names and returns the
+// metric and statistic its anomaly detector models.
+func bandMetric(a *Alarm) (metric.MetricID, string, error) {
+	var th *cloudwatch.MetricDataQuery
+	byID := map[string]*cloudwatch.MetricDataQuery{}
+	for i := range a.Metrics {
+		byID[aws.ToString(a.Metrics[i].Id)] = &a.Metrics[i]
+	}
+	th = byID[a.ThresholdMetricID]
+	if th == nil {
+		return metric.MetricID{}, "", validation("ThresholdMetricId %s does not match the Id of any element of Metrics", a.ThresholdMetricID)
+	}
+	sub := bandExpr.FindStringSubmatch(aws.ToString(th.Expression))
+	if sub == nil {
+		return metric.MetricID{}, "", validation("The Metrics element %s named by ThresholdMetricId must be an ANOMALY_DETECTION_BAND expression", a.ThresholdMetricID)
+	}
+	src := byID[sub[1]]
+	if src == nil || src.MetricStat == nil {
+		return metric.MetricID{}, "", validation("The ANOMALY_DETECTION_BAND expression of %s must reference a metric (MetricStat) in Metrics; %s is not one", a.ThresholdMetricID, sub[1])
+	}
+	if src.ReturnData != nil && !*src.ReturnData {
+		return metric.MetricID{}, "", validation("The metric %s of the anomaly detection band must return data", sub[1])
+	}
+	ms := src.MetricStat
+	return metric.MetricID{Namespace: aws.ToString(ms.Metric.Namespace), MetricName: aws.ToString(ms.Metric.MetricName),
+		Dimensions: metric.Dims(ms.Metric.Dimensions)}, aws.ToString(ms.Stat), nil
 }
 
 func isStatistic(s string) bool {
@@ -309,9 +366,8 @@ func (s *Service) PutCompositeAlarm(ctx context.Context, in *cloudwatch.PutCompo
 			return nil, err
 		}
 	}
-	if a.ActionsSuppressor != "" {
-		// Stored but not applied, it would notify when the user asked for silence.
-		return nil, invalid("ActionsSuppressor is not supported by bannin yet.")
+	if err := s.checkSuppressor(ctx, c, a, in); err != nil {
+		return nil, err
 	}
 	var absent []string
 	for _, ref := range rule.Alarms() {
@@ -343,6 +399,44 @@ func (s *Service) PutCompositeAlarm(ctx context.Context, in *cloudwatch.PutCompo
 		return nil, validation("Could not save the composite alarm as alarms [%s] in the alarm rule do not exist", strings.Join(absent, ", "))
 	}
 	return &cloudwatch.PutCompositeAlarmOutput{}, s.putAlarm(ctx, c, a, in.Tags)
+}
+
+// checkSuppressor validates a composite alarm's ActionsSuppressor and its periods.
+func (s *Service) checkSuppressor(ctx context.Context, c *call.Call, a *Alarm, in *cloudwatch.PutCompositeAlarmInput) error {
+	if a.ActionsSuppressor == "" {
+		if in.ActionsSuppressorWaitPeriod != nil || in.ActionsSuppressorExtensionPeriod != nil {
+			return validation("ActionsSuppressorWaitPeriod and ActionsSuppressorExtensionPeriod can only be used with ActionsSuppressor")
+		}
+		return nil
+	}
+	if len(a.ActionsSuppressor) > 1600 {
+		return invalid("The value for parameter ActionsSuppressor must be at most 1600 characters long.")
+	}
+	switch {
+	case in.ActionsSuppressorWaitPeriod == nil:
+		return missing("The parameter ActionsSuppressorWaitPeriod is required when ActionsSuppressor is specified.")
+	case in.ActionsSuppressorExtensionPeriod == nil:
+		return missing("The parameter ActionsSuppressorExtensionPeriod is required when ActionsSuppressor is specified.")
+	case a.ActionsSuppressorWaitPeriod < 0:
+		return invalid("The value %d for parameter ActionsSuppressorWaitPeriod is invalid; it must not be negative.", a.ActionsSuppressorWaitPeriod)
+	case a.ActionsSuppressorExtensionPeriod < 0:
+		return invalid("The value %d for parameter ActionsSuppressorExtensionPeriod is invalid; it must not be negative.", a.ActionsSuppressorExtensionPeriod)
+	}
+	name, ok := resolveRef(a, a.ActionsSuppressor)
+	if ok && name == a.Name {
+		return validation("The composite alarm %s cannot be its own ActionsSuppressor.", a.Name)
+	}
+	var sup *Alarm
+	if ok {
+		var err error
+		if sup, _, err = getAlarm(ctx, c.Tx, a.Account, a.Region, name); err != nil {
+			return err
+		}
+	}
+	if sup == nil {
+		return validation("Could not save the composite alarm as the ActionsSuppressor alarm %s does not exist", a.ActionsSuppressor)
+	}
+	return nil
 }
 
 // reaches reports whether composite a refers, directly or through other composites, to

@@ -155,10 +155,10 @@ func TestAlarmLifecycle(t *testing.T) {
 	}
 	if err := h.do(func(ctx context.Context) error {
 		_, err := h.s.PutCompositeAlarm(ctx, &cloudwatch.PutCompositeAlarmInput{AlarmName: aws.String("any"), AlarmRule: aws.String(`ALARM("root-usage")`),
-			ActionsSuppressor: aws.String("root-usage"), ActionsSuppressorWaitPeriod: aws.Int32(60), ActionsSuppressorExtensionPeriod: aws.Int32(60)})
+			ActionsSuppressor: aws.String("no-such-alarm"), ActionsSuppressorWaitPeriod: aws.Int32(60), ActionsSuppressorExtensionPeriod: aws.Int32(60)})
 		return err
-	}); err == nil || !strings.Contains(err.Error(), "ActionsSuppressor") {
-		t.Errorf("PutCompositeAlarm with an actions suppressor: %v; want an error saying it is not supported", err)
+	}); err == nil || !strings.Contains(err.Error(), "no-such-alarm") {
+		t.Errorf("PutCompositeAlarm with an unknown actions suppressor: %v; want a ValidationError naming it", err)
 	}
 	if err := h.do(func(ctx context.Context) error {
 		_, err := h.s.PutCompositeAlarm(ctx, &cloudwatch.PutCompositeAlarmInput{AlarmName: aws.String("any"), AlarmRule: aws.String(`ALARM("root-usage")`)})
@@ -223,7 +223,7 @@ func TestPutMetricAlarmValidation(t *testing.T) {
 	}{
 		"band operator": {func(in *cloudwatch.PutMetricAlarmInput) {
 			in.ComparisonOperator = aws.String("GreaterThanUpperThreshold")
-		}, "InvalidParameterValue"},
+		}, "ValidationError"},
 		"bad period":      {func(in *cloudwatch.PutMetricAlarmInput) { in.Period = aws.Int32(45) }, "InvalidParameterValue"},
 		"both statistics": {func(in *cloudwatch.PutMetricAlarmInput) { in.ExtendedStatistic = aws.String("p99") }, "InvalidParameterCombination"},
 		"m > n":           {func(in *cloudwatch.PutMetricAlarmInput) { in.DatapointsToAlarm = aws.Int32(2) }, "InvalidParameterValue"},

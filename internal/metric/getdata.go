@@ -24,6 +24,9 @@ type Result struct {
 	ID         string
 	Label      string
 	ReturnData bool
+	// Edge is "Upper" or "Lower" for the two results an ANOMALY_DETECTION_BAND query gives
+	// (same ID; the Label ends with it), "" otherwise.
+	Edge       string
 	Timestamps []time.Time
 	Values     []float64
 }
@@ -130,7 +133,7 @@ func (s *Service) RunQueries(ctx context.Context, tx store.ReadTx, account, regi
 		if q.MetricStat != nil {
 			v, periods[id], err = series(q)
 		} else {
-			v, periods[id], err = s.expression(q, byID, qs, resolve, periods, start, end)
+			v, periods[id], err = s.expression(ctx, tx, account, region, q, byID, qs, resolve, periods, start, end)
 		}
 		if err != nil {
 			return value{}, err
@@ -162,6 +165,21 @@ func (s *Service) RunQueries(ctx context.Context, tx store.ReadTx, account, regi
 			period = 60
 		}
 		switch v.kind {
+		case 'b':
+			for _, edge := range []struct {
+				name   string
+				series []float64
+			}{{"Upper", v.series}, {"Lower", v.lower}} {
+				e := Result{ID: id, Label: r.Label + " " + edge.name, ReturnData: r.ReturnData, Edge: edge.name}
+				for j, x := range edge.series {
+					if !math.IsNaN(x) && !math.IsInf(x, 0) {
+						e.Timestamps = append(e.Timestamps, start.Add(time.Duration(int64(j)*period)*time.Second).UTC())
+						e.Values = append(e.Values, x)
+					}
+				}
+				out = append(out, e)
+			}
+			continue
 		case 'a':
 			if len(v.array) != 1 {
 				return nil, invalid("Error in expression '%s': the expression returns %d time series; bannin returns one per query.", id, len(v.array))
@@ -187,7 +205,7 @@ func (s *Service) RunQueries(ctx context.Context, tx store.ReadTx, account, regi
 
 // expression evaluates a math query; its period is its own Period, else that of the first
 // series it uses.
-func (s *Service) expression(q *cloudwatch.MetricDataQuery, byID map[string]*cloudwatch.MetricDataQuery, qs []cloudwatch.MetricDataQuery,
+func (s *Service) expression(ctx context.Context, tx store.ReadTx, account, region string, q *cloudwatch.MetricDataQuery, byID map[string]*cloudwatch.MetricDataQuery, qs []cloudwatch.MetricDataQuery,
 	resolve func(string) (value, error), periods map[string]int64, start, end time.Time) (value, int64, error) {
 	n, err := parseExpression(aws.ToString(q.Expression))
 	if err != nil {
@@ -229,8 +247,27 @@ func (s *Service) expression(q *cloudwatch.MetricDataQuery, byID map[string]*clo
 	if period == 0 {
 		period = 60
 	}
-	env := &mathEnv{period: float64(period),
-		n: int((end.Sub(start)/time.Second + time.Duration(period) - 1) / time.Duration(period)),
+	grid := int((end.Sub(start)/time.Second + time.Duration(period) - 1) / time.Duration(period))
+	env := &mathEnv{period: float64(period), n: grid,
+		band: func(id string, k float64) (value, error) {
+			b := byID[id]
+			if b == nil {
+				return value{}, mathErr("Unknown metric or expression id %s.", id)
+			}
+			ms := b.MetricStat
+			if ms == nil {
+				return value{}, mathErr("ANOMALY_DETECTION_BAND needs the id of a metric (a MetricStat query); %s is an expression.", id)
+			}
+			if p := int64(aws.ToInt32(ms.Period)); p != period {
+				return value{}, mathErr("The period of ANOMALY_DETECTION_BAND (%d) must be the period of its metric %s (%d).", period, id, p)
+			}
+			m := MetricID{Namespace: aws.ToString(ms.Metric.Namespace), MetricName: aws.ToString(ms.Metric.MetricName), Dimensions: Dims(ms.Metric.Dimensions)}
+			lo, hi, err := s.Band(ctx, tx, account, region, m, aws.ToString(ms.Stat), aws.ToString(ms.Unit), k, start, time.Duration(period)*time.Second, grid)
+			if err != nil {
+				return value{}, err
+			}
+			return value{kind: 'b', series: hi, lower: lo}, nil
+		},
 		lookup: func(id string) (value, error) {
 			if byID[id] == nil {
 				return value{}, mathErr("Unknown metric or expression id %s.", id)

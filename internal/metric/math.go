@@ -36,7 +36,8 @@ type value struct {
 	scalar float64
 	series []float64   // nil unless a time series
 	array  [][]float64 // nil unless an array (METRICS())
-	kind   byte        // 's' scalar, 't' time series, 'a' array
+	lower  []float64   // an anomaly detection band's lower edge; series is its upper edge
+	kind   byte        // 's' scalar, 't' time series, 'a' array, 'b' band
 }
 
 // mathError is a problem with an expression, reported as AWS's ValidationError-like
@@ -238,8 +239,10 @@ func refs(n node, out map[string]bool) (usesMetrics bool) {
 type mathEnv struct {
 	lookup  func(id string) (value, error)
 	metrics func(filter string) ([][]float64, error)
-	n       int     // grid length
-	period  float64 // seconds
+	// band is ANOMALY_DETECTION_BAND of the metric query id with k standard deviations.
+	band   func(id string, k float64) (value, error)
+	n      int     // grid length
+	period float64 // seconds
 }
 
 func (env *mathEnv) eval(n node) (value, error) {
@@ -254,6 +257,9 @@ func (env *mathEnv) eval(n node) (value, error) {
 		x, err := env.eval(n.x)
 		if err != nil {
 			return value{}, err
+		}
+		if x.kind == 'b' {
+			return value{}, mathErr("An anomaly detection band cannot be negated.")
 		}
 		return mapValue(x, func(v float64) float64 { return -v }), nil
 	case binNode:
@@ -292,6 +298,9 @@ func apply(op byte, a, b float64) float64 {
 }
 
 func binary(op byte, l, r value) (value, error) {
+	if l.kind == 'b' || r.kind == 'b' {
+		return value{}, mathErr("An anomaly detection band cannot be used in arithmetic.")
+	}
 	switch {
 	case l.kind == 's' && r.kind == 's':
 		return value{kind: 's', scalar: apply(op, l.scalar, r.scalar)}, nil
@@ -404,6 +413,29 @@ func (env *mathEnv) call(c callNode) (value, error) {
 			return value{}, err
 		}
 		return value{kind: 's', scalar: env.period}, nil
+	case "ANOMALY_DETECTION_BAND":
+		if err := argc(1, 2); err != nil {
+			return value{}, err
+		}
+		ref, ok := c.args[0].(refNode)
+		if !ok {
+			return value{}, mathErr("The first argument of ANOMALY_DETECTION_BAND must be the id of a metric.")
+		}
+		k := DefaultBandWidth
+		if len(c.args) == 2 {
+			v, err := env.eval(c.args[1])
+			if err != nil {
+				return value{}, err
+			}
+			if v.kind != 's' || !(v.scalar > 0) {
+				return value{}, mathErr("The second argument of ANOMALY_DETECTION_BAND must be a positive number of standard deviations.")
+			}
+			k = v.scalar
+		}
+		if env.band == nil {
+			return value{}, mathErr("ANOMALY_DETECTION_BAND is not available here.")
+		}
+		return env.band(string(ref), k)
 	}
 	args := make([]value, len(c.args))
 	for i, a := range c.args {
@@ -416,6 +448,9 @@ func (env *mathEnv) call(c callNode) (value, error) {
 		v, err := env.eval(a)
 		if err != nil {
 			return value{}, err
+		}
+		if v.kind == 'b' {
+			return value{}, mathErr("An anomaly detection band cannot be the argument of %s.", c.fn)
 		}
 		args[i] = v
 	}

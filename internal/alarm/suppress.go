@@ -1,0 +1,176 @@
+package alarm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bannin/bannin/internal/store"
+)
+
+// This file is composite alarm actions suppression (ActionsSuppressor). While the
+// suppressor alarm is in ALARM the composite's actions do not run; when the composite goes
+// into ALARM it waits up to ActionsSuppressorWaitPeriod seconds for the suppressor to go
+// into ALARM before acting; after the suppressor leaves ALARM the composite's actions stay
+// suppressed for ActionsSuppressorExtensionPeriod seconds. Actions held back run when the
+// suppression ends, if the composite is still in the state they belong to (a new
+// transition replaces them). The deadlines are kept in the composite's State, so that a
+// restart does not lose them; Run's tick (through evaluate) ends them.
+
+// Reasons actions are suppressed (ActionsSuppressedBy).
+const (
+	SuppressedByWait      = "WaitPeriod"
+	SuppressedByExtension = "ExtensionPeriod"
+	SuppressedByAlarm     = "Alarm"
+)
+
+// suppressor reads whether composite a's suppressor alarm is in ALARM, and its ARN.
+func suppressor(ctx context.Context, tx store.ReadTx, a *Alarm) (bool, string, error) {
+	name, ok := resolveRef(a, a.ActionsSuppressor)
+	if !ok {
+		return false, a.ActionsSuppressor, nil
+	}
+	b, err := tx.Get(ctx, bucketState, stateKey(a.Account, a.Region, name))
+	if err != nil {
+		return false, "", fmt.Errorf("alarm: get suppressor state %s: %w", name, err)
+	}
+	st, err := decodeState(name, b)
+	if err != nil {
+		return false, "", err
+	}
+	return st.Value == StateAlarm, ARN(a.Region, a.Account, name), nil
+}
+
+// suppressReason is ActionsSuppressedReason for each reason.
+func suppressReason(a *Alarm, by, supARN string) string {
+	switch by {
+	case SuppressedByAlarm:
+		return fmt.Sprintf("Actions are suppressed because the suppressor alarm %s is in ALARM state.", supARN)
+	case SuppressedByWait:
+		return fmt.Sprintf("Actions are suppressed while the alarm waits up to %d seconds (ActionsSuppressorWaitPeriod) for the suppressor alarm %s to go into ALARM state.",
+			a.ActionsSuppressorWaitPeriod, supARN)
+	}
+	return fmt.Sprintf("Actions are suppressed for %d seconds (ActionsSuppressorExtensionPeriod) after the suppressor alarm %s left ALARM state.",
+		a.ActionsSuppressorExtensionPeriod, supARN)
+}
+
+// observeSuppressor records in st whether the suppressor is in ALARM; when it has just
+// left ALARM, the extension period starts.
+func observeSuppressor(a *Alarm, st *State, inAlarm bool, now time.Time) {
+	if inAlarm == st.SuppressorInAlarm {
+		return
+	}
+	st.SuppressorInAlarm = inAlarm
+	st.ExtensionUntil = time.Time{}
+	if !inAlarm && a.ActionsSuppressorExtensionPeriod > 0 {
+		st.ExtensionUntil = now.UTC().Add(time.Duration(a.ActionsSuppressorExtensionPeriod) * time.Second)
+	}
+}
+
+func setSuppressed(a *Alarm, st *State, by, supARN string, until time.Time) {
+	st.SuppressedBy, st.SuppressedReason, st.SuppressedUntil = by, suppressReason(a, by, supARN), until
+}
+
+func clearSuppressed(st *State) {
+	st.SuppressedBy, st.SuppressedReason, st.SuppressedUntil, st.PendingFrom = "", "", time.Time{}, ""
+}
+
+// suppressOnTransition decides whether the actions of composite a's transition from old
+// to st wait, and records it in st.
+func (s *Service) suppressOnTransition(ctx context.Context, tx store.ReadTx, a *Alarm, old string, st *State, now time.Time) (bool, error) {
+	if a.Type != TypeComposite || a.ActionsSuppressor == "" {
+		return false, nil
+	}
+	inAlarm, supARN, err := suppressor(ctx, tx, a)
+	if err != nil {
+		return false, err
+	}
+	observeSuppressor(a, st, inAlarm, now)
+	switch {
+	case inAlarm:
+		setSuppressed(a, st, SuppressedByAlarm, supARN, time.Time{})
+	case st.Value == StateAlarm && a.ActionsSuppressorWaitPeriod > 0:
+		setSuppressed(a, st, SuppressedByWait, supARN, now.UTC().Add(time.Duration(a.ActionsSuppressorWaitPeriod)*time.Second))
+	case now.Before(st.ExtensionUntil):
+		setSuppressed(a, st, SuppressedByExtension, supARN, st.ExtensionUntil)
+	default:
+		return false, nil
+	}
+	st.PendingFrom = old
+	return true, nil
+}
+
+// upkeepSuppression follows composite a's suppressor and, when a suppression of its
+// actions ends, performs them. It writes only when something changed.
+func (s *Service) upkeepSuppression(ctx context.Context, tx store.Tx, account, region, name string, now time.Time) error {
+	a, _, err := getAlarm(ctx, tx, account, region, name)
+	if err != nil || a == nil || a.Type != TypeComposite {
+		return err
+	}
+	cur, err := getState(ctx, tx, account, region, name)
+	if err != nil {
+		return err
+	}
+	if a.ActionsSuppressor == "" && cur.PendingFrom == "" && !cur.SuppressorInAlarm && cur.ExtensionUntil.IsZero() {
+		return nil
+	}
+	st := *cur
+	release := false
+	if a.ActionsSuppressor == "" {
+		st.SuppressorInAlarm, st.ExtensionUntil = false, time.Time{}
+		release = st.PendingFrom != ""
+	} else {
+		inAlarm, supARN, err := suppressor(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		observeSuppressor(a, &st, inAlarm, now)
+		if st.PendingFrom != "" {
+			switch {
+			case inAlarm:
+				setSuppressed(a, &st, SuppressedByAlarm, supARN, time.Time{})
+			case st.SuppressedBy == SuppressedByWait && now.Before(st.SuppressedUntil):
+			case now.Before(st.ExtensionUntil):
+				setSuppressed(a, &st, SuppressedByExtension, supARN, st.ExtensionUntil)
+			default:
+				release = true
+			}
+		}
+	}
+	if !release && sameSuppression(cur, &st) {
+		return nil
+	}
+	if release {
+		from := st.PendingFrom
+		clearSuppressed(&st)
+		if err := putState(ctx, tx, a, &st); err != nil {
+			return err
+		}
+		if err := s.history(ctx, tx, a, "Action", "Actions no longer suppressed",
+			map[string]any{"actionState": "Unsuppressed", "stateValue": st.Value}, now); err != nil {
+			return err
+		}
+		return s.act(ctx, tx, a, from, &st)
+	}
+	if err := putState(ctx, tx, a, &st); err != nil {
+		return err
+	}
+	if st.SuppressedBy != cur.SuppressedBy && st.SuppressedBy != "" {
+		return s.suppressedHistory(ctx, tx, a, &st, now)
+	}
+	return nil
+}
+
+func (s *Service) suppressedHistory(ctx context.Context, tx store.Tx, a *Alarm, st *State, now time.Time) error {
+	data := map[string]any{"actionState": "Suppressed", "stateValue": st.Value, "actionsSuppressedBy": st.SuppressedBy,
+		"actionsSuppressedReason": st.SuppressedReason}
+	if !st.SuppressedUntil.IsZero() {
+		data["actionsSuppressedUntil"] = awsTime(st.SuppressedUntil)
+	}
+	return s.history(ctx, tx, a, "Action", "Actions suppressed by "+st.SuppressedBy, data, now)
+}
+
+func sameSuppression(a, b *State) bool {
+	return a.SuppressedBy == b.SuppressedBy && a.SuppressedReason == b.SuppressedReason && a.SuppressedUntil.Equal(b.SuppressedUntil) &&
+		a.PendingFrom == b.PendingFrom && a.SuppressorInAlarm == b.SuppressorInAlarm && a.ExtensionUntil.Equal(b.ExtensionUntil)
+}
