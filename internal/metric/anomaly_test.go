@@ -1,0 +1,179 @@
+package metric_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/bannin/bannin/internal/testenv"
+)
+
+// putHistory puts values one minute apart from start into App/Latency (Host=a).
+func putHistory(t *testing.T, cw *cloudwatch.Client, start time.Time, values ...float64) {
+	t.Helper()
+	var data []types.MetricDatum
+	for i, v := range values {
+		data = append(data, types.MetricDatum{MetricName: aws.String("Latency"), Dimensions: []types.Dimension{dim("Host", "a")},
+			Timestamp: aws.Time(start.Add(time.Duration(i) * time.Minute)), Value: aws.Float64(v)})
+	}
+	if _, err := cw.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: data}); err != nil {
+		t.Fatalf("PutMetricData: %v", err)
+	}
+}
+
+func describeDetectors(t *testing.T, cw *cloudwatch.Client, in *cloudwatch.DescribeAnomalyDetectorsInput) *cloudwatch.DescribeAnomalyDetectorsOutput {
+	t.Helper()
+	out, err := cw.DescribeAnomalyDetectors(context.Background(), in)
+	if err != nil {
+		t.Fatalf("DescribeAnomalyDetectors: %v", err)
+	}
+	return out
+}
+
+func TestAnomalyDetectors(t *testing.T) {
+	e, cw, _ := setup(t)
+	ctx := context.Background()
+	latency := func(stat string) *types.SingleMetricAnomalyDetector {
+		return &types.SingleMetricAnomalyDetector{Namespace: aws.String("App"), MetricName: aws.String("Latency"),
+			Dimensions: []types.Dimension{dim("Host", "a")}, Stat: aws.String(stat)}
+	}
+	// The legacy form, with a configuration.
+	excludedFrom, excludedTo := t0.Add(-24*time.Hour), t0.Add(-23*time.Hour)
+	_, err := cw.PutAnomalyDetector(ctx, &cloudwatch.PutAnomalyDetectorInput{Namespace: aws.String("App"), MetricName: aws.String("Latency"),
+		Dimensions: []types.Dimension{dim("Host", "a")}, Stat: aws.String("Average"),
+		Configuration: &types.AnomalyDetectorConfiguration{MetricTimezone: aws.String("Europe/Paris"),
+			ExcludedTimeRanges: []types.Range{{StartTime: aws.Time(excludedFrom), EndTime: aws.Time(excludedTo)}}}})
+	if err != nil {
+		t.Fatalf("PutAnomalyDetector: %v", err)
+	}
+	// Invalid requests fail and change nothing.
+	put := func(in *cloudwatch.PutAnomalyDetectorInput) error { _, err := cw.PutAnomalyDetector(ctx, in); return err }
+	testenv.WantCode(t, "no Stat", put(&cloudwatch.PutAnomalyDetectorInput{Namespace: aws.String("App"), MetricName: aws.String("Latency")}), "MissingParameter")
+	testenv.WantCode(t, "both forms", put(&cloudwatch.PutAnomalyDetectorInput{Namespace: aws.String("App"), MetricName: aws.String("Latency"),
+		Stat: aws.String("Sum"), SingleMetricAnomalyDetector: latency("Sum")}), "InvalidParameterCombination")
+	testenv.WantCode(t, "bad stat", put(&cloudwatch.PutAnomalyDetectorInput{SingleMetricAnomalyDetector: latency("Median")}), "InvalidParameterValue")
+	testenv.WantCode(t, "bad time zone", put(&cloudwatch.PutAnomalyDetectorInput{SingleMetricAnomalyDetector: latency("Sum"),
+		Configuration: &types.AnomalyDetectorConfiguration{MetricTimezone: aws.String("Mars/Olympus")}}), "InvalidParameterValue")
+	testenv.WantCode(t, "empty range", put(&cloudwatch.PutAnomalyDetectorInput{SingleMetricAnomalyDetector: latency("Sum"),
+		Configuration: &types.AnomalyDetectorConfiguration{ExcludedTimeRanges: []types.Range{{StartTime: aws.Time(t0), EndTime: aws.Time(t0)}}}}), "InvalidParameterValue")
+	testenv.WantCode(t, "metric math", put(&cloudwatch.PutAnomalyDetectorInput{MetricMathAnomalyDetector: &types.MetricMathAnomalyDetector{
+		MetricDataQueries: []types.MetricDataQuery{{Id: aws.String("e1"), Expression: aws.String("SUM(METRICS())")}}}}), "InvalidParameterValue")
+	out := describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{})
+	if len(out.AnomalyDetectors) != 1 {
+		t.Fatalf("DescribeAnomalyDetectors after failed puts = %d detectors; want 1", len(out.AnomalyDetectors))
+	}
+	d := out.AnomalyDetectors[0]
+	if string(d.StateValue) != "PENDING_TRAINING" || aws.ToString(d.Stat) != "Average" || aws.ToString(d.SingleMetricAnomalyDetector.MetricName) != "Latency" ||
+		aws.ToString(d.Configuration.MetricTimezone) != "Europe/Paris" || len(d.Configuration.ExcludedTimeRanges) != 1 ||
+		!d.Configuration.ExcludedTimeRanges[0].StartTime.Equal(excludedFrom) || len(d.Dimensions) != 1 {
+		b, _ := json.Marshal(d)
+		t.Fatalf("detector = %s; want App/Latency Average, PENDING_TRAINING, with its configuration", b)
+	}
+
+	// Twelve minutes of history (10, 12, 10, ...): mean 11, standard deviation 1.
+	putHistory(t, cw, t0, 10, 12, 10, 12, 10, 12, 10, 12, 10, 12, 10, 12)
+	if got := string(describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{}).AnomalyDetectors[0].StateValue); got != "TRAINED" {
+		t.Errorf("StateValue with 12 datapoints = %s; want TRAINED", got)
+	}
+	// A second detector whose excluded range hides half the history stays untrained.
+	if err := put(&cloudwatch.PutAnomalyDetectorInput{SingleMetricAnomalyDetector: latency("Maximum"),
+		Configuration: &types.AnomalyDetectorConfiguration{ExcludedTimeRanges: []types.Range{{StartTime: aws.Time(t0), EndTime: aws.Time(t0.Add(6 * time.Minute))}}}}); err != nil {
+		t.Fatalf("PutAnomalyDetector Maximum: %v", err)
+	}
+	states := map[string]string{}
+	for _, d := range describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{Namespace: aws.String("App"), MetricName: aws.String("Latency"),
+		Dimensions: []types.Dimension{dim("Host", "a")}}).AnomalyDetectors {
+		states[aws.ToString(d.Stat)] = string(d.StateValue)
+	}
+	if states["Average"] != "TRAINED" || states["Maximum"] != "PENDING_TRAINING" {
+		t.Errorf("detector states = %v; want Average TRAINED, Maximum PENDING_TRAINING (6 of 12 datapoints excluded)", states)
+	}
+
+	// The band after the history: 11 +- 2*1 for the Average detector, none for Maximum.
+	m := func(stat string) *types.MetricStat {
+		return &types.MetricStat{Metric: &types.Metric{Namespace: aws.String("App"), MetricName: aws.String("Latency"),
+			Dimensions: []types.Dimension{dim("Host", "a")}}, Period: aws.Int32(60), Stat: aws.String(stat)}
+	}
+	gd, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(t0.Add(12 * time.Minute)), EndTime: aws.Time(t0.Add(14 * time.Minute)),
+		MetricDataQueries: []types.MetricDataQuery{{Id: aws.String("m1"), MetricStat: m("Average"), ReturnData: aws.Bool(false)},
+			{Id: aws.String("ad1"), Expression: aws.String("ANOMALY_DETECTION_BAND(m1)"), Label: aws.String("expected")},
+			{Id: aws.String("m2"), MetricStat: m("Maximum"), ReturnData: aws.Bool(false)},
+			{Id: aws.String("ad2"), Expression: aws.String("ANOMALY_DETECTION_BAND(m2, 3)")}}})
+	if err != nil {
+		t.Fatalf("GetMetricData with bands: %v", err)
+	}
+	got := map[string][]float64{}
+	for _, r := range gd.MetricDataResults {
+		got[aws.ToString(r.Id)+" "+aws.ToString(r.Label)] = r.Values
+	}
+	if v := got["ad1 expected Upper"]; len(v) != 2 || v[0] != 13 || v[1] != 13 {
+		t.Errorf("upper band = %v; want [13 13] (results %v)", v, got)
+	}
+	if v := got["ad1 expected Lower"]; len(v) != 2 || v[0] != 9 {
+		t.Errorf("lower band = %v; want [9 9] (results %v)", v, got)
+	}
+	if v, ok := got["ad2 ad2 Upper"]; !ok || len(v) != 0 {
+		t.Errorf("band of the untrained Maximum detector = %v (present %v); want no values", v, ok)
+	}
+	_, err = cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(t0), EndTime: aws.Time(t0.Add(time.Hour)),
+		MetricDataQueries: []types.MetricDataQuery{{Id: aws.String("e1"), Expression: aws.String("ANOMALY_DETECTION_BAND(m1) * 2")},
+			{Id: aws.String("m1"), MetricStat: m("Average"), ReturnData: aws.Bool(false)}}})
+	testenv.WantCode(t, "arithmetic on a band", err, "InvalidParameterValue")
+
+	// Filters and pages.
+	if n := len(describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{Namespace: aws.String("Other")}).AnomalyDetectors); n != 0 {
+		t.Errorf("detectors of namespace Other = %d; want 0", n)
+	}
+	if n := len(describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{Namespace: aws.String("App"), MetricName: aws.String("Latency"),
+		Dimensions: []types.Dimension{dim("Host", "b")}}).AnomalyDetectors); n != 0 {
+		t.Errorf("detectors with Host=b = %d; want 0", n)
+	}
+	if n := len(describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{AnomalyDetectorTypes: []types.AnomalyDetectorType{types.AnomalyDetectorTypeMetricMath}}).AnomalyDetectors); n != 0 {
+		t.Errorf("METRIC_MATH detectors = %d; want 0", n)
+	}
+	_, err = cw.DescribeAnomalyDetectors(ctx, &cloudwatch.DescribeAnomalyDetectorsInput{Dimensions: []types.Dimension{dim("Host", "a")}})
+	testenv.WantCode(t, "dimensions without a metric", err, "InvalidParameterCombination")
+	p1 := describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{MaxResults: aws.Int32(1)})
+	if len(p1.AnomalyDetectors) != 1 || p1.NextToken == nil {
+		t.Fatalf("first page = %d detectors, token %v; want 1 and a token", len(p1.AnomalyDetectors), p1.NextToken)
+	}
+	p2 := describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{MaxResults: aws.Int32(1), NextToken: p1.NextToken})
+	if len(p2.AnomalyDetectors) != 1 || p2.NextToken != nil || aws.ToString(p2.AnomalyDetectors[0].Stat) == aws.ToString(p1.AnomalyDetectors[0].Stat) {
+		t.Errorf("second page = %+v; want the other detector and no token", p2)
+	}
+
+	// Delete, then delete again.
+	if _, err := cw.DeleteAnomalyDetector(ctx, &cloudwatch.DeleteAnomalyDetectorInput{SingleMetricAnomalyDetector: latency("Maximum")}); err != nil {
+		t.Fatalf("DeleteAnomalyDetector: %v", err)
+	}
+	_, err = cw.DeleteAnomalyDetector(ctx, &cloudwatch.DeleteAnomalyDetectorInput{SingleMetricAnomalyDetector: latency("Maximum")})
+	testenv.WantCode(t, "delete twice", err, "ResourceNotFoundException")
+	if n := len(describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{}).AnomalyDetectors); n != 1 {
+		t.Errorf("detectors after delete = %d; want 1", n)
+	}
+
+	// The aws CLI v2 (query protocol) puts and lists a detector.
+	e.Run(t, testenv.V2, "cloudwatch", "put-anomaly-detector", "--single-metric-anomaly-detector",
+		`{"Namespace":"Cli","MetricName":"Requests","Dimensions":[{"Name":"Stage","Value":"prod"}],"Stat":"Sum"}`,
+		"--configuration", `{"MetricTimezone":"UTC"}`)
+	cli := e.Run(t, testenv.V2, "cloudwatch", "describe-anomaly-detectors", "--namespace", "Cli")
+	var listed struct {
+		AnomalyDetectors []struct {
+			Stat, StateValue            string
+			SingleMetricAnomalyDetector struct{ MetricName string }
+			Configuration               struct{ MetricTimezone string }
+		}
+	}
+	if err := json.Unmarshal([]byte(cli), &listed); err != nil || len(listed.AnomalyDetectors) != 1 {
+		t.Fatalf("describe-anomaly-detectors = %s (%v); want one detector", cli, err)
+	}
+	if d := listed.AnomalyDetectors[0]; d.Stat != "Sum" || d.StateValue != "PENDING_TRAINING" || d.SingleMetricAnomalyDetector.MetricName != "Requests" ||
+		d.Configuration.MetricTimezone != "UTC" {
+		t.Errorf("describe-anomaly-detectors = %+v", d)
+	}
+}
