@@ -52,7 +52,10 @@ func TestAnomalyDetectors(t *testing.T) {
 		t.Fatalf("PutAnomalyDetector: %v", err)
 	}
 	// Invalid requests fail and change nothing.
-	put := func(in *cloudwatch.PutAnomalyDetectorInput) error { _, err := cw.PutAnomalyDetector(ctx, in); return err }
+	put := func(in *cloudwatch.PutAnomalyDetectorInput) error {
+		_, err := cw.PutAnomalyDetector(ctx, in)
+		return err
+	}
 	testenv.WantCode(t, "no Stat", put(&cloudwatch.PutAnomalyDetectorInput{Namespace: aws.String("App"), MetricName: aws.String("Latency")}), "MissingParameter")
 	testenv.WantCode(t, "both forms", put(&cloudwatch.PutAnomalyDetectorInput{Namespace: aws.String("App"), MetricName: aws.String("Latency"),
 		Stat: aws.String("Sum"), SingleMetricAnomalyDetector: latency("Sum")}), "InvalidParameterCombination")
