@@ -4,8 +4,8 @@
 // remediation through SSM Automation.
 //
 // State lives in the store's key-value space: rules (bucket cfg.rule), their evaluation
-// status (cfg.rulestatus), one evaluation record per rule and resource with its recent
-// history (cfg.eval, keyed by rule id so that a rule's results are one prefix),
+// status (cfg.rulestatus), the latest result of every rule per resource (cfg.result) with
+// an index per rule (cfg.eval) and recent history (see evalstore.go),
 // remediation configurations, exceptions and executions, and conformance packs.
 // Evaluations run in the stream consumer (configuration items from the recorder, and
 // KindEvaluate requests that PutConfigRule and StartConfigRulesEvaluation append) and in
@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bannin/bannin/internal/awserr"
@@ -56,6 +57,11 @@ type Service struct {
 
 	mu    sync.Mutex
 	index map[string]*ruleIndex // account|region -> compiled rules, by generation
+
+	// budget is the consumer's time per transaction (txBudget; tests make it small).
+	budget time.Duration
+	// converted is set once stored results of an earlier layout are converted.
+	converted atomic.Bool
 }
 
 // New returns the AWS Config service.
@@ -78,7 +84,7 @@ func New(opts Options) *Service {
 	if opts.Tick <= 0 {
 		opts.Tick = 10 * time.Second
 	}
-	return &Service{Service: opts.Recorder, opts: opts, index: map[string]*ruleIndex{}}
+	return &Service{Service: opts.Recorder, opts: opts, index: map[string]*ruleIndex{}, budget: txBudget}
 }
 
 // KV buckets.
@@ -86,7 +92,7 @@ const (
 	bucketRule       = "cfg.rule"       // account|region|name -> storedRule
 	bucketRuleStatus = "cfg.rulestatus" // account|region|name -> ruleStatus
 	bucketRuleGen    = "cfg.rulegen"    // account|region -> generation counter
-	bucketEval       = "cfg.eval"       // account|region|ruleID|type|id -> evalRecord
+	bucketEval       = "cfg.eval"       // account|region|ruleID|type|id -> compliance type (evalstore.go)
 	bucketRemedy     = "cfg.remedy"     // account|region|rule -> remediation configuration
 	bucketException  = "cfg.remexc"     // account|region|rule|type|id -> exception
 	bucketExecution  = "cfg.remexec"    // account|region|rule|type|id -> execution

@@ -63,9 +63,13 @@ func newHarness(t testing.TB) *harness {
 			return out, nil
 		},
 		Notify: func(ctx context.Context, tx store.Tx, account, region, messageType string, n any) error {
+			var m map[string]any
+			if err := json.Unmarshal(n.(json.RawMessage), &m); err != nil {
+				return err
+			}
 			h.mu.Lock()
 			defer h.mu.Unlock()
-			h.notes = append(h.notes, n.(map[string]any))
+			h.notes = append(h.notes, m)
 			return nil
 		},
 		StartAutomation: func(ctx context.Context, tx store.Tx, account, region, doc, version string, params map[string][]string) (string, error) {

@@ -24,22 +24,23 @@ type evaluateRequest struct {
 	Rules   []string `json:"rules"`
 }
 
-// historyLen is how many earlier results an evaluation record keeps.
+// historyLen is how many earlier results an evaluation's history keeps.
 const historyLen = 10
 
-// evalRecord is the latest evaluation of one rule for one resource, with earlier results.
+// evalRecord is the latest evaluation of one rule for one resource, as queries return it
+// (stored as a storedResult in the resource's resultSet, see evalstore.go).
 type evalRecord struct {
-	Rule         string       `json:"rule"`
-	ResourceType string       `json:"type"`
-	ResourceID   string       `json:"id"`
-	Compliance   string       `json:"compliance"`
-	Annotation   string       `json:"annotation,omitempty"`
-	Ordering     time.Time    `json:"ordering"`
-	Recorded     time.Time    `json:"recorded"`
-	Invoked      time.Time    `json:"invoked"`
-	History      []pastResult `json:"history,omitempty"`
+	Rule         string    `json:"rule"`
+	ResourceType string    `json:"type"`
+	ResourceID   string    `json:"id"`
+	Compliance   string    `json:"compliance"`
+	Annotation   string    `json:"annotation,omitempty"`
+	Ordering     time.Time `json:"ordering"`
+	Recorded     time.Time `json:"recorded"`
+	Invoked      time.Time `json:"invoked"`
 }
 
+// pastResult is a result a rule had for a resource before its latest change.
 type pastResult struct {
 	Compliance string    `json:"compliance"`
 	Annotation string    `json:"annotation,omitempty"`
@@ -238,37 +239,115 @@ func (s *Service) Consumers() []stream.Consumer {
 	}}
 }
 
+// txBudget bounds the time the consumer holds the store's single writer in one transaction:
+// once a transaction has evaluated for that long it commits, and the rest of the batch
+// goes on in the next one, so that API calls' transactions get their turn in between.
+const txBudget = 50 * time.Millisecond
+
+// work is one unit of a batch: the change-triggered evaluation of one configuration item,
+// or the full evaluation of one rule.
+type work struct {
+	item            *recorder.Item
+	account, region string
+	rule            string // full evaluation of this rule
+}
+
+// parseEntries turns stream entries into units of work; undecodable entries are logged and
+// skipped.
+func (s *Service) parseEntries(entries []store.Entry) []work {
+	var out []work
+	for _, e := range entries {
+		switch e.Kind {
+		case recorder.KindItem:
+			it := &recorder.Item{}
+			if err := json.Unmarshal(e.Payload, it); err != nil {
+				s.log().Warn("compliance: undecodable configuration item", "seq", e.Seq, "err", err)
+				continue
+			}
+			out = append(out, work{item: it})
+		case KindEvaluate:
+			var req evaluateRequest
+			if err := json.Unmarshal(e.Payload, &req); err != nil {
+				s.log().Warn("compliance: undecodable evaluation request", "seq", e.Seq, "err", err)
+				continue
+			}
+			for _, name := range req.Rules {
+				out = append(out, work{account: req.Account, region: req.Region, rule: name})
+			}
+		}
+	}
+	return out
+}
+
 func (s *Service) handle(ctx context.Context, entries []store.Entry) error {
 	if s.opts.Store == nil {
 		return fmt.Errorf("compliance: no store")
 	}
-	return s.opts.Store.Update(ctx, func(tx store.Tx) error { return s.HandleEntries(ctx, tx, entries) })
+	if err := s.convert(ctx); err != nil {
+		return err
+	}
+	units := s.parseEntries(entries)
+	for len(units) > 0 {
+		var done int
+		err := s.opts.Store.Update(ctx, func(tx store.Tx) error {
+			n, err := s.process(ctx, tx, units, s.budget)
+			done = n
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		units = units[done:]
+	}
+	return nil
+}
+
+// convert converts stored results of an earlier layout once per process (see
+// convertResults).
+func (s *Service) convert(ctx context.Context) error {
+	if s.converted.Load() || s.opts.Store == nil {
+		return nil
+	}
+	if err := s.opts.Store.Update(ctx, func(tx store.Tx) error { return convertResults(ctx, tx) }); err != nil {
+		return fmt.Errorf("compliance: convert stored results: %w", err)
+	}
+	s.converted.Store(true)
+	return nil
 }
 
 // HandleEntries evaluates what a batch of stream entries asks for, in tx.
 func (s *Service) HandleEntries(ctx context.Context, tx store.Tx, entries []store.Entry) error {
+	_, err := s.process(ctx, tx, s.parseEntries(entries), 0)
+	return err
+}
+
+// process evaluates units in tx and returns how many it did: all of them, or (budget > 0)
+// those done before the budget of time ran out (at least one).
+func (s *Service) process(ctx context.Context, tx store.Tx, units []work, budget time.Duration) (int, error) {
+	start := time.Now()
+	ctx = recorder.WithChannelCache(ctx) // compliance changes are sent through one channel read
 	ev := s.newRun(tx)
-	// Account-level rules touched by the batch's items run once, after the items.
+	// Account-level rules touched by the units' items run once, after the items.
 	type accountRule struct {
 		account, region string
 		c               *compiled
 	}
 	var accountRules []accountRule
 	seen := map[string]bool{}
-	for _, e := range entries {
-		switch e.Kind {
-		case recorder.KindItem:
-			var it recorder.Item
-			if err := json.Unmarshal(e.Payload, &it); err != nil {
-				s.log().Warn("compliance: undecodable configuration item", "seq", e.Seq, "err", err)
-				continue
-			}
-			if err := ev.item(ctx, &it); err != nil {
-				return err
+	n := 0
+	for n < len(units) {
+		if budget > 0 && n > 0 && time.Since(start) >= budget {
+			break
+		}
+		u := units[n]
+		n++
+		if it := u.item; it != nil {
+			if err := ev.item(ctx, it); err != nil {
+				return 0, err
 			}
 			idx, err := s.rulesFor(ctx, tx, it.AccountID, it.Region)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			for _, c := range idx.accountByType[it.ResourceType] {
 				if k := key(it.AccountID, it.Region, c.rule.Name); !seen[k] {
@@ -276,40 +355,36 @@ func (s *Service) HandleEntries(ctx context.Context, tx store.Tx, entries []stor
 					accountRules = append(accountRules, accountRule{it.AccountID, it.Region, c})
 				}
 			}
-		case KindEvaluate:
-			var req evaluateRequest
-			if err := json.Unmarshal(e.Payload, &req); err != nil {
-				s.log().Warn("compliance: undecodable evaluation request", "seq", e.Seq, "err", err)
-				continue
-			}
-			idx, err := s.rulesFor(ctx, tx, req.Account, req.Region)
-			if err != nil {
-				return err
-			}
-			for _, name := range req.Rules {
-				if c := idx.rules[name]; c != nil {
-					if err := ev.full(ctx, req.Account, req.Region, c, false); err != nil {
-						return err
-					}
-				}
+			continue
+		}
+		idx, err := s.rulesFor(ctx, tx, u.account, u.region)
+		if err != nil {
+			return 0, err
+		}
+		if c := idx.rules[u.rule]; c != nil {
+			if err := ev.full(ctx, u.account, u.region, c, false); err != nil {
+				return 0, err
 			}
 		}
 	}
 	for _, a := range accountRules {
 		if err := ev.full(ctx, a.account, a.region, a.c, false); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return ev.finish(ctx)
+	return n, ev.finish(ctx)
 }
 
 // run is one transaction's evaluations: it remembers which rules ran, to update their
-// status once at the end.
+// status once at the end, keeps the results it changes until then, and decodes the current
+// items a full evaluation reads once for all the rules that read them.
 type run struct {
-	s   *Service
-	tx  store.Tx
-	now time.Time
-	ran map[string]*ranRule // account|region|rule
+	s     *Service
+	tx    store.Tx
+	now   time.Time
+	ran   map[string]*ranRule // account|region|rule
+	res   *results
+	items map[string][]*CI // account|region|types -> current items
 }
 
 type ranRule struct {
@@ -318,7 +393,7 @@ type ranRule struct {
 }
 
 func (s *Service) newRun(tx store.Tx) *run {
-	return &run{s: s, tx: tx, now: s.opts.Clock().UTC(), ran: map[string]*ranRule{}}
+	return &run{s: s, tx: tx, now: s.opts.Clock().UTC(), ran: map[string]*ranRule{}, res: newResults(tx), items: map[string][]*CI{}}
 }
 
 func (ev *run) mark(account, region, rule string, periodic bool) {
@@ -330,8 +405,11 @@ func (ev *run) mark(account, region, rule string, periodic bool) {
 	ev.ran[k] = &ranRule{account: account, region: region, rule: rule, periodic: periodic}
 }
 
-// finish records when each rule ran.
+// finish writes the changed results and records when each rule ran.
 func (ev *run) finish(ctx context.Context) error {
+	if err := ev.res.flush(ctx); err != nil {
+		return err
+	}
 	for _, r := range ev.ran {
 		st, err := loadStatus(ctx, ev.tx, r.account, r.region, r.rule)
 		if err != nil {
@@ -367,7 +445,7 @@ func (ev *run) item(ctx context.Context, it *recorder.Item) error {
 		for _, c := range list {
 			ev.mark(it.AccountID, it.Region, c.rule.Name, false)
 			if deleted {
-				if err := ev.s.remove(ctx, ev.tx, it.AccountID, it.Region, c.rule, it.ResourceType, it.ResourceID, ev.now); err != nil {
+				if err := ev.s.remove(ctx, ev.res, it.AccountID, it.Region, c.rule, it.ResourceType, it.ResourceID, ev.now); err != nil {
 					return err
 				}
 				continue
@@ -375,19 +453,37 @@ func (ev *run) item(ctx context.Context, it *recorder.Item) error {
 			if !c.inScope(ci) {
 				if c.rule.Scope != nil && (c.rule.Scope.TagKey != "" || c.rule.Scope.ResourceID != "") {
 					// Out of scope now: an earlier result no longer applies.
-					if err := ev.s.remove(ctx, ev.tx, it.AccountID, it.Region, c.rule, it.ResourceType, it.ResourceID, ev.now); err != nil {
+					if err := ev.s.remove(ctx, ev.res, it.AccountID, it.Region, c.rule, it.ResourceType, it.ResourceID, ev.now); err != nil {
 						return err
 					}
 				}
 				continue
 			}
 			e := Evaluation{ResourceType: it.ResourceType, ResourceID: it.ResourceID, Result: c.evaluate(ci)}
-			if err := ev.s.record(ctx, ev.tx, it.AccountID, it.Region, c.rule, e, it.CaptureTime, ev.now); err != nil {
+			if err := ev.s.record(ctx, ev.res, it.AccountID, it.Region, c.rule, e, it.CaptureTime, ev.now); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// current returns the current items of types (all: none), decoded once per run.
+func (ev *run) current(ctx context.Context, account, region string, types []string) ([]*CI, error) {
+	k := key(append([]string{account, region}, types...)...)
+	if cis, ok := ev.items[k]; ok {
+		return cis, nil
+	}
+	items, err := ev.s.opts.Items(ctx, ev.tx, account, region, types)
+	if err != nil {
+		return nil, err
+	}
+	cis := make([]*CI, len(items))
+	for i, it := range items {
+		cis[i] = NewCI(it)
+	}
+	ev.items[k] = cis
+	return cis, nil
 }
 
 // full evaluates one rule against every current item in its scope, and removes the
@@ -399,159 +495,142 @@ func (ev *run) full(ctx context.Context, account, region string, c *compiled, pe
 	case c.rule.Owner == OwnerCustomLambda:
 		return nil // fed by PutEvaluations only
 	case c.def != nil && c.def.EvaluateAll != nil:
-		items, err := ev.s.opts.Items(ctx, ev.tx, account, region, c.def.Types)
+		cis, err := ev.current(ctx, account, region, c.def.Types)
 		if err != nil {
 			return fmt.Errorf("compliance: current items for %s: %w", c.rule.Name, err)
-		}
-		cis := make([]*CI, len(items))
-		for i, it := range items {
-			cis[i] = NewCI(it)
 		}
 		evals = c.def.EvaluateAll(account, cis, c.params)
 	default:
-		items, err := ev.s.opts.Items(ctx, ev.tx, account, region, c.types())
+		cis, err := ev.current(ctx, account, region, c.types())
 		if err != nil {
 			return fmt.Errorf("compliance: current items for %s: %w", c.rule.Name, err)
 		}
-		for _, it := range items {
-			ci := NewCI(it)
+		for _, ci := range cis {
 			if c.inScope(ci) {
-				evals = append(evals, Evaluation{ResourceType: it.ResourceType, ResourceID: it.ResourceID, Result: c.evaluate(ci)})
+				evals = append(evals, Evaluation{ResourceType: ci.ResourceType, ResourceID: ci.ResourceID, Result: c.evaluate(ci)})
 			}
 		}
 	}
 	seen := map[string]bool{}
 	for _, e := range evals {
 		seen[key(e.ResourceType, e.ResourceID)] = true
-		if err := ev.s.record(ctx, ev.tx, account, region, c.rule, e, ev.now, ev.now); err != nil {
+		if err := ev.s.record(ctx, ev.res, account, region, c.rule, e, ev.now, ev.now); err != nil {
 			return err
 		}
 	}
-	prefix := key(account, region, c.rule.ID, "")
-	kvs, err := store.ListAll(ctx, ev.tx, bucketEval, prefix)
+	idx, err := ruleIndexed(ctx, ev.tx, account, region, c.rule)
 	if err != nil {
 		return err
 	}
-	for _, kv := range kvs {
-		var rec evalRecord
-		if json.Unmarshal(kv.Value, &rec) != nil || seen[key(rec.ResourceType, rec.ResourceID)] {
+	for _, e := range idx {
+		if seen[key(e.typ, e.id)] {
 			continue
 		}
-		if err := ev.s.remove(ctx, ev.tx, account, region, c.rule, rec.ResourceType, rec.ResourceID, ev.now); err != nil {
+		if err := ev.s.remove(ctx, ev.res, account, region, c.rule, e.typ, e.id, ev.now); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// evalKey is a rule's index key for a resource.
 func evalKey(account, region string, r *storedRule, typ, id string) string {
 	return key(account, region, r.ID, typ, id)
 }
 
-func loadEval(ctx context.Context, tx store.ReadTx, k string) (*evalRecord, error) {
-	b, err := tx.Get(ctx, bucketEval, k)
-	if err != nil || b == nil {
-		return nil, err
-	}
-	var rec evalRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("compliance: decode evaluation %s: %w", k, err)
-	}
-	return &rec, nil
-}
-
 // record stores a rule's result for a resource, notifies a change of compliance, and
 // starts or settles remediation.
-func (s *Service) record(ctx context.Context, tx store.Tx, account, region string, r *storedRule, e Evaluation, ordering, now time.Time) error {
-	k := evalKey(account, region, r, e.ResourceType, e.ResourceID)
-	prev, err := loadEval(ctx, tx, k)
-	if err != nil {
-		return err
-	}
-	if prev != nil && ordering.Before(prev.Ordering) {
-		return nil // an older result arriving late
-	}
+func (s *Service) record(ctx context.Context, rs *results, account, region string, r *storedRule, e Evaluation, ordering, now time.Time) error {
 	rec := &evalRecord{Rule: r.Name, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Compliance: e.Compliance,
 		Annotation: truncate(e.Annotation, 256), Ordering: ordering.UTC(), Recorded: now, Invoked: now}
 	if rec.Compliance == "" {
 		rec.Compliance = NotApplicable
 	}
-	if prev != nil {
-		rec.History = prev.History
-		if prev.Compliance != rec.Compliance || prev.Annotation != rec.Annotation {
-			rec.History = append(rec.History, pastResult{Compliance: prev.Compliance, Annotation: prev.Annotation, Recorded: prev.Recorded})
-			if len(rec.History) > historyLen {
-				rec.History = rec.History[len(rec.History)-historyLen:]
-			}
-		}
-	}
-	b, err := json.Marshal(rec)
-	if err != nil {
+	prev, stored, err := rs.put(ctx, account, region, r, rec)
+	if err != nil || !stored {
 		return err
-	}
-	if err := tx.Put(ctx, bucketEval, k, b); err != nil {
-		return fmt.Errorf("compliance: save evaluation: %w", err)
 	}
 	if prev != nil && prev.Compliance == rec.Compliance {
 		return nil
 	}
-	s.notifyChange(ctx, tx, account, region, r, prev, rec)
-	return s.remediationOnChange(ctx, tx, account, region, r, rec)
+	s.notifyChange(ctx, rs.tx, account, region, r, prev, rec)
+	return s.remediationOnChange(ctx, rs.tx, account, region, r, rec)
 }
 
 // remove deletes a rule's result for a resource (the resource was deleted or left the
 // rule's scope): it becomes NOT_APPLICABLE and is removed, as AWS does.
-func (s *Service) remove(ctx context.Context, tx store.Tx, account, region string, r *storedRule, typ, id string, now time.Time) error {
-	k := evalKey(account, region, r, typ, id)
-	prev, err := loadEval(ctx, tx, k)
+func (s *Service) remove(ctx context.Context, rs *results, account, region string, r *storedRule, typ, id string, now time.Time) error {
+	prev, err := rs.drop(ctx, account, region, r, typ, id)
 	if err != nil || prev == nil {
 		return err
 	}
-	if err := tx.Delete(ctx, bucketEval, k); err != nil {
-		return fmt.Errorf("compliance: delete evaluation: %w", err)
-	}
 	if prev.Compliance != NotApplicable {
-		s.notifyChange(ctx, tx, account, region, r, prev, &evalRecord{Rule: r.Name, ResourceType: typ, ResourceID: id,
+		s.notifyChange(ctx, rs.tx, account, region, r, prev, &evalRecord{Rule: r.Name, ResourceType: typ, ResourceID: id,
 			Compliance: NotApplicable, Ordering: now, Recorded: now, Invoked: now})
 	}
 	return nil
 }
 
+// complianceNotification is AWS Config's ComplianceChangeNotification. Its fields are in
+// the order of their JSON names, as a map's would be.
+type complianceNotification struct {
+	Account      string              `json:"awsAccountId"`
+	Region       string              `json:"awsRegion"`
+	RuleARN      string              `json:"configRuleARN"`
+	RuleName     string              `json:"configRuleName"`
+	MessageType  string              `json:"messageType"`
+	New          *notificationResult `json:"newEvaluationResult"`
+	CreationTime string              `json:"notificationCreationTime"`
+	Old          *notificationResult `json:"oldEvaluationResult"`
+	Version      string              `json:"recordVersion"`
+	ResourceID   string              `json:"resourceId"`
+	ResourceType string              `json:"resourceType"`
+}
+
+type notificationResult struct {
+	Annotation string                 `json:"annotation,omitempty"`
+	Compliance string                 `json:"complianceType"`
+	Invoked    string                 `json:"configRuleInvokedTime"`
+	Identifier notificationIdentifier `json:"evaluationResultIdentifier"`
+	Recorded   string                 `json:"resultRecordedTime"`
+}
+
+type notificationIdentifier struct {
+	Qualifier notificationQualifier `json:"evaluationResultQualifier"`
+	Ordering  string                `json:"orderingTimestamp"`
+}
+
+type notificationQualifier struct {
+	RuleName     string `json:"configRuleName"`
+	Mode         string `json:"evaluationMode"`
+	ResourceID   string `json:"resourceId"`
+	ResourceType string `json:"resourceType"`
+}
+
 // notifyChange sends a ComplianceChangeNotification through the recorder's delivery
 // channel. Its failure does not undo the evaluation: it is logged.
 func (s *Service) notifyChange(ctx context.Context, tx store.Tx, account, region string, r *storedRule, prev, cur *evalRecord) {
-	n := map[string]any{
-		"awsAccountId": account, "configRuleName": r.Name, "configRuleARN": r.ARN, "awsRegion": region,
-		"resourceType": cur.ResourceType, "resourceId": cur.ResourceID,
-		"newEvaluationResult":      notificationResult(r, cur),
-		"oldEvaluationResult":      nil,
-		"notificationCreationTime": cur.Recorded.Format(time.RFC3339Nano),
-		"messageType":              "ComplianceChangeNotification",
-		"recordVersion":            "1.0",
-	}
+	n := &complianceNotification{Account: account, Region: region, RuleARN: r.ARN, RuleName: r.Name,
+		MessageType: recorder.MessageCompliance, New: notifiedResult(r, cur),
+		CreationTime: cur.Recorded.Format(time.RFC3339Nano), Version: "1.0",
+		ResourceID: cur.ResourceID, ResourceType: cur.ResourceType}
 	if prev != nil {
-		n["oldEvaluationResult"] = notificationResult(r, prev)
+		n.Old = notifiedResult(r, prev)
 	}
-	if err := s.opts.Notify(ctx, tx, account, region, "ComplianceChangeNotification", n); err != nil {
+	body, err := json.Marshal(n)
+	if err == nil {
+		err = s.opts.Notify(ctx, tx, account, region, recorder.MessageCompliance, json.RawMessage(body))
+	}
+	if err != nil {
 		s.log().Debug("compliance: compliance change notification not sent", "rule", r.Name, "resource", cur.ResourceID, "err", err)
 	}
 }
 
-func notificationResult(r *storedRule, e *evalRecord) map[string]any {
-	out := map[string]any{
-		"evaluationResultIdentifier": map[string]any{
-			"evaluationResultQualifier": map[string]any{"configRuleName": r.Name, "resourceType": e.ResourceType,
-				"resourceId": e.ResourceID, "evaluationMode": "DETECTIVE"},
-			"orderingTimestamp": e.Ordering.Format(time.RFC3339Nano),
-		},
-		"complianceType":        e.Compliance,
-		"resultRecordedTime":    e.Recorded.Format(time.RFC3339Nano),
-		"configRuleInvokedTime": e.Invoked.Format(time.RFC3339Nano),
-	}
-	if e.Annotation != "" {
-		out["annotation"] = e.Annotation
-	}
-	return out
+func notifiedResult(r *storedRule, e *evalRecord) *notificationResult {
+	return &notificationResult{Annotation: e.Annotation, Compliance: e.Compliance,
+		Invoked: e.Invoked.Format(time.RFC3339Nano), Recorded: e.Recorded.Format(time.RFC3339Nano),
+		Identifier: notificationIdentifier{Ordering: e.Ordering.Format(time.RFC3339Nano),
+			Qualifier: notificationQualifier{RuleName: r.Name, Mode: "DETECTIVE", ResourceID: e.ResourceID, ResourceType: e.ResourceType}}}
 }
 
 // Run evaluates periodic rules when they are due (per MaximumExecutionFrequency, on the
@@ -575,6 +654,9 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) Tick(ctx context.Context) error {
 	if s.opts.Store == nil {
 		return nil
+	}
+	if err := s.convert(ctx); err != nil {
+		return err
 	}
 	if err := s.opts.Store.Update(ctx, func(tx store.Tx) error { return s.periodic(ctx, tx) }); err != nil {
 		return err

@@ -475,12 +475,23 @@ func (s *Service) GetConformancePackComplianceDetails(ctx context.Context, in *c
 		if err != nil {
 			return nil, err
 		}
+		r, err := loadRule(ctx, c.Tx, c.Account, c.Region, name)
+		if err != nil {
+			return nil, err
+		}
 		for _, rec := range recs {
 			if rec.Compliance == NotApplicable || (f != nil && ((str(f.ComplianceType) != "" && str(f.ComplianceType) != rec.Compliance) ||
 				(str(f.ResourceType) != "" && str(f.ResourceType) != rec.ResourceType) || (len(f.ResourceIds) > 0 && !contains(f.ResourceIds, rec.ResourceID)))) {
 				continue
 			}
-			w := rec.wire()
+			full, err := fullRecord(ctx, c.Tx, c.Account, c.Region, r, rec.ResourceType, rec.ResourceID)
+			if err != nil {
+				return nil, err
+			}
+			if full == nil {
+				continue
+			}
+			w := full.wire()
 			out.ConformancePackRuleEvaluationResults = append(out.ConformancePackRuleEvaluationResults, config.ConformancePackEvaluationResult{
 				ComplianceType: w.ComplianceType, EvaluationResultIdentifier: w.EvaluationResultIdentifier,
 				ConfigRuleInvokedTime: w.ConfigRuleInvokedTime, ResultRecordedTime: w.ResultRecordedTime, Annotation: w.Annotation})

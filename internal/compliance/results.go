@@ -2,7 +2,6 @@ package compliance
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 
 	"github.com/bannin/bannin/internal/call"
@@ -16,18 +15,17 @@ import (
 // capCount is where AWS caps ComplianceContributorCount.
 const capCount = 100
 
-// ruleResults returns every evaluation record of a rule.
+// ruleResults returns the compliance of a rule for every resource it has a result for,
+// from the rule's index: the records carry the rule, resource and compliance only (see
+// fullRecord for the rest).
 func ruleResults(ctx context.Context, tx store.ReadTx, account, region string, r *storedRule) ([]*evalRecord, error) {
-	kvs, err := store.ListAll(ctx, tx, bucketEval, key(account, region, r.ID, ""))
+	idx, err := ruleIndexed(ctx, tx, account, region, r)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*evalRecord, 0, len(kvs))
-	for _, kv := range kvs {
-		var rec evalRecord
-		if json.Unmarshal(kv.Value, &rec) == nil {
-			out = append(out, &rec)
-		}
+	out := make([]*evalRecord, len(idx))
+	for i, e := range idx {
+		out[i] = &evalRecord{Rule: r.Name, ResourceType: e.typ, ResourceID: e.id, Compliance: e.compliance}
 	}
 	return out, nil
 }
@@ -111,41 +109,47 @@ func (s *Service) DescribeComplianceByConfigRule(ctx context.Context, in *config
 func encodeTokenPtr(p *string) *string { return encodeToken(str(p)) }
 
 // resourceResults gathers the results of every rule for resources of typ (and id), keyed
-// by type|id.
+// by type|id, each resource's in rule name order.
 func resourceResults(ctx context.Context, tx store.ReadTx, account, region, typ, id string) (map[string][]*evalRecord, error) {
 	rules, err := listRules(ctx, tx, account, region)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string][]*evalRecord{}
-	for _, r := range rules {
-		switch {
-		case typ != "" && id != "":
-			rec, err := loadEval(ctx, tx, evalKey(account, region, r, typ, id))
-			if err != nil {
-				return nil, err
-			}
-			if rec != nil {
-				out[key(typ, id)] = append(out[key(typ, id)], rec)
-			}
-		default:
-			prefix := key(account, region, r.ID, "")
-			if typ != "" {
-				prefix = key(account, region, r.ID, typ, "")
-			}
-			kvs, err := store.ListAll(ctx, tx, bucketEval, prefix)
-			if err != nil {
-				return nil, err
-			}
-			for _, kv := range kvs {
-				var rec evalRecord
-				if json.Unmarshal(kv.Value, &rec) != nil || (id != "" && rec.ResourceID != id) {
-					continue
-				}
-				k := key(rec.ResourceType, rec.ResourceID)
-				out[k] = append(out[k], &rec)
+	add := func(t, i string, set *resultSet) {
+		for _, r := range rules {
+			if res := set.Rules[r.ID]; res != nil {
+				out[key(t, i)] = append(out[key(t, i)], res.record(t, i))
 			}
 		}
+	}
+	if typ != "" && id != "" {
+		set, err := loadResultSet(ctx, tx, account, region, typ, id)
+		if err != nil || set == nil {
+			return out, err
+		}
+		add(typ, id, set)
+		return out, nil
+	}
+	base := key(account, region, "")
+	prefix := base
+	if typ != "" {
+		prefix = key(account, region, typ, "")
+	}
+	kvs, err := store.ListAll(ctx, tx, bucketResult, prefix)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range kvs {
+		parts := splitKey(kv.Key[len(base):], 2)
+		if len(parts) != 2 || (id != "" && parts[1] != id) {
+			continue
+		}
+		set, err := decodeResultSet(kv.Key, kv.Value)
+		if err != nil {
+			continue
+		}
+		add(parts[0], parts[1], set)
 	}
 	return out, nil
 }
@@ -240,25 +244,28 @@ func (s *Service) GetComplianceDetailsByConfigRule(ctx context.Context, in *conf
 	if in.Limit != nil && *in.Limit > 0 && int(*in.Limit) < limit {
 		limit = int(*in.Limit)
 	}
-	kvs, err := store.ListAll(ctx, c.Tx, bucketEval, key(c.Account, c.Region, r.ID, ""))
+	idx, err := ruleIndexed(ctx, c.Tx, c.Account, c.Region, r)
 	if err != nil {
 		return nil, err
 	}
 	out := &config.GetComplianceDetailsByConfigRuleResponse{EvaluationResults: []config.EvaluationResult{}}
 	last := after
-	for _, kv := range kvs {
-		if kv.Key <= after {
-			continue
-		}
-		var rec evalRecord
-		if json.Unmarshal(kv.Value, &rec) != nil || !contains(types, rec.Compliance) {
+	for _, e := range idx {
+		if e.key <= after || !contains(types, e.compliance) {
 			continue
 		}
 		if len(out.EvaluationResults) == limit {
 			out.NextToken = encodeToken(last)
 			break
 		}
-		last = kv.Key
+		rec, err := fullRecord(ctx, c.Tx, c.Account, c.Region, r, e.typ, e.id)
+		if err != nil {
+			return nil, err
+		}
+		if rec == nil {
+			continue
+		}
+		last = e.key
 		out.EvaluationResults = append(out.EvaluationResults, rec.wire())
 	}
 	return out, nil
@@ -402,12 +409,16 @@ func (s *Service) PutEvaluations(ctx context.Context, in *config.PutEvaluationsR
 		return out, nil
 	}
 	now := s.opts.Clock().UTC()
+	rs := newResults(c.Write())
 	for _, e := range in.Evaluations {
 		ev := Evaluation{ResourceType: str(e.ComplianceResourceType), ResourceID: str(e.ComplianceResourceId),
 			Result: Result{Compliance: str(e.ComplianceType), Annotation: str(e.Annotation)}}
-		if err := s.record(ctx, c.Write(), c.Account, c.Region, r, ev, *e.OrderingTimestamp, now); err != nil {
+		if err := s.record(ctx, rs, c.Account, c.Region, r, ev, *e.OrderingTimestamp, now); err != nil {
 			return nil, err
 		}
+	}
+	if err := rs.flush(ctx); err != nil {
+		return nil, err
 	}
 	st, err := loadStatus(ctx, c.Tx, c.Account, c.Region, r.Name)
 	if err != nil {
@@ -427,7 +438,7 @@ func (s *Service) DeleteEvaluationResults(ctx context.Context, in *config.Delete
 	if r == nil {
 		return nil, noSuchRule(str(in.ConfigRuleName))
 	}
-	if err := deletePrefix(ctx, c.Write(), bucketEval, key(c.Account, c.Region, r.ID, "")); err != nil {
+	if err := dropRuleResults(ctx, c.Write(), c.Account, c.Region, r); err != nil {
 		return nil, err
 	}
 	return &config.DeleteEvaluationResultsResponse{}, nil

@@ -510,7 +510,7 @@ func (s *Service) deleteRule(ctx context.Context, tx store.Tx, account, region s
 	if err := tx.Delete(ctx, bucketRuleStatus, key(account, region, r.Name)); err != nil {
 		return err
 	}
-	if err := deletePrefix(ctx, tx, bucketEval, key(account, region, r.ID, "")); err != nil {
+	if err := dropRuleResults(ctx, tx, account, region, r); err != nil {
 		return err
 	}
 	return bumpGen(ctx, tx, account, region)

@@ -43,25 +43,50 @@ var detailTypes = map[string]string{
 // Notify sends one of AWS Config's notifications (messageType such as
 // "ComplianceChangeNotification") through the account's delivery channel (its SNS topic)
 // and as an event on the default bus, in tx. notification is the message body (a
-// struct or map marshalled to a JSON object); its messageType is set when missing.
+// struct or map marshalled to a JSON object); its messageType is set when missing. A
+// json.RawMessage is taken as the encoded message as it is: it must be a JSON object that
+// has its messageType (no re-encoding, for callers that send many).
 // Failures of SNS or EventBridge are logged, not returned: a notification that cannot be
 // sent must not undo the change it reports.
 func (s *Service) Notify(ctx context.Context, tx store.Tx, account, region, messageType string, notification any) error {
-	body, err := json.Marshal(notification)
-	if err != nil {
-		return fmt.Errorf("recorder: encode %s: %w", messageType, err)
-	}
-	var msg map[string]any
-	if err := json.Unmarshal(body, &msg); err != nil {
-		return fmt.Errorf("recorder: %s is not a JSON object: %w", messageType, err)
-	}
-	if _, ok := msg["messageType"]; !ok {
-		msg["messageType"] = messageType
-		if body, err = json.Marshal(msg); err != nil {
+	var body []byte
+	var msg map[string]any // decoded only when the subject or resources need it
+	switch n := notification.(type) {
+	case json.RawMessage:
+		body = n
+		if messageType == MessageItemChange {
+			if err := json.Unmarshal(body, &msg); err != nil {
+				return fmt.Errorf("recorder: %s is not a JSON object: %w", messageType, err)
+			}
+		}
+	case *itemChangeNotification:
+		if n.Item == nil || n.Diff == nil {
+			return fmt.Errorf("recorder: %s without its item or diff", messageType)
+		}
+		b, err := json.Marshal(n)
+		if err != nil {
 			return fmt.Errorf("recorder: encode %s: %w", messageType, err)
 		}
+		body = b
+		msg = map[string]any{"configurationItemDiff": map[string]any{"changeType": n.Diff.ChangeType},
+			"configurationItem": map[string]any{"resourceType": n.Item.ResourceType, "resourceId": n.Item.ResourceID, "ARN": n.Item.ARN}}
+	default:
+		b, err := json.Marshal(notification)
+		if err != nil {
+			return fmt.Errorf("recorder: encode %s: %w", messageType, err)
+		}
+		body = b
+		if err := json.Unmarshal(body, &msg); err != nil {
+			return fmt.Errorf("recorder: %s is not a JSON object: %w", messageType, err)
+		}
+		if _, ok := msg["messageType"]; !ok {
+			msg["messageType"] = messageType
+			if body, err = json.Marshal(msg); err != nil {
+				return fmt.Errorf("recorder: encode %s: %w", messageType, err)
+			}
+		}
 	}
-	ch, err := loadChannel(ctx, tx, account, region)
+	ch, err := s.notifyChannel(ctx, tx, account, region)
 	if err != nil {
 		return err
 	}
@@ -92,6 +117,38 @@ func (s *Service) Notify(ctx context.Context, tx store.Tx, account, region, mess
 		}
 	}
 	return nil
+}
+
+// channelCacheKey is the context key of a channelCache.
+type channelCacheKey struct{}
+
+// channelCache holds the delivery channels Notify read under one WithChannelCache context.
+type channelCache map[string]*channelState // account|region -> channel (nil: none)
+
+// WithChannelCache returns a context under which Notify reads each account and region's
+// delivery channel once instead of once per notification (it still writes the channel's
+// delivery status back after each SNS delivery). Use it for a run of notifications inside
+// one transaction that changes the delivery channel in no other way, and only there.
+func WithChannelCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, channelCacheKey{}, channelCache{})
+}
+
+// notifyChannel is the delivery channel Notify sends through (cached under WithChannelCache).
+func (s *Service) notifyChannel(ctx context.Context, tx store.Tx, account, region string) (*channelState, error) {
+	cache, _ := ctx.Value(channelCacheKey{}).(channelCache)
+	if cache == nil {
+		return loadChannel(ctx, tx, account, region)
+	}
+	k := account + sep + region
+	if ch, ok := cache[k]; ok {
+		return ch, nil
+	}
+	ch, err := loadChannel(ctx, tx, account, region)
+	if err != nil {
+		return nil, err
+	}
+	cache[k] = ch
+	return ch, nil
 }
 
 // subjectOf is the SNS subject AWS Config gives a notification.
@@ -174,7 +231,7 @@ func (s *Service) handleItems(ctx context.Context, entries []store.Entry) error 
 			if err != nil {
 				return err
 			}
-			n := itemChangeNotification{Diff: diffItems(prev, &it), Item: &it,
+			n := &itemChangeNotification{Diff: diffItems(prev, &it), Item: &it,
 				CreationTime: s.opts.Clock().UTC().Format("2006-01-02T15:04:05.000Z"),
 				MessageType:  MessageItemChange, RecordVersion: itemVersion}
 			if err := s.Notify(ctx, tx, it.AccountID, it.Region, MessageItemChange, n); err != nil {

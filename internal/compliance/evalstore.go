@@ -1,0 +1,338 @@
+package compliance
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/bannin/bannin/internal/store"
+)
+
+// How evaluation results are stored.
+//
+// A change to a resource is evaluated by every rule in its scope at once (100 rules per
+// change in the benchmark of BENCHMARKS.md 3.2), and AWS updates ResultRecordedTime and
+// ConfigRuleInvokedTime of every one of them, whether its compliance changed or not. So the
+// latest result of every rule for one resource is one value (bucketResult, a resultSet): a
+// change costs one read and one write however many rules evaluate it, instead of one of each
+// per rule.
+//
+// The rules' side is an index (bucketEval, keyed by rule id so that a rule's results are
+// one prefix): its value is only the compliance type, written when a result appears,
+// changes compliance or goes away, so rule-wide queries (compliance by rule, a rule's
+// resources) list it without reading every resource. The results a rule had before its
+// latest compliance change are its history (bucketEvalHist), also written only on change.
+
+// Buckets of the stored results (bucketEval is in compliance.go).
+const (
+	bucketResult   = "cfg.result"   // account|region|type|id -> resultSet
+	bucketEvalHist = "cfg.evalhist" // account|region|ruleID|type|id -> []pastResult
+	bucketEvalFmt  = "cfg.evalfmt"  // "" -> evalFormat once older records are converted
+)
+
+// evalFormat is the bucketEvalFmt value of the current layout.
+const evalFormat = "2"
+
+// resultSet is the latest result of each rule (by rule id) for one resource.
+type resultSet struct {
+	Rules map[string]*storedResult `json:"r"`
+}
+
+// storedResult is one rule's latest result for a resource; times are Unix nanoseconds.
+type storedResult struct {
+	Rule       string `json:"n"`
+	Compliance string `json:"c"`
+	Annotation string `json:"a,omitempty"`
+	Ordering   int64  `json:"o"`
+	Recorded   int64  `json:"t"`
+	Invoked    int64  `json:"i"`
+}
+
+func resultKey(account, region, typ, id string) string { return key(account, region, typ, id) }
+
+func decodeResultSet(k string, b []byte) (*resultSet, error) {
+	rs := &resultSet{}
+	if err := json.Unmarshal(b, rs); err != nil {
+		return nil, fmt.Errorf("compliance: decode results %s: %w", k, err)
+	}
+	if rs.Rules == nil {
+		rs.Rules = map[string]*storedResult{}
+	}
+	return rs, nil
+}
+
+func loadResultSet(ctx context.Context, tx store.ReadTx, account, region, typ, id string) (*resultSet, error) {
+	k := resultKey(account, region, typ, id)
+	b, err := tx.Get(ctx, bucketResult, k)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	return decodeResultSet(k, b)
+}
+
+func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+// record returns the result as an evalRecord of a resource.
+func (r *storedResult) record(typ, id string) *evalRecord {
+	return &evalRecord{Rule: r.Rule, ResourceType: typ, ResourceID: id, Compliance: r.Compliance, Annotation: r.Annotation,
+		Ordering: fromNanos(r.Ordering), Recorded: fromNanos(r.Recorded), Invoked: fromNanos(r.Invoked)}
+}
+
+func storedOf(rec *evalRecord) *storedResult {
+	return &storedResult{Rule: rec.Rule, Compliance: rec.Compliance, Annotation: rec.Annotation,
+		Ordering: nanos(rec.Ordering), Recorded: nanos(rec.Recorded), Invoked: nanos(rec.Invoked)}
+}
+
+// results are the result sets a transaction reads and changes: each is read and decoded
+// once and written once, by flush, however many rules evaluate the resource.
+type results struct {
+	tx    store.Tx
+	sets  map[string]*resultSet
+	dirty map[string]bool
+}
+
+func newResults(tx store.Tx) *results {
+	return &results{tx: tx, sets: map[string]*resultSet{}, dirty: map[string]bool{}}
+}
+
+// set returns the result set of a resource (empty when it has none yet).
+func (rs *results) set(ctx context.Context, account, region, typ, id string) (string, *resultSet, error) {
+	k := resultKey(account, region, typ, id)
+	if s := rs.sets[k]; s != nil {
+		return k, s, nil
+	}
+	b, err := rs.tx.Get(ctx, bucketResult, k)
+	if err != nil {
+		return "", nil, fmt.Errorf("compliance: load results: %w", err)
+	}
+	s := &resultSet{Rules: map[string]*storedResult{}}
+	if b != nil {
+		if s, err = decodeResultSet(k, b); err != nil {
+			return "", nil, err
+		}
+	}
+	rs.sets[k] = s
+	return k, s, nil
+}
+
+// flush writes the changed result sets (in key order) and forgets them.
+func (rs *results) flush(ctx context.Context) error {
+	keys := make([]string, 0, len(rs.dirty))
+	for k := range rs.dirty {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		s := rs.sets[k]
+		if len(s.Rules) == 0 {
+			if err := rs.tx.Delete(ctx, bucketResult, k); err != nil {
+				return fmt.Errorf("compliance: delete results: %w", err)
+			}
+			continue
+		}
+		b, err := json.Marshal(s)
+		if err != nil {
+			return fmt.Errorf("compliance: encode results %s: %w", k, err)
+		}
+		if err := rs.tx.Put(ctx, bucketResult, k, b); err != nil {
+			return fmt.Errorf("compliance: save results: %w", err)
+		}
+	}
+	clear(rs.dirty)
+	clear(rs.sets)
+	return nil
+}
+
+// put stores a rule's result for a resource and returns the one it replaces (nil if none).
+// It keeps the index and the history right; a result older (by ordering) than the stored
+// one is ignored (stored false).
+func (rs *results) put(ctx context.Context, account, region string, r *storedRule, rec *evalRecord) (prev *evalRecord, stored bool, err error) {
+	k, s, err := rs.set(ctx, account, region, rec.ResourceType, rec.ResourceID)
+	if err != nil {
+		return nil, false, err
+	}
+	cur := storedOf(rec)
+	old := s.Rules[r.ID]
+	if old != nil && cur.Ordering < old.Ordering {
+		return nil, false, nil // an older result arriving late
+	}
+	s.Rules[r.ID] = cur
+	rs.dirty[k] = true
+	ik := evalKey(account, region, r, rec.ResourceType, rec.ResourceID)
+	if old == nil || old.Compliance != cur.Compliance {
+		if err := rs.tx.Put(ctx, bucketEval, ik, []byte(cur.Compliance)); err != nil {
+			return nil, false, fmt.Errorf("compliance: save evaluation: %w", err)
+		}
+	}
+	if old == nil {
+		return nil, true, nil
+	}
+	if old.Compliance != cur.Compliance || old.Annotation != cur.Annotation {
+		if err := appendHistory(ctx, rs.tx, ik, pastResult{Compliance: old.Compliance, Annotation: old.Annotation, Recorded: fromNanos(old.Recorded)}); err != nil {
+			return nil, false, err
+		}
+	}
+	return old.record(rec.ResourceType, rec.ResourceID), true, nil
+}
+
+// drop removes a rule's result for a resource and returns it (nil if there was none).
+func (rs *results) drop(ctx context.Context, account, region string, r *storedRule, typ, id string) (*evalRecord, error) {
+	k, s, err := rs.set(ctx, account, region, typ, id)
+	if err != nil {
+		return nil, err
+	}
+	old := s.Rules[r.ID]
+	if old == nil {
+		return nil, nil
+	}
+	delete(s.Rules, r.ID)
+	rs.dirty[k] = true
+	ik := evalKey(account, region, r, typ, id)
+	if err := rs.tx.Delete(ctx, bucketEval, ik); err != nil {
+		return nil, fmt.Errorf("compliance: delete evaluation: %w", err)
+	}
+	if err := rs.tx.Delete(ctx, bucketEvalHist, ik); err != nil {
+		return nil, fmt.Errorf("compliance: delete evaluation history: %w", err)
+	}
+	return old.record(typ, id), nil
+}
+
+// appendHistory adds an earlier result to an evaluation's history (the last historyLen).
+func appendHistory(ctx context.Context, tx store.Tx, ik string, p pastResult) error {
+	var hist []pastResult
+	b, err := tx.Get(ctx, bucketEvalHist, ik)
+	if err != nil {
+		return fmt.Errorf("compliance: load evaluation history: %w", err)
+	}
+	if b != nil {
+		if err := json.Unmarshal(b, &hist); err != nil {
+			return fmt.Errorf("compliance: decode evaluation history %s: %w", ik, err)
+		}
+	}
+	hist = append(hist, p)
+	if len(hist) > historyLen {
+		hist = hist[len(hist)-historyLen:]
+	}
+	return saveJSON(ctx, tx, bucketEvalHist, ik, hist)
+}
+
+// indexed is one entry of a rule's index: a resource and its compliance.
+type indexed struct {
+	key, typ, id, compliance string
+}
+
+// ruleIndexed lists a rule's index (resources in key order, after `after` when given).
+func ruleIndexed(ctx context.Context, tx store.ReadTx, account, region string, r *storedRule) ([]indexed, error) {
+	prefix := key(account, region, r.ID, "")
+	kvs, err := store.ListAll(ctx, tx, bucketEval, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]indexed, 0, len(kvs))
+	for _, kv := range kvs {
+		parts := splitKey(kv.Key[len(prefix):], 2)
+		if len(parts) != 2 {
+			continue
+		}
+		out = append(out, indexed{key: kv.Key, typ: parts[0], id: parts[1], compliance: string(kv.Value)})
+	}
+	return out, nil
+}
+
+// fullRecord reads a rule's whole latest result for a resource (nil if it has none).
+func fullRecord(ctx context.Context, tx store.ReadTx, account, region string, r *storedRule, typ, id string) (*evalRecord, error) {
+	s, err := loadResultSet(ctx, tx, account, region, typ, id)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	if res := s.Rules[r.ID]; res != nil {
+		return res.record(typ, id), nil
+	}
+	return nil, nil
+}
+
+// dropRuleResults removes every result of a rule (the rule is deleted, or its results are).
+func dropRuleResults(ctx context.Context, tx store.Tx, account, region string, r *storedRule) error {
+	idx, err := ruleIndexed(ctx, tx, account, region, r)
+	if err != nil {
+		return err
+	}
+	rs := newResults(tx)
+	for i, e := range idx {
+		if _, err := rs.drop(ctx, account, region, r, e.typ, e.id); err != nil {
+			return err
+		}
+		if i%1000 == 999 {
+			if err := rs.flush(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rs.flush(ctx); err != nil {
+		return err
+	}
+	// Anything left from an interrupted layout change.
+	if err := deletePrefix(ctx, tx, bucketEval, key(account, region, r.ID, "")); err != nil {
+		return err
+	}
+	return deletePrefix(ctx, tx, bucketEvalHist, key(account, region, r.ID, ""))
+}
+
+// convertResults moves evaluation records of the first layout (one JSON evalRecord per
+// rule and resource in bucketEval, with its history) to the current one, once per store.
+func convertResults(ctx context.Context, tx store.Tx) error {
+	b, err := tx.Get(ctx, bucketEvalFmt, "")
+	if err != nil || string(b) == evalFormat {
+		return err
+	}
+	rs := newResults(tx)
+	after := ""
+	for {
+		kvs, err := tx.List(ctx, bucketEval, "", after, 1000)
+		if err != nil {
+			return fmt.Errorf("compliance: list %s: %w", bucketEval, err)
+		}
+		for _, kv := range kvs {
+			if len(kv.Value) == 0 || kv.Value[0] != '{' {
+				continue
+			}
+			var old struct {
+				evalRecord
+				History []pastResult `json:"history,omitempty"`
+			}
+			if err := json.Unmarshal(kv.Value, &old); err != nil {
+				return fmt.Errorf("compliance: decode evaluation %s: %w", kv.Key, err)
+			}
+			parts := splitKey(kv.Key, 5)
+			if len(parts) != 5 {
+				continue
+			}
+			k, s, err := rs.set(ctx, parts[0], parts[1], parts[3], parts[4])
+			if err != nil {
+				return err
+			}
+			s.Rules[parts[2]] = storedOf(&old.evalRecord)
+			rs.dirty[k] = true
+			if err := tx.Put(ctx, bucketEval, kv.Key, []byte(old.Compliance)); err != nil {
+				return fmt.Errorf("compliance: save evaluation: %w", err)
+			}
+			if len(old.History) > 0 {
+				if err := saveJSON(ctx, tx, bucketEvalHist, kv.Key, old.History); err != nil {
+					return err
+				}
+			}
+		}
+		if err := rs.flush(ctx); err != nil {
+			return err
+		}
+		if len(kvs) < 1000 {
+			break
+		}
+		after = kvs[len(kvs)-1].Key
+	}
+	return tx.Put(ctx, bucketEvalFmt, "", []byte(evalFormat))
+}

@@ -1,0 +1,177 @@
+package compliance
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/bannin/bannin/internal/store"
+	"github.com/bannin/bannin/internal/wire/config"
+)
+
+// resourceDetails returns every rule's result for a bucket, by rule name.
+func (h *harness) resourceDetails(id string) map[string]config.EvaluationResult {
+	h.t.Helper()
+	out := map[string]config.EvaluationResult{}
+	if err := h.read(func(ctx context.Context) error {
+		r, err := h.s.GetComplianceDetailsByResource(ctx, &config.GetComplianceDetailsByResourceRequest{ResourceType: ptr("AWS::S3::Bucket"),
+			ResourceId: &id, ComplianceTypes: []string{Compliant, NonCompliant, NotApplicable}})
+		if err != nil {
+			return err
+		}
+		for _, e := range r.EvaluationResults {
+			out[*e.EvaluationResultIdentifier.EvaluationResultQualifier.ConfigRuleName] = e
+		}
+		return nil
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	return out
+}
+
+// handleAll hands every pending entry to the consumer's Handle, as the stream runner does.
+func (h *harness) handleAll(after *int64) {
+	h.t.Helper()
+	var es []store.Entry
+	if err := h.st.View(context.Background(), func(tx store.ReadTx) error {
+		var err error
+		es, err = tx.ReadStream(context.Background(), *after, 100000)
+		return err
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	if len(es) == 0 {
+		return
+	}
+	*after = es[len(es)-1].Seq
+	if err := h.s.handle(context.Background(), selectEntries(es)); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// A batch split over many transactions (one unit each) gives the results one transaction
+// would; a re-evaluation that changes nothing still moves ResultRecordedTime; a change of
+// compliance keeps the earlier result in the history.
+func TestResultsOverTransactions(t *testing.T) {
+	h := newHarness(t)
+	h.s.budget = time.Nanosecond
+	var seq int64
+	h.record(bucket("a", "Enabled"))
+	h.record(bucket("b", "Off"))
+	if err := h.putRule(managedRule("versioning", "S3_BUCKET_VERSIONING_ENABLED")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.putRule(managedRule("logging", "S3_BUCKET_LOGGING_ENABLED")); err != nil {
+		t.Fatal(err)
+	}
+	h.handleAll(&seq)
+	if got := h.results("versioning"); got["a"] != Compliant || got["b"] != NonCompliant || len(got) != 2 {
+		t.Fatalf("versioning results = %v; want a COMPLIANT, b NON_COMPLIANT", got)
+	}
+	first := h.resourceDetails("a")
+	if len(first) != 2 || *first["versioning"].ComplianceType != Compliant || *first["logging"].ComplianceType != NonCompliant {
+		t.Fatalf("results of a = %v; want versioning COMPLIANT, logging NON_COMPLIANT", first)
+	}
+
+	h.advance(time.Minute)
+	notes := len(h.notes)
+	h.record(bucket("a", "Enabled")) // a change that changes no result
+	h.record(bucket("b", "Enabled")) // b turns COMPLIANT for versioning
+	h.handleAll(&seq)
+	again := h.resourceDetails("a")
+	for _, rule := range []string{"versioning", "logging"} {
+		if got, want := *again[rule].ResultRecordedTime, first[rule].ResultRecordedTime.Add(time.Minute); !got.Equal(want) {
+			t.Errorf("%s: ResultRecordedTime = %v; want %v (re-evaluated)", rule, got, want)
+		}
+		if got := *again[rule].ConfigRuleInvokedTime; !got.Equal(h.now) {
+			t.Errorf("%s: ConfigRuleInvokedTime = %v; want %v", rule, got, h.now)
+		}
+		if *again[rule].ComplianceType != *first[rule].ComplianceType {
+			t.Errorf("%s: compliance %s; want %s", rule, *again[rule].ComplianceType, *first[rule].ComplianceType)
+		}
+	}
+	if len(h.notes) != notes+1 || h.notes[notes]["resourceId"] != "b" {
+		t.Fatalf("notifications after the change: %d new (%v); want one, for b", len(h.notes)-notes, h.notes[notes:])
+	}
+	if got := h.results("versioning"); got["b"] != Compliant {
+		t.Fatalf("versioning results = %v; want b COMPLIANT", got)
+	}
+	var hist []pastResult
+	if err := h.st.View(context.Background(), func(tx store.ReadTx) error {
+		r, err := loadRule(context.Background(), tx, acct, reg, "versioning")
+		if err != nil {
+			return err
+		}
+		b, err := tx.Get(context.Background(), bucketEvalHist, evalKey(acct, reg, r, "AWS::S3::Bucket", "b"))
+		if err != nil || b == nil {
+			return err
+		}
+		return json.Unmarshal(b, &hist)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || hist[0].Compliance != NonCompliant {
+		t.Errorf("history of versioning for b = %+v; want the NON_COMPLIANT result", hist)
+	}
+
+	// Deleting a rule's results leaves the other rule's.
+	if err := h.do(func(ctx context.Context) error {
+		_, err := h.s.DeleteEvaluationResults(ctx, &config.DeleteEvaluationResultsRequest{ConfigRuleName: ptr("versioning")})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.resourceDetails("b"); len(got) != 1 || got["logging"].ComplianceType == nil {
+		t.Errorf("results of b after DeleteEvaluationResults(versioning) = %v; want logging only", got)
+	}
+	if got := h.results("versioning"); len(got) != 0 {
+		t.Errorf("versioning results after DeleteEvaluationResults = %v; want none", got)
+	}
+}
+
+// Results stored in the first layout (one JSON record per rule and resource) are converted
+// once, with their times and history.
+func TestConvertResults(t *testing.T) {
+	h := newHarness(t)
+	if err := h.putRule(managedRule("versioning", "S3_BUCKET_VERSIONING_ENABLED")); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 6, 1, 12, 0, 0, 123456789, time.UTC)
+	ctx := context.Background()
+	if err := h.st.Update(ctx, func(tx store.Tx) error {
+		r, err := loadRule(ctx, tx, acct, reg, "versioning")
+		if err != nil {
+			return err
+		}
+		old := `{"rule":"versioning","type":"AWS::S3::Bucket","id":"legacy","compliance":"NON_COMPLIANT","annotation":"off",` +
+			`"ordering":"2025-06-01T11:59:00Z","recorded":"` + at.Format(time.RFC3339Nano) + `","invoked":"` + at.Format(time.RFC3339Nano) + `",` +
+			`"history":[{"compliance":"COMPLIANT","recorded":"2025-05-01T00:00:00Z"}]}`
+		return tx.Put(ctx, bucketEval, evalKey(acct, reg, r, "AWS::S3::Bucket", "legacy"), []byte(old))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.convert(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := h.resourceDetails("legacy")["versioning"]
+	if got.ComplianceType == nil || *got.ComplianceType != NonCompliant || *got.Annotation != "off" || !got.ResultRecordedTime.Equal(at) {
+		t.Fatalf("converted result = %+v; want NON_COMPLIANT, annotation off, recorded %v", got, at)
+	}
+	if res := h.results("versioning"); res["legacy"] != NonCompliant {
+		t.Errorf("versioning results = %v; want legacy NON_COMPLIANT", res)
+	}
+	if err := h.st.View(ctx, func(tx store.ReadTx) error {
+		r, _ := loadRule(ctx, tx, acct, reg, "versioning")
+		b, err := tx.Get(ctx, bucketEvalHist, evalKey(acct, reg, r, "AWS::S3::Bucket", "legacy"))
+		if err != nil {
+			return err
+		}
+		if string(b) != `[{"compliance":"COMPLIANT","recorded":"2025-05-01T00:00:00Z"}]` {
+			t.Errorf("converted history = %s", b)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
