@@ -55,11 +55,12 @@ func (s *Service) transition(ctx context.Context, tx store.Tx, a *Alarm, cur *St
 	if suppressed {
 		return s.suppressedHistory(ctx, tx, a, st, now)
 	}
-	return s.act(ctx, tx, a, cur.Value, st)
+	return s.act(ctx, tx, a, cur.Value, st, now)
 }
 
-// act runs the actions of alarm a for its new state st.
-func (s *Service) act(ctx context.Context, tx store.Tx, a *Alarm, oldValue string, st *State) error {
+// act runs the actions of alarm a for its new state st, at (history time) now: at the
+// transition, or when a suppression of its actions ends.
+func (s *Service) act(ctx context.Context, tx store.Tx, a *Alarm, oldValue string, st *State, now time.Time) error {
 	if !a.ActionsEnabled {
 		return nil
 	}
@@ -97,14 +98,14 @@ func (s *Service) act(ctx context.Context, tx store.Tx, a *Alarm, oldValue strin
 			s.opts.Logger.Warn("alarm: action failed", "alarm", a.Name, "action", arn, "err", err)
 			if herr := s.history(ctx, tx, a, "Action", fmt.Sprintf("Failed to execute action %s. Received error: %q", arn, err.Error()),
 				map[string]any{"actionState": "Failed", "stateUpdateTimestamp": st.Updated.UnixMilli(), "notificationResource": arn,
-					"error": err.Error()}, st.Updated); herr != nil {
+					"error": err.Error()}, now); herr != nil {
 				return herr
 			}
 			continue
 		}
 		if err := s.history(ctx, tx, a, "Action", "Successfully executed action "+arn,
 			map[string]any{"actionState": "Succeeded", "stateUpdateTimestamp": st.Updated.UnixMilli(), "notificationResource": arn,
-				"publishedMessage": json.RawMessage(message)}, st.Updated); err != nil {
+				"publishedMessage": json.RawMessage(message)}, now); err != nil {
 			return err
 		}
 	}

@@ -150,7 +150,7 @@ func (s *Service) upkeepSuppression(ctx context.Context, tx store.Tx, account, r
 			map[string]any{"actionState": "Unsuppressed", "stateValue": st.Value}, now); err != nil {
 			return err
 		}
-		return s.act(ctx, tx, a, from, &st)
+		return s.act(ctx, tx, a, from, &st, now)
 	}
 	if err := putState(ctx, tx, a, &st); err != nil {
 		return err

@@ -1,0 +1,157 @@
+package alarm_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/bannin/bannin/internal/testenv"
+)
+
+// putChild puts a metric alarm that keeps the state SetAlarmState gives it (no data,
+// TreatMissingData ignore).
+func putChild(t *testing.T, cw *cloudwatch.Client, name string) {
+	t.Helper()
+	_, err := cw.PutMetricAlarm(context.Background(), &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String(name), Namespace: aws.String("Ops"),
+		MetricName: aws.String(name), Statistic: types.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+		Threshold: aws.Float64(1), ComparisonOperator: types.ComparisonOperatorGreaterThanOrEqualToThreshold, TreatMissingData: aws.String("ignore")})
+	if err != nil {
+		t.Fatalf("PutMetricAlarm %s: %v", name, err)
+	}
+}
+
+func setState(t *testing.T, cw *cloudwatch.Client, name string, v types.StateValue) {
+	t.Helper()
+	if _, err := cw.SetAlarmState(context.Background(), &cloudwatch.SetAlarmStateInput{AlarmName: aws.String(name), StateValue: v,
+		StateReason: aws.String("test")}); err != nil {
+		t.Fatalf("SetAlarmState %s %s: %v", name, v, err)
+	}
+}
+
+// suppressedBy waits until the composite's ActionsSuppressedBy is by ("" for none).
+func suppressedBy(t *testing.T, cw *cloudwatch.Client, name string, state types.StateValue, by types.ActionsSuppressedBy) *types.CompositeAlarm {
+	t.Helper()
+	_, c := waitFor(t, cw, name, string(state)+" suppressed by "+string(by), func(_ *types.MetricAlarm, c *types.CompositeAlarm) bool {
+		return c != nil && c.StateValue == state && c.ActionsSuppressedBy == by
+	})
+	return c
+}
+
+func executed(t *testing.T, cw *cloudwatch.Client, name string) int {
+	t.Helper()
+	sums, _ := actions(t, cw, name)
+	n := 0
+	for _, s := range sums {
+		if strings.HasPrefix(s, "Successfully executed action") {
+			n++
+		}
+	}
+	return n
+}
+
+func putComposite(cw *cloudwatch.Client, topic string, mod func(*cloudwatch.PutCompositeAlarmInput)) error {
+	in := &cloudwatch.PutCompositeAlarmInput{AlarmName: aws.String("service-down"), AlarmRule: aws.String(`ALARM("errors")`),
+		AlarmActions: []string{topic}, ActionsSuppressor: aws.String("maintenance"),
+		ActionsSuppressorWaitPeriod: aws.Int32(120), ActionsSuppressorExtensionPeriod: aws.Int32(60)}
+	if mod != nil {
+		mod(in)
+	}
+	_, err := cw.PutCompositeAlarm(context.Background(), in)
+	return err
+}
+
+func TestActionsSuppressor(t *testing.T) {
+	clk := &fakeClock{t: time.Now().UTC()}
+	e := testenv.New(t, testenv.Options{Clock: clk.Now})
+	cw := cloudwatch.NewFromConfig(e.Config)
+	topic := newTopic(t, e, "pager")
+	putChild(t, cw, "errors")
+	putChild(t, cw, "maintenance")
+
+	// Invalid suppressors are refused and change nothing.
+	testenv.WantCode(t, "unknown suppressor", putComposite(cw, topic, func(in *cloudwatch.PutCompositeAlarmInput) { in.ActionsSuppressor = aws.String("nope") }), "ValidationError")
+	testenv.WantCode(t, "periods without a suppressor", putComposite(cw, topic, func(in *cloudwatch.PutCompositeAlarmInput) { in.ActionsSuppressor = nil }), "ValidationError")
+	testenv.WantCode(t, "suppressor without a wait period", putComposite(cw, topic, func(in *cloudwatch.PutCompositeAlarmInput) { in.ActionsSuppressorWaitPeriod = nil }), "MissingParameter")
+	testenv.WantCode(t, "negative extension", putComposite(cw, topic, func(in *cloudwatch.PutCompositeAlarmInput) { in.ActionsSuppressorExtensionPeriod = aws.Int32(-1) }), "InvalidParameterValue")
+	testenv.WantCode(t, "itself", putComposite(cw, topic, func(in *cloudwatch.PutCompositeAlarmInput) { in.ActionsSuppressor = aws.String("service-down") }), "ValidationError")
+	if out, err := cw.DescribeAlarms(context.Background(), &cloudwatch.DescribeAlarmsInput{AlarmTypes: []types.AlarmType{types.AlarmTypeCompositeAlarm}}); err != nil || len(out.CompositeAlarms) != 0 {
+		t.Fatalf("DescribeAlarms after refused puts = %+v, %v; want no composite alarm", out, err)
+	}
+
+	if err := putComposite(cw, topic, nil); err != nil {
+		t.Fatalf("PutCompositeAlarm: %v", err)
+	}
+	suppressedBy(t, cw, "service-down", types.StateValueOk, "")
+
+	// The composite goes into ALARM: it waits for the suppressor.
+	setState(t, cw, "errors", types.StateValueAlarm)
+	c := suppressedBy(t, cw, "service-down", types.StateValueAlarm, types.ActionsSuppressedByWaitPeriod)
+	if !strings.Contains(aws.ToString(c.ActionsSuppressedReason), "alarm:maintenance") || aws.ToInt32(c.ActionsSuppressorWaitPeriod) != 120 {
+		t.Errorf("ActionsSuppressedReason = %q, wait period %d", aws.ToString(c.ActionsSuppressedReason), aws.ToInt32(c.ActionsSuppressorWaitPeriod))
+	}
+	// The suppressor goes into ALARM within the wait period; then leaves it.
+	setState(t, cw, "maintenance", types.StateValueAlarm)
+	suppressedBy(t, cw, "service-down", types.StateValueAlarm, types.ActionsSuppressedByAlarm)
+	clk.Advance(5 * time.Minute) // the wait period is long gone; the suppressor still holds
+	setState(t, cw, "maintenance", types.StateValueOk)
+	suppressedBy(t, cw, "service-down", types.StateValueAlarm, types.ActionsSuppressedByExtensionPeriod)
+	if n := executed(t, cw, "service-down"); n != 0 {
+		t.Fatalf("actions executed while suppressed: %d", n)
+	}
+	// After the extension period the held-back ALARM actions run, once.
+	clk.Advance(61 * time.Second)
+	suppressedBy(t, cw, "service-down", types.StateValueAlarm, "")
+	if n := executed(t, cw, "service-down"); n != 1 {
+		t.Errorf("actions executed after the extension period = %d; want 1", n)
+	}
+	sums, msgs := actions(t, cw, "service-down")
+	want := []string{"Actions suppressed by WaitPeriod", "Actions suppressed by Alarm", "Actions suppressed by ExtensionPeriod", "Actions no longer suppressed"}
+	if len(sums) < len(want) || strings.Join(sums[:len(want)], "|") != strings.Join(want, "|") {
+		t.Errorf("Action history = %q; want it to start %q", sums, want)
+	}
+	if len(msgs) != 1 || msgs[0]["NewStateValue"] != "ALARM" || msgs[0]["OldStateValue"] != "OK" {
+		t.Errorf("published = %v; want one ALARM notification from OK", msgs)
+	}
+
+	// Without a suppressor in ALARM and outside the extension, OK actions are not held back
+	// (no wait period for OK).
+	if err := putComposite(cw, topic, func(in *cloudwatch.PutCompositeAlarmInput) { in.OKActions = []string{topic} }); err != nil {
+		t.Fatalf("PutCompositeAlarm update: %v", err)
+	}
+	setState(t, cw, "errors", types.StateValueOk)
+	suppressedBy(t, cw, "service-down", types.StateValueOk, "")
+	if n := executed(t, cw, "service-down"); n != 2 {
+		t.Errorf("actions executed after going back to OK = %d; want 2", n)
+	}
+}
+
+// TestSuppressorWaitSurvivesRestart stops the server while a wait period runs and checks
+// that the restarted server performs the held-back actions when it ends.
+func TestSuppressorWaitSurvivesRestart(t *testing.T) {
+	clk := &fakeClock{t: time.Now().UTC()}
+	dir := t.TempDir()
+	e := testenv.New(t, testenv.Options{Clock: clk.Now, DataDir: dir})
+	cw := cloudwatch.NewFromConfig(e.Config)
+	topic := newTopic(t, e, "pager")
+	putChild(t, cw, "errors")
+	putChild(t, cw, "maintenance")
+	if err := putComposite(cw, topic, nil); err != nil {
+		t.Fatalf("PutCompositeAlarm: %v", err)
+	}
+	setState(t, cw, "errors", types.StateValueAlarm)
+	suppressedBy(t, cw, "service-down", types.StateValueAlarm, types.ActionsSuppressedByWaitPeriod)
+	e.Stop()
+
+	clk.Advance(121 * time.Second)
+	e = testenv.New(t, testenv.Options{Clock: clk.Now, DataDir: dir})
+	cw = cloudwatch.NewFromConfig(e.Config)
+	suppressedBy(t, cw, "service-down", types.StateValueAlarm, "")
+	if n := executed(t, cw, "service-down"); n != 1 {
+		t.Errorf("actions executed after the wait period, across a restart = %d; want 1", n)
+	}
+}
