@@ -12,6 +12,13 @@
 // Evaluation runs when datapoints of a watched metric commit (a consumer of
 // metric.KindData), at each period boundary (Run ticks every second), and on demand
 // (Evaluate, for tests on a fake clock).
+//
+// Band alarms (ThresholdMetricId naming an ANOMALY_DETECTION_BAND query of Metrics, with
+// LessThanLowerOrGreaterThanUpperThreshold, LessThanLowerThreshold or
+// GreaterThanUpperThreshold) compare each datapoint with the band at its time; putting one
+// creates the metric's anomaly detector. Composite alarms with an ActionsSuppressor hold
+// their actions back as suppress.go describes; the deadlines are part of the stored State,
+// and Run's tick ends them.
 package alarm
 
 import (

@@ -5,6 +5,13 @@
 // transaction), Query, Statistic and RunQueries (what alarm evaluation reads), KindData
 // stream entries (new datapoints, so alarms evaluate as soon as they land) and Consumers
 // (metric filters: log events to datapoints).
+//
+// Anomaly detection (PutAnomalyDetector, ANOMALY_DETECTION_BAND) uses a deterministic
+// model instead of CloudWatch's machine learning: the band at a period is the mean of the
+// metric's values at the same statistic and period over the 14 days before it (per hour of
+// day once that history spans 3 days; ExcludedTimeRanges left out) plus and minus k
+// population standard deviations, and there is no band below 10 values. anomaly.go says it
+// exactly.
 package metric
 
 import (
