@@ -426,3 +426,61 @@ func TestLookupQueryPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestEventRecordsPacked checks that records come back byte for byte whether they were
+// stored compressed (large), as they are (small, or incompressible), or written plainly by
+// an older version of the store.
+func TestEventRecordsPacked(t *testing.T) {
+	s, _ := openTest(t, t.TempDir())
+	ctx := context.Background()
+	big := `{"eventVersion":"1.11","requestParameters":{"tags":[` + strings.Repeat(`{"key":"team","value":"platform"},`, 40) + `{"key":"k","value":"v"}]}}`
+	noise := make([]byte, 600)
+	for i := range noise {
+		noise[i] = byte('a' + (i*7919+i*i)%26)
+	}
+	records := map[string]string{"big": big, "small": `{"eventVersion":"1.11"}`, "noise": `{"x":"` + string(noise) + `"}`, "none": ""}
+	update(t, s, func(tx store.Tx) error {
+		for id, rec := range records {
+			e := &store.Event{EventID: id, Time: time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC), Account: "123456789012",
+				Region: "us-east-1", EventName: "AddTags", EventSource: "cloudtrail.amazonaws.com"}
+			if rec != "" {
+				e.Record = json.RawMessage(rec)
+			}
+			if err := tx.AppendEvent(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// A row as the store wrote it before records were compressed.
+	if _, err := s.wconn.ExecContext(ctx, `INSERT INTO events (scope, event_id, time, account, region, category, event_name,
+		event_source, username, access_key_id, read_only, resources, record) VALUES (?, 'old', ?, '123456789012', 'us-east-1',
+		'Management', 'AddTags', 'cloudtrail.amazonaws.com', '', '', 0, NULL, ?)`,
+		eventScope("123456789012", "us-east-1", "Management"), time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC).UnixNano(), []byte(big)); err != nil {
+		t.Fatal(err)
+	}
+	records["old"] = big
+	var stored int
+	if err := s.rdb.QueryRow("SELECT length(record) FROM events WHERE event_id = 'big'").Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored >= len(big)/2 {
+		t.Errorf("big record stored in %d bytes; want it compressed (%d bytes of JSON)", stored, len(big))
+	}
+	view(t, s, func(tx store.ReadTx) error {
+		for id, want := range records {
+			es, _, err := tx.LookupEvents(ctx, store.EventQuery{Account: "123456789012", Region: "us-east-1",
+				AttributeKey: store.AttrEventID, AttributeValue: id, Limit: 50})
+			if err != nil {
+				return err
+			}
+			if len(es) != 1 {
+				t.Fatalf("lookup %s: %d events", id, len(es))
+			}
+			if got := string(es[0].Record); got != want {
+				t.Errorf("record %s = %.80q…; want %.80q…", id, got, want)
+			}
+		}
+		return nil
+	})
+}
