@@ -131,7 +131,7 @@ func TestBandAlarm(t *testing.T) {
 		"Threshold with a band operator":     func(in *cloudwatch.PutMetricAlarmInput) { in.Threshold = aws.Float64(1) },
 		"ThresholdMetricId names no query":   func(in *cloudwatch.PutMetricAlarmInput) { in.ThresholdMetricId = aws.String("ad9") },
 		"ThresholdMetricId names a non-band": func(in *cloudwatch.PutMetricAlarmInput) { in.Metrics = bandQueries("m1 * 2") },
-		"band of a query that is not metric": func(in *cloudwatch.PutMetricAlarmInput) {
+		"band of a query that returns no data": func(in *cloudwatch.PutMetricAlarmInput) {
 			in.Metrics = append(bandQueries("ANOMALY_DETECTION_BAND(e1)"), types.MetricDataQuery{Id: aws.String("e1"), Expression: aws.String("m1 * 2"), ReturnData: aws.Bool(false)})
 		},
 	} {
@@ -154,6 +154,22 @@ func TestBandAlarm(t *testing.T) {
 	if err != nil || len(det.AnomalyDetectors) != 1 || aws.ToString(det.AnomalyDetectors[0].Stat) != "Average" ||
 		det.AnomalyDetectors[0].StateValue != types.AnomalyDetectorStateValueTrained {
 		t.Fatalf("DescribeAnomalyDetectors after the band alarm = %+v, %v; want the implicit App/Latency Average detector, TRAINED", det, err)
+	}
+
+	// A band of an expression: its metric math detector is created too.
+	double := []types.MetricDataQuery{
+		{Id: aws.String("m1"), ReturnData: aws.Bool(false), MetricStat: &types.MetricStat{Metric: &types.Metric{Namespace: aws.String("App"), MetricName: aws.String("Latency")},
+			Period: aws.Int32(60), Stat: aws.String("Average")}},
+		{Id: aws.String("e1"), Expression: aws.String("m1 * 2")},
+		{Id: aws.String("ad1"), Expression: aws.String("ANOMALY_DETECTION_BAND(e1, 2)")},
+	}
+	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("latency-double"), EvaluationPeriods: aws.Int32(1),
+		ComparisonOperator: types.ComparisonOperatorLessThanLowerOrGreaterThanUpperThreshold, ThresholdMetricId: aws.String("ad1"), Metrics: double}); err != nil {
+		t.Fatalf("PutMetricAlarm with a band of an expression: %v", err)
+	}
+	if md, err := cw.DescribeAnomalyDetectors(ctx, &cloudwatch.DescribeAnomalyDetectorsInput{AnomalyDetectorTypes: []types.AnomalyDetectorType{types.AnomalyDetectorTypeMetricMath}}); err != nil ||
+		len(md.AnomalyDetectors) != 1 || md.AnomalyDetectors[0].StateValue != types.AnomalyDetectorStateValueTrained {
+		t.Errorf("METRIC_MATH detectors after the expression band alarm = %+v, %v; want one, TRAINED", md, err)
 	}
 
 	// A datapoint far above the band, in the last complete period.
@@ -181,6 +197,14 @@ func TestBandAlarm(t *testing.T) {
 	}
 	if aws.ToString(m.ThresholdMetricId) != "ad1" || m.Threshold != nil {
 		t.Errorf("DescribeAlarms ThresholdMetricId = %q, Threshold = %v; want ad1 and no threshold", aws.ToString(m.ThresholdMetricId), m.Threshold)
+	}
+	m, _ = waitFor(t, cw, "latency-double", "ALARM", func(m *types.MetricAlarm, _ *types.CompositeAlarm) bool {
+		return m != nil && m.StateValue == types.StateValueAlarm
+	})
+	wantDouble := "Thresholds Crossed: 1 out of the last 1 datapoints [100.0 (" + spike.Format("02/01/06 15:04:05") +
+		")] was less than the lower thresholds [18.0] or greater than the upper thresholds [26.0] (minimum 1 datapoint for OK -> ALARM transition)."
+	if got := aws.ToString(m.StateReason); got != wantDouble {
+		t.Errorf("StateReason of the expression band alarm = %q; want %q", got, wantDouble)
 	}
 	_, msgs := actions(t, cw, "latency-anomaly")
 	if len(msgs) != 1 {

@@ -147,8 +147,7 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAl
 			return nil, combination("EvaluateLowSampleCountPercentile can only be used with a percentile ExtendedStatistic.")
 		}
 	}
-	var bandM metric.MetricID // the metric whose anomaly detector a band alarm uses
-	var bandStat string
+	var bandID string // the query whose anomaly detector a band alarm uses
 	single := a.MetricName != "" || a.Namespace != "" || a.Statistic != "" || a.ExtendedStatistic != "" || len(a.Dimensions) > 0 || in.Period != nil
 	if len(a.Metrics) > 0 {
 		if single {
@@ -171,7 +170,7 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAl
 		}
 		if band {
 			var err error
-			if bandM, bandStat, err = bandMetric(a); err != nil {
+			if bandID, err = bandInput(a); err != nil {
 				return nil, err
 			}
 		}
@@ -215,7 +214,7 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAl
 	}
 	if band {
 		// CloudWatch creates the anomaly detector an alarm's band needs.
-		if err := s.EnsureDetector(ctx, c.Write(), c.Account, c.Region, bandM, bandStat, c.Time); err != nil {
+		if err := s.EnsureBandDetector(ctx, c.Write(), c.Account, c.Region, a.Metrics, bandID, c.Time); err != nil {
 			return nil, err
 		}
 	}
@@ -226,9 +225,9 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAl
 // number of standard deviations.
 var bandExpr = regexp.MustCompile(`^\s*(?i:ANOMALY_DETECTION_BAND)\s*\(\s*([a-z][a-zA-Z0-9_]*)\s*(?:,\s*([0-9.eE+-]+)\s*)?\)\s*$`)
 
-// bandMetric checks the band query a band alarm's ThresholdMetricId names and returns the
-// metric and statistic its anomaly detector models.
-func bandMetric(a *Alarm) (metric.MetricID, string, error) {
+// bandInput checks the band query a band alarm's ThresholdMetricId names and returns the id
+// of the query (metric or expression) its anomaly detector models.
+func bandInput(a *Alarm) (string, error) {
 	var th *cloudwatch.MetricDataQuery
 	byID := map[string]*cloudwatch.MetricDataQuery{}
 	for i := range a.Metrics {
@@ -236,22 +235,20 @@ func bandMetric(a *Alarm) (metric.MetricID, string, error) {
 	}
 	th = byID[a.ThresholdMetricID]
 	if th == nil {
-		return metric.MetricID{}, "", validation("ThresholdMetricId %s does not match the Id of any element of Metrics", a.ThresholdMetricID)
+		return "", validation("ThresholdMetricId %s does not match the Id of any element of Metrics", a.ThresholdMetricID)
 	}
 	sub := bandExpr.FindStringSubmatch(aws.ToString(th.Expression))
 	if sub == nil {
-		return metric.MetricID{}, "", validation("The Metrics element %s named by ThresholdMetricId must be an ANOMALY_DETECTION_BAND expression", a.ThresholdMetricID)
+		return "", validation("The Metrics element %s named by ThresholdMetricId must be an ANOMALY_DETECTION_BAND expression", a.ThresholdMetricID)
 	}
 	src := byID[sub[1]]
-	if src == nil || src.MetricStat == nil {
-		return metric.MetricID{}, "", validation("The ANOMALY_DETECTION_BAND expression of %s must reference a metric (MetricStat) in Metrics; %s is not one", a.ThresholdMetricID, sub[1])
+	if src == nil {
+		return "", validation("The ANOMALY_DETECTION_BAND expression of %s must reference a metric or expression in Metrics; %s is not one", a.ThresholdMetricID, sub[1])
 	}
 	if src.ReturnData != nil && !*src.ReturnData {
-		return metric.MetricID{}, "", validation("The metric %s of the anomaly detection band must return data", sub[1])
+		return "", validation("The metric %s of the anomaly detection band must return data", sub[1])
 	}
-	ms := src.MetricStat
-	return metric.MetricID{Namespace: aws.ToString(ms.Metric.Namespace), MetricName: aws.ToString(ms.Metric.MetricName),
-		Dimensions: metric.Dims(ms.Metric.Dimensions)}, aws.ToString(ms.Stat), nil
+	return sub[1], nil
 }
 
 func isStatistic(s string) bool {

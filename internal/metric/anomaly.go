@@ -32,8 +32,10 @@ import (
 // to 2).
 //
 // A detector is TRAINED (DescribeAnomalyDetectors StateValue) when its metric has at least 10
-// one-minute values of Stat in the last 14 days outside its excluded ranges, and
-// PENDING_TRAINING before.
+// one-minute values of Stat in the last 14 days outside its excluded ranges (a metric math
+// detector: 10 values of its series at its period), and PENDING_TRAINING before.
+// ANOMALY_DETECTION_BAND needs no detector; when one exists for its input (same metric and
+// statistic, or same queries), its ExcludedTimeRanges and MetricTimezone apply.
 
 const bucketAnomaly = "metric.anomaly"
 
@@ -62,11 +64,14 @@ type TimeRange struct {
 // Detector is a stored anomaly detector of one metric and statistic.
 type Detector struct {
 	MetricID
-	Stat           string      `json:"stat"`
-	Excluded       []TimeRange `json:"excludedTimeRanges,omitempty"`
-	Timezone       string      `json:"metricTimezone,omitempty"`
-	PeriodicSpikes *bool       `json:"periodicSpikes,omitempty"`
-	Created        time.Time   `json:"created"`
+	Stat string `json:"stat"`
+	// Queries are a metric math detector's MetricDataQueries (MetricID and Stat are then
+	// empty); the one with ReturnData is the series it models.
+	Queries        []cloudwatch.MetricDataQuery `json:"metricDataQueries,omitempty"`
+	Excluded       []TimeRange                  `json:"excludedTimeRanges,omitempty"`
+	Timezone       string                       `json:"metricTimezone,omitempty"`
+	PeriodicSpikes *bool                        `json:"periodicSpikes,omitempty"`
+	Created        time.Time                    `json:"created"`
 }
 
 func detectorKey(account, region string, m MetricID, stat string) string {
@@ -75,7 +80,11 @@ func detectorKey(account, region string, m MetricID, stat string) string {
 
 // getDetector reads a detector; nil when there is none.
 func getDetector(ctx context.Context, tx store.ReadTx, account, region string, m MetricID, stat string) (*Detector, error) {
-	b, err := tx.Get(ctx, bucketAnomaly, detectorKey(account, region, m, stat))
+	return getDetectorAt(ctx, tx, detectorKey(account, region, m, stat))
+}
+
+func getDetectorAt(ctx context.Context, tx store.ReadTx, key string) (*Detector, error) {
+	b, err := tx.Get(ctx, bucketAnomaly, key)
 	if err != nil {
 		return nil, fmt.Errorf("metric: get anomaly detector: %w", err)
 	}
@@ -91,7 +100,11 @@ func getDetector(ctx context.Context, tx store.ReadTx, account, region string, m
 
 func putDetector(ctx context.Context, tx store.Tx, account, region string, d *Detector) error {
 	b, _ := json.Marshal(d)
-	if err := tx.Put(ctx, bucketAnomaly, detectorKey(account, region, d.MetricID, d.Stat), b); err != nil {
+	key := detectorKey(account, region, d.MetricID, d.Stat)
+	if d.Queries != nil {
+		key = mathDetectorKey(account, region, d.Queries)
+	}
+	if err := tx.Put(ctx, bucketAnomaly, key, b); err != nil {
 		return fmt.Errorf("metric: put anomaly detector: %w", err)
 	}
 	return nil
@@ -107,10 +120,20 @@ func (s *Service) EnsureDetector(ctx context.Context, tx store.Tx, account, regi
 	return putDetector(ctx, tx, account, region, &Detector{MetricID: m, Stat: stat, Created: at.UTC()})
 }
 
-// detectorInput is the metric a detector call names, from either form of the request.
+// detectorInput is the metric a detector call names, from either form of the request, or
+// the queries of a metric math detector.
 type detectorInput struct {
-	m    MetricID
-	stat string
+	m       MetricID
+	stat    string
+	queries []cloudwatch.MetricDataQuery
+}
+
+// key is where the detector is stored.
+func (t detectorInput) key(account, region string) string {
+	if t.queries != nil {
+		return mathDetectorKey(account, region, t.queries)
+	}
+	return detectorKey(account, region, t.m, t.stat)
 }
 
 func detectorTarget(ns, name *string, dims []cloudwatch.Dimension, stat *string, single *cloudwatch.SingleMetricAnomalyDetector,
@@ -120,7 +143,11 @@ func detectorTarget(ns, name *string, dims []cloudwatch.Dimension, stat *string,
 	case math != nil && (legacy || single != nil):
 		return detectorInput{}, combination("MetricMathAnomalyDetector cannot be combined with SingleMetricAnomalyDetector or with Namespace, MetricName, Dimensions and Stat.")
 	case math != nil:
-		return detectorInput{}, invalid("MetricMathAnomalyDetector is not supported by bannin; use SingleMetricAnomalyDetector.")
+		qs, err := checkMathDetector(math.MetricDataQueries)
+		if err != nil {
+			return detectorInput{}, err
+		}
+		return detectorInput{queries: qs}, nil
 	case legacy && single != nil:
 		return detectorInput{}, combination("SingleMetricAnomalyDetector cannot be combined with Namespace, MetricName, Dimensions and Stat.")
 	case single != nil:
@@ -163,10 +190,10 @@ func (s *Service) PutAnomalyDetector(ctx context.Context, in *cloudwatch.PutAnom
 	if err != nil {
 		return nil, err
 	}
-	d := &Detector{MetricID: t.m, Stat: t.stat, Created: c.Time.UTC()}
+	d := &Detector{MetricID: t.m, Stat: t.stat, Queries: t.queries, Created: c.Time.UTC()}
 	if cfg := in.Configuration; cfg != nil {
-		if len(cfg.ExcludedTimeRanges) > 100 {
-			return nil, invalid("The collection Configuration.ExcludedTimeRanges must not have a size greater than 100.")
+		if len(cfg.ExcludedTimeRanges) > 10 {
+			return nil, invalid("The collection Configuration.ExcludedTimeRanges must not have a size greater than 10.")
 		}
 		for i, r := range cfg.ExcludedTimeRanges {
 			if r.StartTime == nil || r.EndTime == nil {
@@ -191,7 +218,7 @@ func (s *Service) PutAnomalyDetector(ctx context.Context, in *cloudwatch.PutAnom
 		d.PeriodicSpikes = mc.PeriodicSpikes
 	}
 	tx := c.Write()
-	old, err := getDetector(ctx, tx, c.Account, c.Region, t.m, t.stat)
+	old, err := getDetectorAt(ctx, tx, t.key(c.Account, c.Region))
 	if err != nil {
 		return nil, err
 	}
@@ -209,15 +236,20 @@ func (s *Service) DeleteAnomalyDetector(ctx context.Context, in *cloudwatch.Dele
 		return nil, err
 	}
 	tx := c.Write()
-	old, err := getDetector(ctx, tx, c.Account, c.Region, t.m, t.stat)
+	key := t.key(c.Account, c.Region)
+	old, err := getDetectorAt(ctx, tx, key)
 	if err != nil {
 		return nil, err
 	}
 	if old == nil {
+		id := t.m.Namespace + "/" + t.m.MetricName + "/" + t.stat
+		if t.queries != nil {
+			id = "MetricMathAnomalyDetector"
+		}
 		return nil, &cloudwatch.ResourceNotFoundException{Message: aws.String("No anomaly detection model found for the given metric and statistic."),
-			ResourceType: aws.String("AnomalyDetector"), ResourceId: aws.String(t.m.Namespace + "/" + t.m.MetricName + "/" + t.stat)}
+			ResourceType: aws.String("AnomalyDetector"), ResourceId: aws.String(id)}
 	}
-	if err := tx.Delete(ctx, bucketAnomaly, detectorKey(c.Account, c.Region, t.m, t.stat)); err != nil {
+	if err := tx.Delete(ctx, bucketAnomaly, key); err != nil {
 		return nil, fmt.Errorf("metric: delete anomaly detector: %w", err)
 	}
 	return &cloudwatch.DeleteAnomalyDetectorOutput{}, nil
@@ -233,12 +265,13 @@ func (s *Service) DescribeAnomalyDetectors(ctx context.Context, in *cloudwatch.D
 	if limit == 0 {
 		limit = 100
 	}
-	single := len(in.AnomalyDetectorTypes) == 0
+	single, mathTypes := len(in.AnomalyDetectorTypes) == 0, len(in.AnomalyDetectorTypes) == 0
 	for _, t := range in.AnomalyDetectorTypes {
 		switch t {
 		case "SINGLE_METRIC":
 			single = true
 		case "METRIC_MATH":
+			mathTypes = true
 		default:
 			return nil, invalid("The value %s for parameter AnomalyDetectorTypes is invalid. Valid values are SINGLE_METRIC and METRIC_MATH.", t)
 		}
@@ -267,9 +300,8 @@ func (s *Service) DescribeAnomalyDetectors(ctx context.Context, in *cloudwatch.D
 		after = t
 	}
 	out := &cloudwatch.DescribeAnomalyDetectorsOutput{AnomalyDetectors: []cloudwatch.AnomalyDetector{}}
-	if !single {
-		return out, nil // bannin has no metric math detectors
-	}
+	// Metric math detectors have no metric: a Namespace filter leaves them out.
+	mathTypes = mathTypes && in.Namespace == nil
 	want := Dims(in.Dimensions)
 	lastKey := ""
 	now := c.Time
@@ -287,14 +319,18 @@ func (s *Service) DescribeAnomalyDetectors(ctx context.Context, in *cloudwatch.D
 			if err := json.Unmarshal(kv.Value, &d); err != nil {
 				return nil, fmt.Errorf("metric: decode anomaly detector %q: %w", kv.Key, err)
 			}
-			if !hasDims(d.Dimensions, want) {
+			if d.Queries != nil && !mathTypes || d.Queries == nil && (!single || !hasDims(d.Dimensions, want)) {
 				continue
 			}
 			if len(out.AnomalyDetectors) == limit {
 				out.NextToken = aws.String(lastKey)
 				return out, nil
 			}
-			state, err := s.detectorState(ctx, c.Tx, c.Account, c.Region, &d, now)
+			detState := s.detectorState
+			if d.Queries != nil {
+				detState = s.mathDetectorState
+			}
+			state, err := detState(ctx, c.Tx, c.Account, c.Region, &d, now)
 			if err != nil {
 				return nil, err
 			}
@@ -318,20 +354,30 @@ func hasDims(have, want map[string]string) bool {
 }
 
 func wireDetector(d *Detector, state string) cloudwatch.AnomalyDetector {
+	if d.Queries != nil {
+		w := cloudwatch.AnomalyDetector{StateValue: aws.String(state), MetricMathAnomalyDetector: &cloudwatch.MetricMathAnomalyDetector{MetricDataQueries: d.Queries},
+			Configuration: wireConfig(d), MetricCharacteristics: &cloudwatch.MetricCharacteristics{PeriodicSpikes: d.PeriodicSpikes}}
+		return w
+	}
 	dims := WireDims(d.Dimensions)
 	w := cloudwatch.AnomalyDetector{Namespace: aws.String(d.Namespace), MetricName: aws.String(d.MetricName), Dimensions: dims,
 		Stat: aws.String(d.Stat), StateValue: aws.String(state),
 		SingleMetricAnomalyDetector: &cloudwatch.SingleMetricAnomalyDetector{Namespace: aws.String(d.Namespace),
 			MetricName: aws.String(d.MetricName), Dimensions: dims, Stat: aws.String(d.Stat)},
-		Configuration:         &cloudwatch.AnomalyDetectorConfiguration{ExcludedTimeRanges: []cloudwatch.Range{}},
+		Configuration:         wireConfig(d),
 		MetricCharacteristics: &cloudwatch.MetricCharacteristics{PeriodicSpikes: d.PeriodicSpikes}}
+	return w
+}
+
+func wireConfig(d *Detector) *cloudwatch.AnomalyDetectorConfiguration {
+	c := &cloudwatch.AnomalyDetectorConfiguration{ExcludedTimeRanges: []cloudwatch.Range{}}
 	for _, r := range d.Excluded {
-		w.Configuration.ExcludedTimeRanges = append(w.Configuration.ExcludedTimeRanges, cloudwatch.Range{StartTime: aws.Time(r.Start), EndTime: aws.Time(r.End)})
+		c.ExcludedTimeRanges = append(c.ExcludedTimeRanges, cloudwatch.Range{StartTime: aws.Time(r.Start), EndTime: aws.Time(r.End)})
 	}
 	if d.Timezone != "" {
-		w.Configuration.MetricTimezone = aws.String(d.Timezone)
+		c.MetricTimezone = aws.String(d.Timezone)
 	}
-	return w
+	return c
 }
 
 // excluded reports whether a period starting at t is left out of training.
@@ -410,6 +456,15 @@ func (s *Service) Band(ctx context.Context, tx store.ReadTx, account, region str
 			vals[i] = v
 		}
 	}
+	lower, upper = train(vals, histStart, p, int(steps), n, d, k)
+	return lower, upper, nil
+}
+
+// train runs the model over vals, the values of the periods histStart + i*p (NaN where
+// there is none or the period is excluded), the first steps of them history only, and
+// returns the band of the n periods after them.
+func train(vals []float64, histStart time.Time, p int64, steps, n int, d *Detector, k float64) (lower, upper []float64) {
+	total := len(vals)
 	loc := d.location()
 	hour := make([]int, total)
 	day := make([]int64, total)
@@ -436,26 +491,26 @@ func (s *Service) Band(ctx context.Context, tx store.ReadTx, account, region str
 			delete(days, day[j])
 		}
 	}
-	for j := 0; j < int(steps); j++ {
+	for j := 0; j < steps; j++ {
 		add(j, 1)
 	}
 	lower, upper = make([]float64, n), make([]float64, n)
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			add(i-1, -1)
-			add(i+int(steps)-1, 1)
+			add(i+steps-1, 1)
 		}
 		lower[i], upper[i] = math.NaN(), math.NaN()
 		if cnt < minTraining {
 			continue
 		}
 		c, sm, q := cnt, sum, sq
-		if h := hour[i+int(steps)]; len(days) >= minSpanDays && hcnt[h] >= minSameHour {
+		if h := hour[i+steps]; len(days) >= minSpanDays && hcnt[h] >= minSameHour {
 			c, sm, q = hcnt[h], hsum[h], hsq[h]
 		}
 		mean := sm / c
 		sd := math.Sqrt(math.Max(q/c-mean*mean, 0))
 		lower[i], upper[i] = mean-k*sd, mean+k*sd
 	}
-	return lower, upper, nil
+	return lower, upper
 }

@@ -3,6 +3,7 @@ package metric_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -64,8 +65,20 @@ func TestAnomalyDetectors(t *testing.T) {
 		Configuration: &types.AnomalyDetectorConfiguration{MetricTimezone: aws.String("Mars/Olympus")}}), "InvalidParameterValue")
 	testenv.WantCode(t, "empty range", put(&cloudwatch.PutAnomalyDetectorInput{SingleMetricAnomalyDetector: latency("Sum"),
 		Configuration: &types.AnomalyDetectorConfiguration{ExcludedTimeRanges: []types.Range{{StartTime: aws.Time(t0), EndTime: aws.Time(t0)}}}}), "InvalidParameterValue")
-	testenv.WantCode(t, "metric math", put(&cloudwatch.PutAnomalyDetectorInput{MetricMathAnomalyDetector: &types.MetricMathAnomalyDetector{
-		MetricDataQueries: []types.MetricDataQuery{{Id: aws.String("e1"), Expression: aws.String("SUM(METRICS())")}}}}), "InvalidParameterValue")
+	math := func(qs ...types.MetricDataQuery) *cloudwatch.PutAnomalyDetectorInput {
+		return &cloudwatch.PutAnomalyDetectorInput{MetricMathAnomalyDetector: &types.MetricMathAnomalyDetector{MetricDataQueries: qs}}
+	}
+	m1 := types.MetricDataQuery{Id: aws.String("m1"), ReturnData: aws.Bool(false), MetricStat: &types.MetricStat{Metric: &types.Metric{Namespace: aws.String("App"),
+		MetricName: aws.String("Latency"), Dimensions: []types.Dimension{dim("Host", "a")}}, Period: aws.Int32(60), Stat: aws.String("Average")}}
+	e1 := types.MetricDataQuery{Id: aws.String("e1"), Expression: aws.String("m1 * 2"), ReturnData: aws.Bool(true)}
+	both := math(m1, e1)
+	both.Namespace = aws.String("App")
+	testenv.WantCode(t, "metric math and a namespace", put(both), "InvalidParameterCombination")
+	m1returning := m1
+	m1returning.ReturnData = nil
+	testenv.WantCode(t, "metric math, two series returned", put(math(m1returning, e1)), "InvalidParameterValue")
+	testenv.WantCode(t, "metric math of a band", put(math(m1, types.MetricDataQuery{Id: aws.String("e2"), Expression: aws.String("ANOMALY_DETECTION_BAND(m1)")})), "InvalidParameterValue")
+	testenv.WantCode(t, "metric math, bad expression", put(math(m1, types.MetricDataQuery{Id: aws.String("e2"), Expression: aws.String("m1 +")})), "InvalidParameterValue")
 	out := describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{})
 	if len(out.AnomalyDetectors) != 1 {
 		t.Fatalf("DescribeAnomalyDetectors after failed puts = %d detectors; want 1", len(out.AnomalyDetectors))
@@ -141,13 +154,48 @@ func TestAnomalyDetectors(t *testing.T) {
 	}
 	_, err = cw.DescribeAnomalyDetectors(ctx, &cloudwatch.DescribeAnomalyDetectorsInput{Dimensions: []types.Dimension{dim("Host", "a")}})
 	testenv.WantCode(t, "dimensions without a metric", err, "InvalidParameterCombination")
-	p1 := describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{MaxResults: aws.Int32(1)})
-	if len(p1.AnomalyDetectors) != 1 || p1.NextToken == nil {
-		t.Fatalf("first page = %d detectors, token %v; want 1 and a token", len(p1.AnomalyDetectors), p1.NextToken)
+	// A metric math detector of m1 * 2: mean 22, standard deviation 2.
+	if err := put(math(m1, e1)); err != nil {
+		t.Fatalf("PutAnomalyDetector metric math: %v", err)
 	}
-	p2 := describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{MaxResults: aws.Int32(1), NextToken: p1.NextToken})
-	if len(p2.AnomalyDetectors) != 1 || p2.NextToken != nil || aws.ToString(p2.AnomalyDetectors[0].Stat) == aws.ToString(p1.AnomalyDetectors[0].Stat) {
-		t.Errorf("second page = %+v; want the other detector and no token", p2)
+	md := describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{AnomalyDetectorTypes: []types.AnomalyDetectorType{types.AnomalyDetectorTypeMetricMath}})
+	if len(md.AnomalyDetectors) != 1 || md.AnomalyDetectors[0].MetricMathAnomalyDetector == nil ||
+		len(md.AnomalyDetectors[0].MetricMathAnomalyDetector.MetricDataQueries) != 2 || md.AnomalyDetectors[0].StateValue != types.AnomalyDetectorStateValueTrained {
+		b, _ := json.Marshal(md)
+		t.Errorf("METRIC_MATH detectors = %s; want the m1 * 2 detector, TRAINED", b)
+	}
+	gd, err = cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(t0.Add(12 * time.Minute)), EndTime: aws.Time(t0.Add(13 * time.Minute)),
+		MetricDataQueries: []types.MetricDataQuery{m1, {Id: aws.String("e1"), Expression: aws.String("m1 * 2"), ReturnData: aws.Bool(false)},
+			{Id: aws.String("ad1"), Expression: aws.String("ANOMALY_DETECTION_BAND(e1)")}}})
+	if err != nil {
+		t.Fatalf("GetMetricData with a band of an expression: %v", err)
+	}
+	if r := gd.MetricDataResults; len(r) != 2 || len(r[0].Values) != 1 || r[0].Values[0] != 26 || len(r[1].Values) != 1 || r[1].Values[0] != 18 {
+		b, _ := json.Marshal(r)
+		t.Errorf("band of m1 * 2 = %s; want upper 26, lower 18", b)
+	}
+	if n := len(describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{Namespace: aws.String("App")}).AnomalyDetectors); n != 2 {
+		t.Errorf("detectors of namespace App = %d; want the 2 single-metric ones", n)
+	}
+	seen := map[string]bool{}
+	var token *string
+	for page := 0; ; page++ {
+		p := describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{MaxResults: aws.Int32(1), NextToken: token})
+		if len(p.AnomalyDetectors) != 1 || page > 3 {
+			t.Fatalf("page %d = %d detectors; want 1", page, len(p.AnomalyDetectors))
+		}
+		d := p.AnomalyDetectors[0]
+		seen[aws.ToString(d.Stat)+fmt.Sprint(d.MetricMathAnomalyDetector != nil)] = true
+		if token = p.NextToken; token == nil {
+			break
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("pages of one = %v; want the 3 detectors once each", seen)
+	}
+	if _, err := cw.DeleteAnomalyDetector(ctx, &cloudwatch.DeleteAnomalyDetectorInput{MetricMathAnomalyDetector: &types.MetricMathAnomalyDetector{
+		MetricDataQueries: []types.MetricDataQuery{m1, e1}}}); err != nil {
+		t.Fatalf("DeleteAnomalyDetector metric math: %v", err)
 	}
 
 	// Delete, then delete again.

@@ -256,7 +256,11 @@ func (s *Service) expression(ctx context.Context, tx store.ReadTx, account, regi
 			}
 			ms := b.MetricStat
 			if ms == nil {
-				return value{}, mathErr("ANOMALY_DETECTION_BAND needs the id of a metric (a MetricStat query); %s is an expression.", id)
+				lo, hi, err := s.mathBand(ctx, tx, account, region, qs, id, k, start, period, grid)
+				if err != nil {
+					return value{}, err
+				}
+				return value{kind: 'b', series: hi, lower: lo}, nil
 			}
 			if p := int64(aws.ToInt32(ms.Period)); p != period {
 				return value{}, mathErr("The period of ANOMALY_DETECTION_BAND (%d) must be the period of its metric %s (%d).", period, id, p)
