@@ -19,7 +19,7 @@ func TestBandJudge(t *testing.T) {
 		{"LessThanLowerThreshold", 8, StateAlarm, "Thresholds Crossed: 1 out of the last 1 datapoints [8.0 (23/11/26 10:05:00)] was less than the lower thresholds [9.0] (minimum 1 datapoint for OK -> ALARM transition)."},
 		{"LessThanLowerThreshold", 14, StateOK, "Thresholds Crossed: 1 out of the last 1 datapoints [14.0 (23/11/26 10:05:00)] was not less than the lower thresholds [9.0] (minimum 1 datapoint for ALARM -> OK transition)."},
 		{"LessThanLowerOrGreaterThanUpperThreshold", 14, StateAlarm, "Thresholds Crossed: 1 out of the last 1 datapoints [14.0 (23/11/26 10:05:00)] was less than the lower thresholds [9.0] or greater than the upper thresholds [13.0] (minimum 1 datapoint for OK -> ALARM transition)."},
-		{"LessThanLowerOrGreaterThanUpperThreshold", 11, StateOK, "Thresholds Crossed: 1 out of the last 1 datapoints [11.0 (23/11/26 10:05:00)] was not less than the lower thresholds [9.0] or greater than the upper thresholds [13.0] (minimum 1 datapoint for ALARM -> OK transition)."},
+		{"LessThanLowerOrGreaterThanUpperThreshold", 11, StateOK, "Thresholds Crossed: 1 out of the last 1 datapoints [11.0 (23/11/26 10:05:00)] was not less than the lower thresholds [9.0] or not greater than the upper thresholds [13.0] (minimum 1 datapoint for ALARM -> OK transition)."},
 	} {
 		a := &Alarm{Type: TypeMetric, EvaluationPeriods: 1, ComparisonOperator: tc.op, ThresholdMetricID: "ad1", Period: 60}
 		slots := []Point{{Time: at, Value: tc.value, Present: true, Lower: 9, Upper: 13}, {Time: at.Add(-time.Minute)}}

@@ -372,7 +372,9 @@ func (a *Alarm) reason(points []Point, evaluated, need int, alarm bool) string {
 
 // bandReason is AWS's StateReason for a band alarm decision: e.g. "Thresholds Crossed: 1
 // out of the last 1 datapoints [239.0 (25/07/24 07:21:00)] was greater than the upper
-// thresholds [225.71426732099445] (minimum 1 datapoint for OK -> ALARM transition)."
+// thresholds [225.71426732099445] (minimum 1 datapoint for OK -> ALARM transition)."; for
+// LessThanLowerOrGreaterThanUpperThreshold back to OK, "... was not less than the lower
+// thresholds [l] or not greater than the upper thresholds [u] ...".
 func (a *Alarm) bandReason(points []Point, evaluated, need int, alarm bool) string {
 	list := make([]string, len(points))
 	lows := make([]string, len(points))
@@ -388,7 +390,11 @@ func (a *Alarm) bandReason(points []Point, evaluated, need int, alarm bool) stri
 	case "LessThanLowerThreshold":
 		cmp = "less than the lower thresholds [" + strings.Join(lows, ", ") + "]"
 	default:
-		cmp = "less than the lower thresholds [" + strings.Join(lows, ", ") + "] or greater than the upper thresholds [" + strings.Join(highs, ", ") + "]"
+		not := ""
+		if !alarm {
+			not = "not "
+		}
+		cmp = "less than the lower thresholds [" + strings.Join(lows, ", ") + "] or " + not + "greater than the upper thresholds [" + strings.Join(highs, ", ") + "]"
 	}
 	if !alarm {
 		cmp = "not " + cmp

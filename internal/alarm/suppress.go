@@ -24,35 +24,26 @@ const (
 	SuppressedByAlarm     = "Alarm"
 )
 
-// suppressor reads whether composite a's suppressor alarm is in ALARM, and its ARN.
-func suppressor(ctx context.Context, tx store.ReadTx, a *Alarm) (bool, string, error) {
+// suppressor reads whether composite a's suppressor alarm is in ALARM.
+func suppressor(ctx context.Context, tx store.ReadTx, a *Alarm) (bool, error) {
 	name, ok := resolveRef(a, a.ActionsSuppressor)
 	if !ok {
-		return false, a.ActionsSuppressor, nil
+		return false, nil
 	}
 	b, err := tx.Get(ctx, bucketState, stateKey(a.Account, a.Region, name))
 	if err != nil {
-		return false, "", fmt.Errorf("alarm: get suppressor state %s: %w", name, err)
+		return false, fmt.Errorf("alarm: get suppressor state %s: %w", name, err)
 	}
 	st, err := decodeState(name, b)
 	if err != nil {
-		return false, "", err
+		return false, err
 	}
-	return st.Value == StateAlarm, ARN(a.Region, a.Account, name), nil
+	return st.Value == StateAlarm, nil
 }
 
-// suppressReason is ActionsSuppressedReason for each reason.
-func suppressReason(a *Alarm, by, supARN string) string {
-	switch by {
-	case SuppressedByAlarm:
-		return fmt.Sprintf("Actions are suppressed because the suppressor alarm %s is in ALARM state.", supARN)
-	case SuppressedByWait:
-		return fmt.Sprintf("Actions are suppressed while the alarm waits up to %d seconds (ActionsSuppressorWaitPeriod) for the suppressor alarm %s to go into ALARM state.",
-			a.ActionsSuppressorWaitPeriod, supARN)
-	}
-	return fmt.Sprintf("Actions are suppressed for %d seconds (ActionsSuppressorExtensionPeriod) after the suppressor alarm %s left ALARM state.",
-		a.ActionsSuppressorExtensionPeriod, supARN)
-}
+// suppressReason is ActionsSuppressedReason, as CloudWatch words it ("Actions suppressed by
+// WaitPeriod").
+func suppressReason(by string) string { return "Actions suppressed by " + by }
 
 // observeSuppressor records in st whether the suppressor is in ALARM; when it has just
 // left ALARM, the extension period starts.
@@ -67,8 +58,8 @@ func observeSuppressor(a *Alarm, st *State, inAlarm bool, now time.Time) {
 	}
 }
 
-func setSuppressed(a *Alarm, st *State, by, supARN string, until time.Time) {
-	st.SuppressedBy, st.SuppressedReason, st.SuppressedUntil = by, suppressReason(a, by, supARN), until
+func setSuppressed(st *State, by string, until time.Time) {
+	st.SuppressedBy, st.SuppressedReason, st.SuppressedUntil = by, suppressReason(by), until
 }
 
 func clearSuppressed(st *State) {
@@ -81,18 +72,18 @@ func (s *Service) suppressOnTransition(ctx context.Context, tx store.ReadTx, a *
 	if a.Type != TypeComposite || a.ActionsSuppressor == "" {
 		return false, nil
 	}
-	inAlarm, supARN, err := suppressor(ctx, tx, a)
+	inAlarm, err := suppressor(ctx, tx, a)
 	if err != nil {
 		return false, err
 	}
 	observeSuppressor(a, st, inAlarm, now)
 	switch {
 	case inAlarm:
-		setSuppressed(a, st, SuppressedByAlarm, supARN, time.Time{})
+		setSuppressed(st, SuppressedByAlarm, time.Time{})
 	case st.Value == StateAlarm && a.ActionsSuppressorWaitPeriod > 0:
-		setSuppressed(a, st, SuppressedByWait, supARN, now.UTC().Add(time.Duration(a.ActionsSuppressorWaitPeriod)*time.Second))
+		setSuppressed(st, SuppressedByWait, now.UTC().Add(time.Duration(a.ActionsSuppressorWaitPeriod)*time.Second))
 	case now.Before(st.ExtensionUntil):
-		setSuppressed(a, st, SuppressedByExtension, supARN, st.ExtensionUntil)
+		setSuppressed(st, SuppressedByExtension, st.ExtensionUntil)
 	default:
 		return false, nil
 	}
@@ -120,7 +111,7 @@ func (s *Service) upkeepSuppression(ctx context.Context, tx store.Tx, account, r
 		st.SuppressorInAlarm, st.ExtensionUntil = false, time.Time{}
 		release = st.PendingFrom != ""
 	} else {
-		inAlarm, supARN, err := suppressor(ctx, tx, a)
+		inAlarm, err := suppressor(ctx, tx, a)
 		if err != nil {
 			return err
 		}
@@ -128,10 +119,10 @@ func (s *Service) upkeepSuppression(ctx context.Context, tx store.Tx, account, r
 		if st.PendingFrom != "" {
 			switch {
 			case inAlarm:
-				setSuppressed(a, &st, SuppressedByAlarm, supARN, time.Time{})
+				setSuppressed(&st, SuppressedByAlarm, time.Time{})
 			case st.SuppressedBy == SuppressedByWait && now.Before(st.SuppressedUntil):
 			case now.Before(st.ExtensionUntil):
-				setSuppressed(a, &st, SuppressedByExtension, supARN, st.ExtensionUntil)
+				setSuppressed(&st, SuppressedByExtension, st.ExtensionUntil)
 			default:
 				release = true
 			}

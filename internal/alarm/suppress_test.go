@@ -91,7 +91,7 @@ func TestActionsSuppressor(t *testing.T) {
 	// The composite goes into ALARM: it waits for the suppressor.
 	setState(t, cw, "errors", types.StateValueAlarm)
 	c := suppressedBy(t, cw, "service-down", types.StateValueAlarm, types.ActionsSuppressedByWaitPeriod)
-	if !strings.Contains(aws.ToString(c.ActionsSuppressedReason), "alarm:maintenance") || aws.ToInt32(c.ActionsSuppressorWaitPeriod) != 120 {
+	if aws.ToString(c.ActionsSuppressedReason) != "Actions suppressed by WaitPeriod" || aws.ToInt32(c.ActionsSuppressorWaitPeriod) != 120 {
 		t.Errorf("ActionsSuppressedReason = %q, wait period %d", aws.ToString(c.ActionsSuppressedReason), aws.ToInt32(c.ActionsSuppressorWaitPeriod))
 	}
 	// The suppressor goes into ALARM within the wait period; then leaves it.
