@@ -265,7 +265,9 @@ func (s *Service) DescribeAnomalyDetectors(ctx context.Context, in *cloudwatch.D
 	if limit == 0 {
 		limit = 100
 	}
-	single, mathTypes := len(in.AnomalyDetectorTypes) == 0, len(in.AnomalyDetectorTypes) == 0
+	// Without AnomalyDetectorTypes only single-metric detectors are listed; METRIC_MATH adds
+	// every metric math detector (they have no namespace, name or dimensions to filter on).
+	single, mathTypes := len(in.AnomalyDetectorTypes) == 0, false
 	for _, t := range in.AnomalyDetectorTypes {
 		switch t {
 		case "SINGLE_METRIC":
@@ -279,19 +281,8 @@ func (s *Service) DescribeAnomalyDetectors(ctx context.Context, in *cloudwatch.D
 	if len(in.Dimensions) > 30 {
 		return nil, invalid("The collection Dimensions must not have a size greater than 30.")
 	}
-	if len(in.Dimensions) > 0 && (in.MetricName == nil || in.Namespace == nil) {
-		return nil, combination("Dimensions can only be used with Namespace and MetricName.")
-	}
-	if in.MetricName != nil && in.Namespace == nil {
-		return nil, combination("MetricName can only be used with Namespace.")
-	}
+	want := Dims(in.Dimensions)
 	prefix := c.Account + "/" + c.Region + "/"
-	if ns := aws.ToString(in.Namespace); ns != "" {
-		prefix += ns + "\x00"
-		if n := aws.ToString(in.MetricName); n != "" {
-			prefix += n + "\x00"
-		}
-	}
 	after := ""
 	if t := aws.ToString(in.NextToken); t != "" {
 		if !strings.HasPrefix(t, prefix) {
@@ -300,9 +291,13 @@ func (s *Service) DescribeAnomalyDetectors(ctx context.Context, in *cloudwatch.D
 		after = t
 	}
 	out := &cloudwatch.DescribeAnomalyDetectorsOutput{AnomalyDetectors: []cloudwatch.AnomalyDetector{}}
-	// Metric math detectors have no metric: a Namespace filter leaves them out.
-	mathTypes = mathTypes && in.Namespace == nil
-	want := Dims(in.Dimensions)
+	ns, name := aws.ToString(in.Namespace), aws.ToString(in.MetricName)
+	keep := func(d *Detector) bool {
+		if d.Queries != nil {
+			return mathTypes
+		}
+		return single && (ns == "" || d.Namespace == ns) && (name == "" || d.MetricName == name) && hasDims(d.Dimensions, want)
+	}
 	lastKey := ""
 	now := c.Time
 	if now.IsZero() {
@@ -319,7 +314,7 @@ func (s *Service) DescribeAnomalyDetectors(ctx context.Context, in *cloudwatch.D
 			if err := json.Unmarshal(kv.Value, &d); err != nil {
 				return nil, fmt.Errorf("metric: decode anomaly detector %q: %w", kv.Key, err)
 			}
-			if d.Queries != nil && !mathTypes || d.Queries == nil && (!single || !hasDims(d.Dimensions, want)) {
+			if !keep(&d) {
 				continue
 			}
 			if len(out.AnomalyDetectors) == limit {

@@ -152,8 +152,14 @@ func TestAnomalyDetectors(t *testing.T) {
 	if n := len(describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{AnomalyDetectorTypes: []types.AnomalyDetectorType{types.AnomalyDetectorTypeMetricMath}}).AnomalyDetectors); n != 0 {
 		t.Errorf("METRIC_MATH detectors = %d; want 0", n)
 	}
-	_, err = cw.DescribeAnomalyDetectors(ctx, &cloudwatch.DescribeAnomalyDetectorsInput{Dimensions: []types.Dimension{dim("Host", "a")}})
-	testenv.WantCode(t, "dimensions without a metric", err, "InvalidParameterCombination")
+	if n := len(describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{Dimensions: []types.Dimension{dim("Host", "a")}}).AnomalyDetectors); n != 2 {
+		t.Errorf("detectors with Host=a in any namespace = %d; want 2", n)
+	}
+	if n := len(describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{MetricName: aws.String("Latency")}).AnomalyDetectors); n != 2 {
+		t.Errorf("detectors of metrics named Latency = %d; want 2", n)
+	}
+	_, err = cw.DescribeAnomalyDetectors(ctx, &cloudwatch.DescribeAnomalyDetectorsInput{MaxResults: aws.Int32(101)})
+	testenv.WantCode(t, "MaxResults 101", err, "InvalidParameterValue")
 	// A metric math detector of m1 * 2: mean 22, standard deviation 2.
 	if err := put(math(m1, e1)); err != nil {
 		t.Fatalf("PutAnomalyDetector metric math: %v", err)
@@ -174,13 +180,14 @@ func TestAnomalyDetectors(t *testing.T) {
 		b, _ := json.Marshal(r)
 		t.Errorf("band of m1 * 2 = %s; want upper 26, lower 18", b)
 	}
-	if n := len(describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{Namespace: aws.String("App")}).AnomalyDetectors); n != 2 {
-		t.Errorf("detectors of namespace App = %d; want the 2 single-metric ones", n)
+	if n := len(describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{}).AnomalyDetectors); n != 2 {
+		t.Errorf("detectors without AnomalyDetectorTypes = %d; want the 2 single-metric ones", n)
 	}
 	seen := map[string]bool{}
 	var token *string
 	for page := 0; ; page++ {
-		p := describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{MaxResults: aws.Int32(1), NextToken: token})
+		p := describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{MaxResults: aws.Int32(1), NextToken: token,
+			AnomalyDetectorTypes: []types.AnomalyDetectorType{types.AnomalyDetectorTypeSingleMetric, types.AnomalyDetectorTypeMetricMath}})
 		if len(p.AnomalyDetectors) != 1 || page > 3 {
 			t.Fatalf("page %d = %d detectors; want 1", page, len(p.AnomalyDetectors))
 		}
@@ -191,7 +198,7 @@ func TestAnomalyDetectors(t *testing.T) {
 		}
 	}
 	if len(seen) != 3 {
-		t.Errorf("pages of one = %v; want the 3 detectors once each", seen)
+		t.Errorf("pages of one, both types = %v; want the 3 detectors once each", seen)
 	}
 	if _, err := cw.DeleteAnomalyDetector(ctx, &cloudwatch.DeleteAnomalyDetectorInput{MetricMathAnomalyDetector: &types.MetricMathAnomalyDetector{
 		MetricDataQueries: []types.MetricDataQuery{m1, e1}}}); err != nil {
