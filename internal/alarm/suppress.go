@@ -132,8 +132,11 @@ func (s *Service) upkeepSuppression(ctx context.Context, tx store.Tx, account, r
 		return nil
 	}
 	if release {
-		from := st.PendingFrom
+		// As CloudWatch does when a suppression ends, the state is updated (same value, new
+		// timestamp; the suppressed state is the previous one) and the actions run.
+		from := st.Value
 		clearSuppressed(&st)
+		st.Updated = now.UTC()
 		if err := putState(ctx, tx, a, &st); err != nil {
 			return err
 		}
