@@ -211,9 +211,11 @@ func TestBandAlarm(t *testing.T) {
 		t.Fatalf("published %d notifications; want 1", len(msgs))
 	}
 	trig, _ := msgs[0]["Trigger"].(map[string]any)
-	if _, has := trig["Threshold"]; has || trig["ThresholdMetricId"] != "ad1" || trig["ComparisonOperator"] != "GreaterThanUpperThreshold" ||
+	_, hasDims := trig["Dimensions"]
+	metrics, _ := trig["Metrics"].([]any)
+	if _, has := trig["Threshold"]; has || hasDims || len(metrics) != 2 || trig["ThresholdMetricId"] != "ad1" || trig["ComparisonOperator"] != "GreaterThanUpperThreshold" ||
 		msgs[0]["NewStateReason"] != wantReason {
 		b, _ := json.Marshal(msgs[0])
-		t.Errorf("notification = %s; want Trigger.ThresholdMetricId ad1, no Threshold", b)
+		t.Errorf("notification = %s; want Trigger.ThresholdMetricId ad1 and both Metrics, no Threshold, no Dimensions", b)
 	}
 }

@@ -119,22 +119,21 @@ func Notification(a *Alarm, oldValue string, st *State) string {
 		Name  string `json:"name"`
 	}
 	type trigger struct {
-		MetricName                       string          `json:"MetricName,omitempty"`
-		Namespace                        string          `json:"Namespace,omitempty"`
-		StatisticType                    string          `json:"StatisticType,omitempty"`
-		Statistic                        string          `json:"Statistic,omitempty"`
-		ExtendedStatistic                string          `json:"ExtendedStatistic,omitempty"`
-		Unit                             *string         `json:"Unit"`
-		Dimensions                       []dim           `json:"Dimensions"`
-		Metrics                          json.RawMessage `json:"Metrics,omitempty"`
-		Period                           int64           `json:"Period"`
-		EvaluationPeriods                int32           `json:"EvaluationPeriods"`
-		DatapointsToAlarm                int32           `json:"DatapointsToAlarm"`
-		ComparisonOperator               string          `json:"ComparisonOperator"`
-		Threshold                        *jsonNumber     `json:"Threshold,omitempty"`
-		ThresholdMetricID                string          `json:"ThresholdMetricId,omitempty"`
-		TreatMissingData                 string          `json:"TreatMissingData"`
-		EvaluateLowSampleCountPercentile string          `json:"EvaluateLowSampleCountPercentile"`
+		MetricName                       string      `json:"MetricName,omitempty"`
+		Namespace                        string      `json:"Namespace,omitempty"`
+		StatisticType                    string      `json:"StatisticType,omitempty"`
+		Statistic                        string      `json:"Statistic,omitempty"`
+		ExtendedStatistic                string      `json:"ExtendedStatistic,omitempty"`
+		Unit                             *string     `json:"Unit"`
+		Dimensions                       []dim       `json:"Dimensions"`
+		Period                           int64       `json:"Period"`
+		EvaluationPeriods                int32       `json:"EvaluationPeriods"`
+		DatapointsToAlarm                int32       `json:"DatapointsToAlarm"`
+		ComparisonOperator               string      `json:"ComparisonOperator"`
+		Threshold                        *jsonNumber `json:"Threshold,omitempty"`
+		ThresholdMetricID                string      `json:"ThresholdMetricId,omitempty"`
+		TreatMissingData                 string      `json:"TreatMissingData"`
+		EvaluateLowSampleCountPercentile string      `json:"EvaluateLowSampleCountPercentile"`
 	}
 	msg := struct {
 		AlarmName                          string   `json:"AlarmName"`
@@ -151,7 +150,7 @@ func Notification(a *Alarm, oldValue string, st *State) string {
 		AlarmActions                       []string `json:"AlarmActions"`
 		InsufficientDataActions            []string `json:"InsufficientDataActions"`
 		AlarmRule                          string   `json:"AlarmRule,omitempty"`
-		Trigger                            *trigger `json:"Trigger,omitempty"`
+		Trigger                            any      `json:"Trigger,omitempty"`
 	}{AlarmName: a.Name, AWSAccountID: a.Account, AlarmConfigurationUpdatedTimestamp: awsTime(a.ConfigUpdated),
 		NewStateValue: st.Value, NewStateReason: st.Reason, StateChangeTime: awsTime(st.Updated), Region: RegionName(a.Region),
 		AlarmArn: a.ARN, OldStateValue: oldValue, OKActions: nonNil(a.OKActions), AlarmActions: nonNil(a.AlarmActions),
@@ -191,10 +190,24 @@ func Notification(a *Alarm, oldValue string, st *State) string {
 		for _, d := range sortedDims(a.Dimensions) {
 			t.Dimensions = append(t.Dimensions, dim{Value: a.Dimensions[d], Name: d})
 		}
-		if len(a.Metrics) > 0 {
-			t.Metrics = metricsDoc(a)
-		}
 		msg.Trigger = t
+		if len(a.Metrics) > 0 {
+			// A metric math (or band) alarm's trigger names no metric, as CloudWatch sends it:
+			// {"Period":60,...,"ComparisonOperator":"LessThanLowerOrGreaterThanUpperThreshold",
+			// "ThresholdMetricId":"ad1","TreatMissingData":"missing",...,"Metrics":[...]}.
+			msg.Trigger = struct {
+				Period                           int64           `json:"Period"`
+				EvaluationPeriods                int32           `json:"EvaluationPeriods"`
+				DatapointsToAlarm                int32           `json:"DatapointsToAlarm"`
+				ComparisonOperator               string          `json:"ComparisonOperator"`
+				Threshold                        *jsonNumber     `json:"Threshold,omitempty"`
+				ThresholdMetricID                string          `json:"ThresholdMetricId,omitempty"`
+				TreatMissingData                 string          `json:"TreatMissingData"`
+				EvaluateLowSampleCountPercentile string          `json:"EvaluateLowSampleCountPercentile"`
+				Metrics                          json.RawMessage `json:"Metrics"`
+			}{t.Period, t.EvaluationPeriods, t.DatapointsToAlarm, t.ComparisonOperator, t.Threshold, t.ThresholdMetricID,
+				t.TreatMissingData, t.EvaluateLowSampleCountPercentile, metricsDoc(a)}
+		}
 	}
 	b, _ := json.Marshal(msg)
 	return string(b)
