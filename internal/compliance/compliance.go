@@ -40,6 +40,9 @@ type Options struct {
 	// AutomationStatus reports an execution's status (Pending, InProgress, Success, Failed,
 	// TimedOut, Cancelled...) and failure message, for remediation status and retries.
 	AutomationStatus func(ctx context.Context, tx store.ReadTx, account, region, executionID string) (status, message string, err error)
+	// RootAccessKeys returns the ids of the active access keys of an account's root user
+	// (IAM_ROOT_ACCESS_KEY_CHECK). Without it, rules that need it record no result.
+	RootAccessKeys func(ctx context.Context, account string) ([]string, error)
 	// Items overrides Recorder.CurrentItems (tests).
 	Items func(ctx context.Context, tx store.ReadTx, account, region string, types []string) ([]*recorder.Item, error)
 	// Notify overrides Recorder.Notify (tests).

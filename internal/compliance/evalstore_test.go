@@ -175,3 +175,47 @@ func TestConvertResults(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// IAM_ROOT_ACCESS_KEY_CHECK reads the root user's keys through Options.RootAccessKeys when
+// it is put and at each period; without that option it records nothing.
+func TestRootAccessKeyRule(t *testing.T) {
+	h := newHarness(t)
+	var seq int64
+	keys := []string{"AKIAROOT"}
+	h.s.opts.RootAccessKeys = func(ctx context.Context, account string) ([]string, error) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if account != acct {
+			return nil, nil
+		}
+		return keys, nil
+	}
+	r := managedRule("root-keys", "IAM_ROOT_ACCESS_KEY_CHECK")
+	r.MaximumExecutionFrequency = ptr("One_Hour")
+	if err := h.putRule(r); err != nil {
+		t.Fatal(err)
+	}
+	h.pump(&seq)
+	if got := h.results("root-keys"); got[acct] != NonCompliant || len(got) != 1 {
+		t.Fatalf("results with a root key = %v; want the account NON_COMPLIANT", got)
+	}
+	h.mu.Lock()
+	keys = nil
+	h.mu.Unlock()
+	h.advance(61 * time.Minute)
+	if err := h.s.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.results("root-keys"); got[acct] != Compliant {
+		t.Fatalf("results after the key is gone = %v; want the account COMPLIANT", got)
+	}
+
+	h.s.opts.RootAccessKeys = nil
+	h.advance(61 * time.Minute)
+	if err := h.s.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.results("root-keys"); len(got) != 0 {
+		t.Fatalf("results without RootAccessKeys = %v; want none", got)
+	}
+}

@@ -97,7 +97,7 @@ func compile(r *storedRule) (*compiled, error) {
 			return nil, err
 		}
 		c.params = p
-		c.onChange = c.def.Trigger&OnChange != 0 && c.def.EvaluateAll == nil
+		c.onChange = c.def.Trigger&OnChange != 0 && c.def.Evaluate != nil
 		c.periodic = c.def.Trigger&Periodic != 0
 	case OwnerCustomPolicy:
 		rs, err := guard.Parse(r.PolicyText)
@@ -494,6 +494,16 @@ func (ev *run) full(ctx context.Context, account, region string, c *compiled, pe
 	switch {
 	case c.rule.Owner == OwnerCustomLambda:
 		return nil // fed by PutEvaluations only
+	case c.def != nil && c.def.EvaluateAccount != nil:
+		if ev.s.opts.RootAccessKeys == nil {
+			ev.s.log().Debug("compliance: no account facts to evaluate with", "rule", c.rule.Name)
+			break // no results: INSUFFICIENT_DATA
+		}
+		keys, err := ev.s.opts.RootAccessKeys(ctx, account)
+		if err != nil {
+			return fmt.Errorf("compliance: root access keys for %s: %w", c.rule.Name, err)
+		}
+		evals = c.def.EvaluateAccount(account, AccountFacts{RootAccessKeys: keys}, c.params)
 	case c.def != nil && c.def.EvaluateAll != nil:
 		cis, err := ev.current(ctx, account, region, c.def.Types)
 		if err != nil {

@@ -46,6 +46,17 @@ type Managed struct {
 	// EvaluateAll judges from every current item of Types at once (periodic account-level
 	// rules) and returns the evaluations, usually one for AWS::::Account.
 	EvaluateAll func(account string, items []*CI, p Params) []Evaluation
+	// EvaluateAccount judges an account from what bannin knows of it beyond its
+	// configuration items (AccountFacts, such as its root user's access keys); it runs
+	// periodically, and only when the service is given those facts (Options).
+	EvaluateAccount func(account string, f AccountFacts, p Params) []Evaluation
+}
+
+// AccountFacts are what account-level rules read about an account that no configuration
+// item records.
+type AccountFacts struct {
+	// RootAccessKeys are the ids of the active access keys of the account's root user.
+	RootAccessKeys []string
 }
 
 // Param is one input parameter of a managed rule.
@@ -89,8 +100,14 @@ func register(m *Managed) {
 	if _, dup := managed[m.Identifier]; dup {
 		panic("compliance: managed rule registered twice: " + m.Identifier)
 	}
-	if (m.Evaluate == nil) == (m.EvaluateAll == nil) {
-		panic("compliance: managed rule needs exactly one of Evaluate and EvaluateAll: " + m.Identifier)
+	n := 0
+	for _, set := range []bool{m.Evaluate != nil, m.EvaluateAll != nil, m.EvaluateAccount != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		panic("compliance: managed rule needs exactly one of Evaluate, EvaluateAll and EvaluateAccount: " + m.Identifier)
 	}
 	managed[m.Identifier] = m
 }

@@ -31,6 +31,13 @@ func init() {
 			}
 			return accountResult(account, fail("Account-level Block Public Access is not configured"))
 		}})
+	register(&Managed{Identifier: "IAM_ROOT_ACCESS_KEY_CHECK", Trigger: Periodic,
+		EvaluateAccount: func(account string, f AccountFacts, _ Params) []Evaluation {
+			if n := len(f.RootAccessKeys); n > 0 {
+				return accountResult(account, fail("The root user has %d active access key(s)", n))
+			}
+			return accountResult(account, ok())
+		}})
 	trailBucket := func(id string, check func(b *CI) string) {
 		register(&Managed{Identifier: id, Types: []string{trailType, bucketType}, Trigger: Periodic,
 			EvaluateAll: func(account string, items []*CI, p Params) []Evaluation {

@@ -23,6 +23,8 @@ type managedCase struct {
 	Want       string            `json:"want"`
 	WantAll    map[string]string `json:"wantAll"`
 	Annotation string            `json:"annotation"`
+	// RootAccessKeys are the account's facts for EvaluateAccount rules.
+	RootAccessKeys []string `json:"rootAccessKeys"`
 	// ParamError, when set, is a substring of the error the parameters must be refused with.
 	ParamError string `json:"paramError"`
 }
@@ -74,11 +76,16 @@ func TestManagedRules(t *testing.T) {
 					check(t, r, c.Want, c.Annotation)
 					return
 				}
-				var cis []*CI
-				for _, it := range c.Items {
-					cis = append(cis, NewCI(it))
+				var evs []Evaluation
+				if m.EvaluateAccount != nil {
+					evs = m.EvaluateAccount("123456789012", AccountFacts{RootAccessKeys: c.RootAccessKeys}, p)
+				} else {
+					var cis []*CI
+					for _, it := range c.Items {
+						cis = append(cis, NewCI(it))
+					}
+					evs = m.EvaluateAll("123456789012", cis, p)
 				}
-				evs := m.EvaluateAll("123456789012", cis, p)
 				for _, e := range evs {
 					got[key(e.ResourceType, e.ResourceID)] = e.Result
 				}

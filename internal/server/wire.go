@@ -70,7 +70,17 @@ func (s *Server) build(cfg Config, keys *iam.Keyring, spool string) {
 	rec := recorder.New(recorder.Options{Store: s.Store, Clock: clock, Logger: log, Publish: publish, EmitEvent: s.bus.PutEvent,
 		PutObject: s.putObject})
 	s.config = compliance.New(compliance.Options{Clock: clock, Logger: log, Recorder: rec, Store: s.Store,
-		StartAutomation: startAutomation, AutomationStatus: s.runbook.AutomationStatus})
+		StartAutomation: startAutomation, AutomationStatus: s.runbook.AutomationStatus,
+		// The keyring's keys are root keys; it holds the default account's (s.RootKey).
+		RootAccessKeys: func(ctx context.Context, account string) ([]string, error) {
+			if account != s.RootKey.Account || s.RootKey.AccessKeyID == "" {
+				return nil, nil
+			}
+			if _, active, err := keys.Secret(ctx, s.RootKey.AccessKeyID); err != nil || !active {
+				return nil, err
+			}
+			return []string{s.RootKey.AccessKeyID}, nil
+		}})
 	s.parts = []any{s.trail, s.objects, s.logs, s.notify, s.bus, s.runbook, metrics, s.cloudwatch, rec, s.config}
 	s.gateway = gateway.New(gateway.Options{
 		Services: []gateway.Service{
