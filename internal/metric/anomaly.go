@@ -36,6 +36,7 @@ import (
 // detector: 10 values of its series at its period), and PENDING_TRAINING before.
 // ANOMALY_DETECTION_BAND needs no detector; when one exists for its input (same metric and
 // statistic, or same queries), its ExcludedTimeRanges and MetricTimezone apply.
+// MetricCharacteristics.PeriodicSpikes is kept and shown, but this model does not use it.
 
 const bucketAnomaly = "metric.anomaly"
 
