@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -265,4 +266,68 @@ func TestExpiredTokensPruned(t *testing.T) {
 			t.Errorf("key %q left; want only the live token's", k)
 		}
 	}
+}
+
+// A subscription still pending confirmation 48 hours after Subscribe is deleted, with its
+// topic index entry; a younger pending one and a confirmed one stay.
+func TestUnconfirmedSubscriptionsDeletedAfter48Hours(t *testing.T) {
+	f := newMailFixture(t)
+	s := New(Options{Clock: f.clock.Now, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil)), Store: f.st, BaseURL: "http://127.0.0.1:1"})
+	ctx := context.Background()
+	pending := func(created time.Time) *Subscription {
+		return &Subscription{SubscriptionArn: f.topic.TopicArn + ":" + newID(), TopicArn: f.topic.TopicArn, Protocol: "email",
+			Endpoint: "late@example.com", Owner: "123456789012", Attributes: map[string]string{}, Created: created,
+			account: "123456789012", region: "us-east-1"}
+	}
+	old, young := pending(f.clock.Now()), pending(f.clock.Now().Add(time.Hour))
+	err := f.st.Update(ctx, func(tx store.Tx) error {
+		for _, sub := range []*Subscription{old, young} {
+			if err := saveSubscription(ctx, tx, sub); err != nil {
+				return err
+			}
+			if _, err := issueToken(ctx, tx, sub, sub.Created, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(unconfirmedLifetime - time.Second)
+	if err := s.pruneTokens(ctx, f.clock.Now()); err != nil {
+		t.Fatalf("pruneTokens: %v", err)
+	}
+	left := func() []string {
+		var arns []string
+		f.st.View(ctx, func(tx store.ReadTx) error {
+			subs, err := topicSubscriptions(ctx, tx, f.topic.TopicArn)
+			for _, sub := range subs {
+				arns = append(arns, sub.SubscriptionArn)
+			}
+			return err
+		})
+		slices.Sort(arns)
+		return arns
+	}
+	all := []string{f.sub.SubscriptionArn, old.SubscriptionArn, young.SubscriptionArn}
+	slices.Sort(all)
+	if got := left(); !slices.Equal(got, all) {
+		t.Fatalf("subscriptions 1 s before 48 hours = %v; want all three %v", got, all)
+	}
+	f.clock.Add(time.Second)
+	if err := s.pruneTokens(ctx, f.clock.Now()); err != nil {
+		t.Fatalf("pruneTokens: %v", err)
+	}
+	want := []string{f.sub.SubscriptionArn, young.SubscriptionArn}
+	slices.Sort(want)
+	if got := left(); !slices.Equal(got, want) {
+		t.Errorf("subscriptions after 48 hours = %v; want the confirmed and the younger pending one %v", got, want)
+	}
+	f.st.View(ctx, func(tx store.ReadTx) error {
+		if sub, err := getSubscription(ctx, tx, old.SubscriptionArn); err != nil || sub != nil {
+			t.Errorf("old pending subscription = %v, %v; want deleted", sub, err)
+		}
+		return nil
+	})
 }

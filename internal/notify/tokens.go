@@ -128,6 +128,9 @@ func pruneTokens(ctx context.Context, tx store.Tx, now time.Time) (more bool, er
 		if rec == nil {
 			rec = &tokenRecord{Expires: time.Unix(0, n)}
 		}
+		if err := dropUnconfirmed(ctx, tx, rec, now); err != nil {
+			return false, err
+		}
 		if err := dropToken(ctx, tx, token, rec); err != nil {
 			return false, err
 		}
@@ -137,6 +140,24 @@ func pruneTokens(ctx context.Context, tx store.Tx, now time.Time) (more bool, er
 	}
 	return len(kvs) == 100, nil
 }
+
+// dropUnconfirmed deletes the subscription a confirmation token was for if it is still
+// pending confirmation 48 hours after it was made: "Amazon SNS automatically deletes
+// unconfirmed subscriptions after 48 hours" (no CloudTrail event, as in AWS). The
+// subscription's first token expires exactly then, so the token sweep finds it.
+func dropUnconfirmed(ctx context.Context, tx store.Tx, rec *tokenRecord, now time.Time) error {
+	if rec.Restore != nil || rec.SubscriptionArn == "" {
+		return nil
+	}
+	sub, err := getSubscription(ctx, tx, rec.SubscriptionArn)
+	if err != nil || sub == nil || sub.Confirmed || now.Before(sub.Created.Add(unconfirmedLifetime)) {
+		return err
+	}
+	return deleteSubscription(ctx, tx, sub)
+}
+
+// unconfirmedLifetime is how long a subscription may stay pending confirmation.
+const unconfirmedLifetime = 48 * time.Hour
 
 // clearTokens deletes every token of a subscription (it was confirmed, or deleted).
 func clearTokens(ctx context.Context, tx store.Tx, subARN string) error {
