@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bannin/bannin/internal/store"
@@ -36,31 +38,146 @@ const (
 const evalFormat = "2"
 
 // resultSet is the latest result of each rule (by rule id) for one resource.
+//
+// It is stored as one line per rule, "id TAB compliance TAB ordering TAB recorded TAB
+// invoked TAB rule name TAB annotation" (times as Unix nanoseconds; tabs, newlines and
+// backslashes escaped), and decoded only as far as needed: a full evaluation of one rule
+// replaces one line of each resource's set without decoding the others.
 type resultSet struct {
-	Rules map[string]*storedResult `json:"r"`
+	lines map[string]string // rule id -> the rest of its line
 }
 
 // storedResult is one rule's latest result for a resource; times are Unix nanoseconds.
 type storedResult struct {
-	Rule       string `json:"n"`
-	Compliance string `json:"c"`
-	Annotation string `json:"a,omitempty"`
-	Ordering   int64  `json:"o"`
-	Recorded   int64  `json:"t"`
-	Invoked    int64  `json:"i"`
+	Rule       string
+	Compliance string
+	Annotation string
+	Ordering   int64
+	Recorded   int64
+	Invoked    int64
 }
 
 func resultKey(account, region, typ, id string) string { return key(account, region, typ, id) }
 
 func decodeResultSet(k string, b []byte) (*resultSet, error) {
-	rs := &resultSet{}
-	if err := json.Unmarshal(b, rs); err != nil {
-		return nil, fmt.Errorf("compliance: decode results %s: %w", k, err)
-	}
-	if rs.Rules == nil {
-		rs.Rules = map[string]*storedResult{}
+	rs := &resultSet{lines: map[string]string{}}
+	s := string(b)
+	for s != "" {
+		line := s
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			line, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		t := strings.IndexByte(line, '\t')
+		if t < 0 {
+			return nil, fmt.Errorf("compliance: decode results %s: a line without fields", k)
+		}
+		rs.lines[unescapeField(line[:t])] = line[t+1:]
 	}
 	return rs, nil
+}
+
+func (rs *resultSet) encode() []byte {
+	ids := make([]string, 0, len(rs.lines))
+	n := 0
+	for id, l := range rs.lines {
+		ids = append(ids, id)
+		n += len(id) + len(l) + 2
+	}
+	slices.Sort(ids)
+	b := make([]byte, 0, n)
+	for _, id := range ids {
+		b = appendField(b, id)
+		b = append(b, '\t')
+		b = append(b, rs.lines[id]...)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+func (rs *resultSet) len() int { return len(rs.lines) }
+
+// get returns a rule's result (nil if it has none, or its line is damaged).
+func (rs *resultSet) get(ruleID string) *storedResult {
+	l, ok := rs.lines[ruleID]
+	if !ok {
+		return nil
+	}
+	f := strings.SplitN(l, "\t", 6)
+	if len(f) != 6 {
+		return nil
+	}
+	r := &storedResult{Compliance: f[0], Rule: unescapeField(f[4]), Annotation: unescapeField(f[5])}
+	var err1, err2, err3 error
+	r.Ordering, err1 = strconv.ParseInt(f[1], 10, 64)
+	r.Recorded, err2 = strconv.ParseInt(f[2], 10, 64)
+	r.Invoked, err3 = strconv.ParseInt(f[3], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return nil
+	}
+	return r
+}
+
+func (rs *resultSet) put(ruleID string, r *storedResult) {
+	b := make([]byte, 0, 64+len(r.Rule)+len(r.Annotation))
+	b = appendField(b, r.Compliance)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, r.Ordering, 10)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, r.Recorded, 10)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, r.Invoked, 10)
+	b = append(b, '\t')
+	b = appendField(b, r.Rule)
+	b = append(b, '\t')
+	b = appendField(b, r.Annotation)
+	rs.lines[ruleID] = string(b)
+}
+
+func (rs *resultSet) del(ruleID string) { delete(rs.lines, ruleID) }
+
+// appendField appends s with backslashes, tabs and newlines escaped.
+func appendField(b []byte, s string) []byte {
+	if !strings.ContainsAny(s, "\\\t\n") {
+		return append(b, s...)
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			b = append(b, '\\', '\\')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\n':
+			b = append(b, '\\', 'n')
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+func unescapeField(s string) string {
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\\' && i+1 < len(s) {
+			i++
+			switch s[i] {
+			case 't':
+				c = '\t'
+			case 'n':
+				c = '\n'
+			default:
+				c = s[i]
+			}
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }
 
 func loadResultSet(ctx context.Context, tx store.ReadTx, account, region, typ, id string) (*resultSet, error) {
@@ -109,7 +226,7 @@ func (rs *results) set(ctx context.Context, account, region, typ, id string) (st
 	if err != nil {
 		return "", nil, fmt.Errorf("compliance: load results: %w", err)
 	}
-	s := &resultSet{Rules: map[string]*storedResult{}}
+	s := &resultSet{lines: map[string]string{}}
 	if b != nil {
 		if s, err = decodeResultSet(k, b); err != nil {
 			return "", nil, err
@@ -128,17 +245,13 @@ func (rs *results) flush(ctx context.Context) error {
 	slices.Sort(keys)
 	for _, k := range keys {
 		s := rs.sets[k]
-		if len(s.Rules) == 0 {
+		if s.len() == 0 {
 			if err := rs.tx.Delete(ctx, bucketResult, k); err != nil {
 				return fmt.Errorf("compliance: delete results: %w", err)
 			}
 			continue
 		}
-		b, err := json.Marshal(s)
-		if err != nil {
-			return fmt.Errorf("compliance: encode results %s: %w", k, err)
-		}
-		if err := rs.tx.Put(ctx, bucketResult, k, b); err != nil {
+		if err := rs.tx.Put(ctx, bucketResult, k, s.encode()); err != nil {
 			return fmt.Errorf("compliance: save results: %w", err)
 		}
 	}
@@ -156,11 +269,11 @@ func (rs *results) put(ctx context.Context, account, region string, r *storedRul
 		return nil, false, err
 	}
 	cur := storedOf(rec)
-	old := s.Rules[r.ID]
+	old := s.get(r.ID)
 	if old != nil && cur.Ordering < old.Ordering {
 		return nil, false, nil // an older result arriving late
 	}
-	s.Rules[r.ID] = cur
+	s.put(r.ID, cur)
 	rs.dirty[k] = true
 	ik := evalKey(account, region, r, rec.ResourceType, rec.ResourceID)
 	if old == nil || old.Compliance != cur.Compliance {
@@ -185,11 +298,15 @@ func (rs *results) drop(ctx context.Context, account, region string, r *storedRu
 	if err != nil {
 		return nil, err
 	}
-	old := s.Rules[r.ID]
+	old := s.get(r.ID)
 	if old == nil {
+		if _, damaged := s.lines[r.ID]; damaged {
+			s.del(r.ID)
+			rs.dirty[k] = true
+		}
 		return nil, nil
 	}
-	delete(s.Rules, r.ID)
+	s.del(r.ID)
 	rs.dirty[k] = true
 	ik := evalKey(account, region, r, typ, id)
 	if err := rs.tx.Delete(ctx, bucketEval, ik); err != nil {
@@ -249,7 +366,7 @@ func fullRecord(ctx context.Context, tx store.ReadTx, account, region string, r 
 	if err != nil || s == nil {
 		return nil, err
 	}
-	if res := s.Rules[r.ID]; res != nil {
+	if res := s.get(r.ID); res != nil {
 		return res.record(typ, id), nil
 	}
 	return nil, nil
@@ -315,7 +432,7 @@ func convertResults(ctx context.Context, tx store.Tx) error {
 			if err != nil {
 				return err
 			}
-			s.Rules[parts[2]] = storedOf(&old.evalRecord)
+			s.put(parts[2], storedOf(&old.evalRecord))
 			rs.dirty[k] = true
 			if err := tx.Put(ctx, bucketEval, kv.Key, []byte(old.Compliance)); err != nil {
 				return fmt.Errorf("compliance: save evaluation: %w", err)

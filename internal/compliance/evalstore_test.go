@@ -219,3 +219,32 @@ func TestRootAccessKeyRule(t *testing.T) {
 		t.Fatalf("results without RootAccessKeys = %v; want none", got)
 	}
 }
+
+// A result set keeps every field, whatever characters the name and annotation hold.
+func TestResultSetEncoding(t *testing.T) {
+	set := &resultSet{lines: map[string]string{}}
+	want := map[string]*storedResult{
+		"config-rule-a": {Rule: "plain", Compliance: Compliant, Ordering: 1, Recorded: 2, Invoked: 3},
+		"config-rule-b": {Rule: "tab\tand\nnewline", Compliance: NonCompliant, Annotation: `back\slash, \t literal` + "\ttab\n",
+			Ordering: -5, Recorded: 1767225600123456789, Invoked: 1767225600123456789},
+		"odd\tid\\": {Rule: "x", Compliance: NotApplicable},
+	}
+	for id, r := range want {
+		set.put(id, r)
+	}
+	got, err := decodeResultSet("k", set.encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.len() != len(want) {
+		t.Fatalf("decoded %d results; want %d", got.len(), len(want))
+	}
+	for id, r := range want {
+		if g := got.get(id); g == nil || *g != *r {
+			t.Errorf("result %q = %+v; want %+v", id, g, r)
+		}
+	}
+	if got.get("absent") != nil {
+		t.Error("a rule without a result has one")
+	}
+}

@@ -118,7 +118,7 @@ func resourceResults(ctx context.Context, tx store.ReadTx, account, region, typ,
 	out := map[string][]*evalRecord{}
 	add := func(t, i string, set *resultSet) {
 		for _, r := range rules {
-			if res := set.Rules[r.ID]; res != nil {
+			if res := set.get(r.ID); res != nil {
 				out[key(t, i)] = append(out[key(t, i)], res.record(t, i))
 			}
 		}
