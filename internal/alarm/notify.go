@@ -112,6 +112,39 @@ func (s *Service) act(ctx context.Context, tx store.Tx, a *Alarm, oldValue strin
 	return nil
 }
 
+// child is a TriggeringChildren entry of a composite alarm's notification.
+type child struct {
+	Arn   string `json:"Arn"`
+	State struct {
+		Value     string `json:"Value"`
+		Timestamp string `json:"Timestamp"`
+	} `json:"State"`
+}
+
+// triggeringChildren reads the triggeringAlarms of a composite alarm's StateReasonData as
+// a notification's TriggeringChildren; [] when there are none (SetAlarmState).
+func triggeringChildren(reasonData string) []child {
+	var d struct {
+		TriggeringAlarms []struct {
+			ARN   string `json:"arn"`
+			State struct {
+				Value     string `json:"value"`
+				Timestamp string `json:"timestamp"`
+			} `json:"state"`
+		} `json:"triggeringAlarms"`
+	}
+	out := []child{}
+	if json.Unmarshal([]byte(reasonData), &d) != nil {
+		return out
+	}
+	for _, t := range d.TriggeringAlarms {
+		var c child
+		c.Arn, c.State.Value, c.State.Timestamp = t.ARN, t.State.Value, t.State.Timestamp
+		out = append(out, c)
+	}
+	return out
+}
+
 // Notification is the JSON message CloudWatch publishes to SNS when alarm a enters st.
 func Notification(a *Alarm, oldValue string, st *State) string {
 	type dim struct {
@@ -139,7 +172,7 @@ func Notification(a *Alarm, oldValue string, st *State) string {
 		AlarmName                          string   `json:"AlarmName"`
 		AlarmDescription                   *string  `json:"AlarmDescription"`
 		AWSAccountID                       string   `json:"AWSAccountId"`
-		AlarmConfigurationUpdatedTimestamp string   `json:"AlarmConfigurationUpdatedTimestamp"`
+		AlarmConfigurationUpdatedTimestamp string   `json:"AlarmConfigurationUpdatedTimestamp,omitempty"`
 		NewStateValue                      string   `json:"NewStateValue"`
 		NewStateReason                     string   `json:"NewStateReason"`
 		StateChangeTime                    string   `json:"StateChangeTime"`
@@ -150,8 +183,9 @@ func Notification(a *Alarm, oldValue string, st *State) string {
 		AlarmActions                       []string `json:"AlarmActions"`
 		InsufficientDataActions            []string `json:"InsufficientDataActions"`
 		AlarmRule                          string   `json:"AlarmRule,omitempty"`
+		TriggeringChildren                 any      `json:"TriggeringChildren,omitempty"` // []child; [] shown
 		Trigger                            any      `json:"Trigger,omitempty"`
-	}{AlarmName: a.Name, AWSAccountID: a.Account, AlarmConfigurationUpdatedTimestamp: awsTime(a.ConfigUpdated),
+	}{AlarmName: a.Name, AWSAccountID: a.Account,
 		NewStateValue: st.Value, NewStateReason: st.Reason, StateChangeTime: awsTime(st.Updated), Region: RegionName(a.Region),
 		AlarmArn: a.ARN, OldStateValue: oldValue, OKActions: nonNil(a.OKActions), AlarmActions: nonNil(a.AlarmActions),
 		InsufficientDataActions: nonNil(a.InsufficientDataActions)}
@@ -159,8 +193,12 @@ func Notification(a *Alarm, oldValue string, st *State) string {
 		msg.AlarmDescription = aws.String(a.Description)
 	}
 	if a.Type == TypeComposite {
-		msg.AlarmRule = a.AlarmRule
+		// A composite alarm's notification has no AlarmConfigurationUpdatedTimestamp and
+		// names the child whose transition it followed (TriggeringChildren), as "Schema when
+		// a composite alarm changes state" shows.
+		msg.AlarmRule, msg.TriggeringChildren = a.AlarmRule, triggeringChildren(st.ReasonData)
 	} else {
+		msg.AlarmConfigurationUpdatedTimestamp = awsTime(a.ConfigUpdated)
 		t := &trigger{MetricName: a.MetricName, Namespace: a.Namespace, Dimensions: []dim{},
 			Period: int64(a.periodDur() / time.Second), EvaluationPeriods: a.EvaluationPeriods, DatapointsToAlarm: a.DatapointsToAlarm,
 			ComparisonOperator: a.ComparisonOperator, ThresholdMetricID: a.ThresholdMetricID,

@@ -2,6 +2,7 @@ package alarm_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +117,22 @@ func TestActionsSuppressor(t *testing.T) {
 	}
 	if len(msgs) != 1 || msgs[0]["NewStateValue"] != "ALARM" || msgs[0]["OldStateValue"] != "ALARM" {
 		t.Errorf("published = %v; want one ALARM notification, from the suppressed ALARM", msgs)
+	} else {
+		// A composite's notification names its triggering child and has no configuration time.
+		kids, _ := msgs[0]["TriggeringChildren"].([]any)
+		kid := kids[:min(1, len(kids))]
+		var arn, value any
+		if len(kid) == 1 {
+			k, _ := kid[0].(map[string]any)
+			st, _ := k["State"].(map[string]any)
+			arn, value = k["Arn"], st["Value"]
+		}
+		if len(kids) != 1 || !strings.HasSuffix(fmt.Sprint(arn), ":alarm:errors") || value != "ALARM" || msgs[0]["AlarmRule"] != `ALARM("errors")` {
+			t.Errorf("composite notification TriggeringChildren = %v, AlarmRule %v; want the errors alarm in ALARM", kids, msgs[0]["AlarmRule"])
+		}
+		if _, ok := msgs[0]["AlarmConfigurationUpdatedTimestamp"]; ok {
+			t.Errorf("composite notification has AlarmConfigurationUpdatedTimestamp: %v", msgs[0])
+		}
 	}
 
 	// Without a suppressor in ALARM and outside the extension, OK actions are not held back
