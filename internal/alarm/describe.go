@@ -348,6 +348,9 @@ func (s *Service) DeleteAlarms(ctx context.Context, in *cloudwatch.DeleteAlarmsI
 	if err != nil {
 		return nil, err
 	}
+	// An alarm that a composite alarm (not deleted with it) names in its rule or as its
+	// ActionsSuppressor cannot be deleted; CloudWatch refuses the whole call.
+	needed := map[string]bool{}
 	for _, p := range all {
 		if p.Type != TypeComposite || going[p.Name] {
 			continue
@@ -355,10 +358,22 @@ func (s *Service) DeleteAlarms(ctx context.Context, in *cloudwatch.DeleteAlarmsI
 		if rule, err := ParseRule(p.AlarmRule); err == nil {
 			for _, ref := range rule.Alarms() {
 				if n, ok := resolveRef(p, ref); ok && going[n] {
-					return nil, validation("The alarm %s cannot be deleted because it is referenced by the composite alarm %s.", n, p.Name)
+					needed[n] = true
 				}
 			}
 		}
+		if n, ok := resolveRef(p, p.ActionsSuppressor); ok && p.ActionsSuppressor != "" && going[n] {
+			needed[n] = true
+		}
+	}
+	if len(needed) > 0 {
+		var names []string
+		for _, a := range targets {
+			if needed[a.Name] {
+				names = append(names, a.Name)
+			}
+		}
+		return nil, validation("Cannot delete %s as there are composite alarm(s) depending on %s.", strings.Join(names, ","), plural(len(names), "it", "them"))
 	}
 	for _, a := range targets {
 		c.Touch(ResourceType, a.Name, a.ARN)

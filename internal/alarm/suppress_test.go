@@ -172,3 +172,35 @@ func TestSuppressorWaitSurvivesRestart(t *testing.T) {
 		t.Errorf("actions executed after the wait period, across a restart = %d; want 1", n)
 	}
 }
+
+// TestDeleteSuppressorInUse checks that an alarm a composite alarm depends on, in its rule
+// or as its ActionsSuppressor, cannot be deleted (the whole call is refused), and can be
+// once the composite is gone.
+func TestDeleteSuppressorInUse(t *testing.T) {
+	e := testenv.New(t)
+	cw := cloudwatch.NewFromConfig(e.Config)
+	ctx := context.Background()
+	topic := newTopic(t, e, "pager")
+	putChild(t, cw, "errors")
+	putChild(t, cw, "maintenance")
+	putChild(t, cw, "unrelated")
+	if err := putComposite(cw, topic, nil); err != nil {
+		t.Fatalf("PutCompositeAlarm: %v", err)
+	}
+	_, err := cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"unrelated", "maintenance"}})
+	testenv.WantCode(t, "DeleteAlarms of the suppressor", err, "ValidationError")
+	if err != nil && !strings.Contains(err.Error(), "Cannot delete maintenance as there are composite alarm(s) depending on it.") {
+		t.Errorf("DeleteAlarms of the suppressor: %v; want CloudWatch's message", err)
+	}
+	_, err = cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"errors", "maintenance"}})
+	if err == nil || !strings.Contains(err.Error(), "Cannot delete errors,maintenance as there are composite alarm(s) depending on them.") {
+		t.Errorf("DeleteAlarms of the child and the suppressor: %v; want CloudWatch's message naming both", err)
+	}
+	out, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{})
+	if err != nil || len(out.MetricAlarms) != 3 {
+		t.Fatalf("DescribeAlarms after refused deletes = %d metric alarms, %v; want all 3 kept", len(out.MetricAlarms), err)
+	}
+	if _, err := cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"service-down", "maintenance"}}); err != nil {
+		t.Errorf("DeleteAlarms of the composite with its suppressor: %v", err)
+	}
+}
