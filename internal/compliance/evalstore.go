@@ -205,15 +205,31 @@ func storedOf(rec *evalRecord) *storedResult {
 }
 
 // results are the result sets a transaction reads and changes: each is read and decoded
-// once and written once, by flush, however many rules evaluate the resource.
+// once and written once, by flush, however many rules evaluate the resource. They also
+// keep the remediation configurations that changes of compliance read.
 type results struct {
-	tx    store.Tx
-	sets  map[string]*resultSet
-	dirty map[string]bool
+	tx       store.Tx
+	sets     map[string]*resultSet
+	dirty    map[string]bool
+	remedies map[string]*storedRemedy // account|region|rule -> configuration (nil: none)
 }
 
 func newResults(tx store.Tx) *results {
-	return &results{tx: tx, sets: map[string]*resultSet{}, dirty: map[string]bool{}}
+	return &results{tx: tx, sets: map[string]*resultSet{}, dirty: map[string]bool{}, remedies: map[string]*storedRemedy{}}
+}
+
+// remedy returns a rule's remediation configuration (nil if none), read once.
+func (rs *results) remedy(ctx context.Context, account, region, rule string) (*storedRemedy, error) {
+	k := key(account, region, rule)
+	if r, ok := rs.remedies[k]; ok {
+		return r, nil
+	}
+	r, err := loadRemedy(ctx, rs.tx, account, region, rule)
+	if err != nil {
+		return nil, err
+	}
+	rs.remedies[k] = r
+	return r, nil
 }
 
 // set returns the result set of a resource (empty when it has none yet).

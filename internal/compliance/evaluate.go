@@ -564,7 +564,7 @@ func (s *Service) record(ctx context.Context, rs *results, account, region strin
 		return nil
 	}
 	s.notifyChange(ctx, rs.tx, account, region, r, prev, rec)
-	return s.remediationOnChange(ctx, rs.tx, account, region, r, rec)
+	return s.remediationOnChange(ctx, rs, account, region, r, rec)
 }
 
 // remove deletes a rule's result for a resource (the resource was deleted or left the

@@ -343,8 +343,9 @@ func (s *Service) excepted(ctx context.Context, tx store.ReadTx, account, region
 
 // remediationOnChange starts an automatic remediation when a resource becomes
 // NON_COMPLIANT, and settles one when it becomes COMPLIANT.
-func (s *Service) remediationOnChange(ctx context.Context, tx store.Tx, account, region string, r *storedRule, rec *evalRecord) error {
-	rem, err := loadRemedy(ctx, tx, account, region, r.Name)
+func (s *Service) remediationOnChange(ctx context.Context, rs *results, account, region string, r *storedRule, rec *evalRecord) error {
+	tx := rs.tx
+	rem, err := rs.remedy(ctx, account, region, r.Name)
 	if err != nil || rem == nil {
 		return err
 	}
