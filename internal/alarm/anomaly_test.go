@@ -219,3 +219,35 @@ func TestBandAlarm(t *testing.T) {
 		t.Errorf("notification = %s; want Trigger.ThresholdMetricId ad1 and both Metrics, no Threshold, no Dimensions", b)
 	}
 }
+
+// TestBandAlarmRecreatesDetector deletes the anomaly detector a band alarm uses: the
+// deletion succeeds and the alarm recreates the detector at its next evaluation, as the
+// CloudWatch User Guide says ("the alarm automatically recreates the model").
+func TestBandAlarmRecreatesDetector(t *testing.T) {
+	clk := &fakeClock{t: time.Now().UTC()}
+	e := testenv.New(t, testenv.Options{Clock: clk.Now})
+	cw := cloudwatch.NewFromConfig(e.Config)
+	ctx := context.Background()
+	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("latency-anomaly"), EvaluationPeriods: aws.Int32(1),
+		ComparisonOperator: types.ComparisonOperatorGreaterThanUpperThreshold, ThresholdMetricId: aws.String("ad1"),
+		Metrics: bandQueries("ANOMALY_DETECTION_BAND(m1, 2)")}); err != nil {
+		t.Fatalf("PutMetricAlarm: %v", err)
+	}
+	single := &types.SingleMetricAnomalyDetector{Namespace: aws.String("App"), MetricName: aws.String("Latency"), Stat: aws.String("Average")}
+	if _, err := cw.DeleteAnomalyDetector(ctx, &cloudwatch.DeleteAnomalyDetectorInput{SingleMetricAnomalyDetector: single}); err != nil {
+		t.Fatalf("DeleteAnomalyDetector of the alarm's detector: %v", err)
+	}
+	clk.Advance(time.Minute) // the alarm's next evaluation
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, err := cw.DescribeAnomalyDetectors(ctx, &cloudwatch.DescribeAnomalyDetectorsInput{Namespace: aws.String("App")})
+		if err != nil {
+			t.Fatalf("DescribeAnomalyDetectors: %v", err)
+		}
+		if len(out.AnomalyDetectors) == 1 && aws.ToString(out.AnomalyDetectors[0].Stat) == "Average" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("DescribeAnomalyDetectors after deleting the alarm's detector = %d detectors; want it recreated", len(out.AnomalyDetectors))
+		}
+	}
+}

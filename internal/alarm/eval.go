@@ -146,8 +146,16 @@ func (s *Service) evaluate(ctx context.Context, st store.Store, pick func(*Alarm
 // evaluateOne computes one metric alarm's state on a snapshot and, when it changes, makes
 // the transition in a write transaction (computing it again there).
 func (s *Service) evaluateOne(ctx context.Context, st store.Store, a *Alarm, now time.Time) error {
-	var change bool
+	var change, recreate bool
+	bandID := ""
+	if a.ThresholdMetricID != "" {
+		bandID, _ = bandInput(a)
+	}
 	err := st.View(ctx, func(tx store.ReadTx) error {
+		if bandID != "" {
+			has, err := s.HasBandDetector(ctx, tx, a.Account, a.Region, a.Metrics, bandID)
+			recreate = err == nil && !has
+		}
 		cur, err := getState(ctx, tx, a.Account, a.Region, a.Name)
 		if err != nil {
 			return err
@@ -159,6 +167,13 @@ func (s *Service) evaluateOne(ctx context.Context, st store.Store, a *Alarm, now
 		change = d.decided && d.value != cur.Value
 		return nil
 	})
+	if err == nil && recreate {
+		// A band alarm recreates the anomaly detector it uses when it was deleted, as
+		// CloudWatch's alarms do.
+		err = st.Update(ctx, func(tx store.Tx) error {
+			return s.EnsureBandDetector(ctx, tx, a.Account, a.Region, a.Metrics, bandID, now)
+		})
+	}
 	if err != nil || !change {
 		return err
 	}

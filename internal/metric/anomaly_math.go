@@ -230,20 +230,50 @@ func (s *Service) mathDetectorState(ctx context.Context, tx store.ReadTx, accoun
 // ANOMALY_DETECTION_BAND(id) of qs uses, as CloudWatch does when an alarm uses a band: the
 // single-metric detector of a metric query, or the metric math detector of an expression.
 func (s *Service) EnsureBandDetector(ctx context.Context, tx store.Tx, account, region string, qs []cloudwatch.MetricDataQuery, id string, at time.Time) error {
+	d, err := bandDetector(qs, id, at)
+	if err != nil {
+		return err
+	}
+	key := detectorKey(account, region, d.MetricID, d.Stat)
+	if d.Queries != nil {
+		key = mathDetectorKey(account, region, d.Queries)
+	}
+	old, err := getDetectorAt(ctx, tx, key)
+	if err != nil || old != nil {
+		return err
+	}
+	return putDetector(ctx, tx, account, region, d)
+}
+
+// HasBandDetector reports whether the anomaly detector that ANOMALY_DETECTION_BAND(id) of
+// qs uses exists: an alarm whose detector was deleted recreates it ("If you delete the
+// model without deleting the alarm, the alarm automatically recreates the model").
+func (s *Service) HasBandDetector(ctx context.Context, tx store.ReadTx, account, region string, qs []cloudwatch.MetricDataQuery, id string) (bool, error) {
+	d, err := bandDetector(qs, id, time.Time{})
+	if err != nil {
+		return false, err
+	}
+	key := detectorKey(account, region, d.MetricID, d.Stat)
+	if d.Queries != nil {
+		key = mathDetectorKey(account, region, d.Queries)
+	}
+	old, err := getDetectorAt(ctx, tx, key)
+	return old != nil, err
+}
+
+// bandDetector is the detector, with default configuration, that ANOMALY_DETECTION_BAND(id)
+// of qs uses.
+func bandDetector(qs []cloudwatch.MetricDataQuery, id string, at time.Time) (*Detector, error) {
 	for _, q := range qs {
-		if aws.ToString(q.Id) == id && q.MetricStat != nil {
+		if aws.ToString(q.Id) == id && q.MetricStat != nil && q.MetricStat.Metric != nil {
 			ms := q.MetricStat
 			m := MetricID{Namespace: aws.ToString(ms.Metric.Namespace), MetricName: aws.ToString(ms.Metric.MetricName), Dimensions: Dims(ms.Metric.Dimensions)}
-			return s.EnsureDetector(ctx, tx, account, region, m, aws.ToString(ms.Stat), at)
+			return &Detector{MetricID: m, Stat: aws.ToString(ms.Stat), Created: at.UTC()}, nil
 		}
 	}
 	in, err := inputQueries(qs, id)
 	if err != nil {
-		return invalid("Error in expression '%s': %s", id, err.Error())
+		return nil, invalid("Error in expression '%s': %s", id, err.Error())
 	}
-	d, err := getDetectorAt(ctx, tx, mathDetectorKey(account, region, in))
-	if err != nil || d != nil {
-		return err
-	}
-	return putDetector(ctx, tx, account, region, &Detector{Queries: in, Created: at.UTC()})
+	return &Detector{Queries: in, Created: at.UTC()}, nil
 }
