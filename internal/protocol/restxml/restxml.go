@@ -248,7 +248,7 @@ func (Codec) WriteResponse(w http.ResponseWriter, svc *model.Service, op *model.
 		} else {
 			root := sh.LocationName
 			if root == "" {
-				root = op.Name + "Result"
+				root = rootName(op.Name)
 			}
 			b.WriteString("<" + root + ` xmlns="` + ns + `">`)
 			xmltree.WriteMembers(&b, sh, out, httpbind.Bound)
@@ -261,6 +261,47 @@ func (Codec) WriteResponse(w http.ResponseWriter, svc *model.Service, op *model.
 	h.Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
+}
+
+// s3Roots names the root element S3 answers for the operations whose output shape
+// botocore's model leaves unnamed (Smithy's @xmlName, as the S3 API Reference's response
+// syntax shows). SDKs that parse by element path, such as the AWS SDK for Java 1.x, need them.
+var s3Roots = map[string]string{
+	"CreateMultipartUpload":                      "InitiateMultipartUploadResult",
+	"DeleteObjects":                              "DeleteResult",
+	"GetBucketAccelerateConfiguration":           "AccelerateConfiguration",
+	"GetBucketAcl":                               "AccessControlPolicy",
+	"GetBucketCors":                              "CORSConfiguration",
+	"GetBucketLifecycle":                         "LifecycleConfiguration",
+	"GetBucketLifecycleConfiguration":            "LifecycleConfiguration",
+	"GetBucketLogging":                           "BucketLoggingStatus",
+	"GetBucketNotification":                      "NotificationConfiguration",
+	"GetBucketNotificationConfiguration":         "NotificationConfiguration",
+	"GetBucketRequestPayment":                    "RequestPaymentConfiguration",
+	"GetBucketTagging":                           "Tagging",
+	"GetBucketVersioning":                        "VersioningConfiguration",
+	"GetBucketWebsite":                           "WebsiteConfiguration",
+	"GetObjectAcl":                               "AccessControlPolicy",
+	"GetObjectAttributes":                        "GetObjectAttributesResponse",
+	"GetObjectTagging":                           "Tagging",
+	"ListBucketAnalyticsConfigurations":          "ListBucketAnalyticsConfigurationResult",
+	"ListBucketIntelligentTieringConfigurations": "ListBucketIntelligentTieringConfigurationsOutput",
+	"ListBucketInventoryConfigurations":          "ListInventoryConfigurationsResult",
+	"ListBucketMetricsConfigurations":            "ListMetricsConfigurationsResult",
+	"ListBuckets":                                "ListAllMyBucketsResult",
+	"ListDirectoryBuckets":                       "ListAllMyDirectoryBucketsResult",
+	"ListObjectVersions":                         "ListVersionsResult",
+	"ListObjects":                                "ListBucketResult",
+	"ListObjectsV2":                              "ListBucketResult",
+}
+
+// rootName is the root element of op's response document: S3's name for it, or
+// <Operation>Result (CompleteMultipartUploadResult, ListPartsResult, ...).
+func rootName(op string) string {
+	if r, ok := s3Roots[op]; ok {
+		return r
+	}
+	return op + "Result"
 }
 
 // WriteError writes S3's <Error> document (no body for HEAD operations).

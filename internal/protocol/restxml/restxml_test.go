@@ -250,6 +250,19 @@ func TestS3HandBuilt(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(body, "MaxKeys") {
 		t.Errorf("bad max-keys = %d %s", resp.StatusCode, body)
 	}
+	// Root elements are S3's, not <Operation>Result.
+	for path, root := range map[string]string{
+		"/":                 "<ListAllMyBucketsResult ",
+		"/data?list-type=2": "<ListBucketResult ",
+	} {
+		resp, err = http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body = codectest.ReadAll(t, resp); resp.StatusCode != 200 || !strings.Contains(body, root) {
+			t.Errorf("GET %s = %d %s, want root %s", path, resp.StatusCode, body, root)
+		}
+	}
 	// HEAD errors carry no body.
 	req, _ = http.NewRequest("HEAD", srv.URL+"/nope", nil)
 	resp, err = http.DefaultClient.Do(req)
