@@ -41,7 +41,7 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "measured time per client mode")
 	warmup := flag.Duration("warmup", 2*time.Second, "calls before measuring (recorded and verified, not in the figures)")
 	maxCalls := flag.Int64("max-calls", 2_000_000, "stop after this many calls per client mode")
-	clientModes := flag.String("client", "both", "shared (one SDK client for all callers), each (one per caller) or both")
+	clientModes := flag.String("client", "both", "shared (one SDK client for all callers), each (one per caller), both, or raw (plain HTTP requests signed with the SDK's SigV4 signer: a lean load generator)")
 	rate := flag.Float64("rate", 0, "open loop: offer this many calls/s on a fixed schedule (latency counted from each call's scheduled time, queueing included; -clients bounds the calls in flight); 0: closed loop")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process during the measured runs (in-process mode: server and clients)")
 	flag.Parse()
@@ -128,10 +128,10 @@ func run(mode, bin string, clients int, duration, warmup time.Duration, maxCalls
 	switch clientModes {
 	case "both":
 		modes = []string{"shared", "each"}
-	case "shared", "each":
+	case "shared", "each", "raw":
 		modes = []string{clientModes}
 	default:
-		return fmt.Errorf("-client %q: want shared, each or both", clientModes)
+		return fmt.Errorf("-client %q: want shared, each, both or raw", clientModes)
 	}
 	var results []*result
 	var total int64
@@ -209,6 +209,7 @@ func verdict(got, want int64) string {
 // bench runs one client mode: warm-up, then the measured window.
 func bench(ctx context.Context, srv *harness.Server, cfg aws.Config, arn, mode string, clients int, duration, warmup time.Duration, maxCalls int64, rate float64) *result {
 	shared := cloudtrail.NewFromConfig(cfg)
+	raw := newRawClient(srv, clients)
 	var measuring atomic.Bool
 	var calls atomic.Int64
 	stop := make(chan struct{})
@@ -284,13 +285,21 @@ func bench(ctx context.Context, srv *harness.Server, cfg aws.Config, arn, mode s
 					m = measuring.Load()
 					t0 = time.Now()
 				}
-				_, err := c.AddTags(ctx, in)
+				var err error
+				if mode == "raw" {
+					err = raw.addTags(ctx, arn, key, fmt.Sprintf("%s-%d", mode, i))
+				} else {
+					_, err = c.AddTags(ctx, in)
+				}
 				d := time.Since(t0)
 				if err != nil {
 					fails[w]++
 					var ae smithy.APIError
+					var re *rawError
 					if errors.As(err, &ae) {
 						errs[w][ae.ErrorCode()]++
+					} else if errors.As(err, &re) {
+						errs[w][re.code]++
 					} else {
 						errs[w][err.Error()]++
 					}
