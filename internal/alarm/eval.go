@@ -211,7 +211,7 @@ type decision struct {
 
 func (s *Service) decide(ctx context.Context, tx store.ReadTx, a *Alarm, cur *State, now time.Time) (decision, error) {
 	if a.Type == TypeComposite {
-		return s.decideComposite(ctx, tx, a, now)
+		return s.decideComposite(ctx, tx, a, cur.Reason == reasonCreated, now)
 	}
 	ps := int64(a.periodDur() / time.Second)
 	n := int(a.EvaluationPeriods)
@@ -617,7 +617,9 @@ func (s *Service) series(ctx context.Context, tx store.ReadTx, a *Alarm, from, t
 }
 
 // decideComposite evaluates a composite alarm's rule on its children's current states.
-func (s *Service) decideComposite(ctx context.Context, tx store.ReadTx, a *Alarm, now time.Time) (decision, error) {
+// Its first evaluation after creation (created) says so, as CloudWatch does: "<arn> was
+// created and its alarm rule evaluates to OK", with every child in triggeringAlarms.
+func (s *Service) decideComposite(ctx context.Context, tx store.ReadTx, a *Alarm, created bool, now time.Time) (decision, error) {
 	rule, err := ParseRule(a.AlarmRule)
 	if err != nil {
 		return decision{}, nil
@@ -677,7 +679,9 @@ func (s *Service) decideComposite(ctx context.Context, tx store.ReadTx, a *Alarm
 			reason = fmt.Sprintf("%s transitioned to %s at %s", arns[ref], st.Value, st.Transitioned.UTC().Format("Monday 02 January, 2006 15:04:05 MST"))
 		}
 	}
-	if len(t) > 1 {
+	if created {
+		reason = fmt.Sprintf("%s was created and its alarm rule evaluates to %s", a.ARN, value)
+	} else if len(t) > 1 {
 		t = t[:1]
 	}
 	b, _ := json.Marshal(map[string]any{"triggeringAlarms": t})

@@ -221,6 +221,9 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAl
 	return &cloudwatch.PutMetricAlarmOutput{}, nil
 }
 
+// reasonCreated is the StateReason of a new alarm, before its first evaluation.
+const reasonCreated = "Unchecked: Initial alarm creation"
+
 // bandExpr matches an ANOMALY_DETECTION_BAND expression: the metric id and the optional
 // number of standard deviations.
 var bandExpr = regexp.MustCompile(`^\s*(?i:ANOMALY_DETECTION_BAND)\s*\(\s*([a-z][a-zA-Z0-9_]*)\s*(?:,\s*([0-9.eE+-]+)\s*)?\)\s*$`)
@@ -314,7 +317,7 @@ func (s *Service) putAlarm(ctx context.Context, c *call.Call, a *Alarm, tags []c
 	if err := saveAlarm(ctx, tx, a, tm); err != nil {
 		return err
 	}
-	st := &State{Value: StateInsufficient, Reason: "Unchecked: Initial alarm creation", Updated: c.Time.UTC(), Transitioned: c.Time.UTC()}
+	st := &State{Value: StateInsufficient, Reason: reasonCreated, Updated: c.Time.UTC(), Transitioned: c.Time.UTC()}
 	if err := putState(ctx, tx, a, st); err != nil {
 		return err
 	}

@@ -87,7 +87,10 @@ func TestActionsSuppressor(t *testing.T) {
 	if err := putComposite(cw, topic, nil); err != nil {
 		t.Fatalf("PutCompositeAlarm: %v", err)
 	}
-	suppressedBy(t, cw, "service-down", types.StateValueOk, "")
+	created := suppressedBy(t, cw, "service-down", types.StateValueOk, "")
+	if want := ":alarm:service-down was created and its alarm rule evaluates to OK"; !strings.HasSuffix(aws.ToString(created.StateReason), want) {
+		t.Errorf("StateReason after creation = %q; want it to end %q", aws.ToString(created.StateReason), want)
+	}
 
 	// The composite goes into ALARM: it waits for the suppressor.
 	setState(t, cw, "errors", types.StateValueAlarm)
