@@ -207,3 +207,45 @@ func TestDeleteSuppressorInUse(t *testing.T) {
 		t.Errorf("DeleteAlarms of the composite with its suppressor: %v", err)
 	}
 }
+
+// TestSuppressorExtensionSurvivesRestart stops the server while an extension period runs:
+// the restarted server keeps the actions held back until the extension ends, then
+// performs them once.
+func TestSuppressorExtensionSurvivesRestart(t *testing.T) {
+	clk := &fakeClock{t: time.Now().UTC()}
+	dir := t.TempDir()
+	e := testenv.New(t, testenv.Options{Clock: clk.Now, DataDir: dir})
+	cw := cloudwatch.NewFromConfig(e.Config)
+	topic := newTopic(t, e, "pager")
+	putChild(t, cw, "errors")
+	putChild(t, cw, "maintenance")
+	if err := putComposite(cw, topic, nil); err != nil {
+		t.Fatalf("PutCompositeAlarm: %v", err)
+	}
+	setState(t, cw, "maintenance", types.StateValueAlarm)
+	setState(t, cw, "errors", types.StateValueAlarm)
+	suppressedBy(t, cw, "service-down", types.StateValueAlarm, types.ActionsSuppressedByAlarm)
+	setState(t, cw, "maintenance", types.StateValueOk)
+	suppressedBy(t, cw, "service-down", types.StateValueAlarm, types.ActionsSuppressedByExtensionPeriod)
+	e.Stop()
+
+	clk.Advance(30 * time.Second) // half of the 60 s extension
+	e = testenv.New(t, testenv.Options{Clock: clk.Now, DataDir: dir})
+	cw = cloudwatch.NewFromConfig(e.Config)
+	c := suppressedBy(t, cw, "service-down", types.StateValueAlarm, types.ActionsSuppressedByExtensionPeriod)
+	if n := executed(t, cw, "service-down"); n != 0 {
+		t.Fatalf("actions executed during the extension period, after a restart: %d", n)
+	}
+	if aws.ToString(c.ActionsSuppressedReason) != "Actions suppressed by ExtensionPeriod" {
+		t.Errorf("ActionsSuppressedReason after restart = %q", aws.ToString(c.ActionsSuppressedReason))
+	}
+	e.Stop()
+
+	clk.Advance(31 * time.Second)
+	e = testenv.New(t, testenv.Options{Clock: clk.Now, DataDir: dir})
+	cw = cloudwatch.NewFromConfig(e.Config)
+	suppressedBy(t, cw, "service-down", types.StateValueAlarm, "")
+	if n := executed(t, cw, "service-down"); n != 1 {
+		t.Errorf("actions executed after the extension period, across restarts = %d; want 1", n)
+	}
+}
