@@ -351,9 +351,8 @@ func hasDims(have, want map[string]string) bool {
 
 func wireDetector(d *Detector, state string) cloudwatch.AnomalyDetector {
 	if d.Queries != nil {
-		w := cloudwatch.AnomalyDetector{StateValue: aws.String(state), MetricMathAnomalyDetector: &cloudwatch.MetricMathAnomalyDetector{MetricDataQueries: d.Queries},
-			Configuration: wireConfig(d), MetricCharacteristics: &cloudwatch.MetricCharacteristics{PeriodicSpikes: d.PeriodicSpikes}}
-		return w
+		return cloudwatch.AnomalyDetector{StateValue: aws.String(state), MetricMathAnomalyDetector: &cloudwatch.MetricMathAnomalyDetector{MetricDataQueries: d.Queries},
+			Configuration: wireConfig(d), MetricCharacteristics: characteristics(d)}
 	}
 	dims := WireDims(d.Dimensions)
 	w := cloudwatch.AnomalyDetector{Namespace: aws.String(d.Namespace), MetricName: aws.String(d.MetricName), Dimensions: dims,
@@ -361,8 +360,17 @@ func wireDetector(d *Detector, state string) cloudwatch.AnomalyDetector {
 		SingleMetricAnomalyDetector: &cloudwatch.SingleMetricAnomalyDetector{Namespace: aws.String(d.Namespace),
 			MetricName: aws.String(d.MetricName), Dimensions: dims, Stat: aws.String(d.Stat)},
 		Configuration:         wireConfig(d),
-		MetricCharacteristics: &cloudwatch.MetricCharacteristics{PeriodicSpikes: d.PeriodicSpikes}}
+		MetricCharacteristics: characteristics(d)}
 	return w
+}
+
+// characteristics is a detector's MetricCharacteristics; none when PutAnomalyDetector gave
+// none, so that every protocol shows the same (an empty structure is dropped by some).
+func characteristics(d *Detector) *cloudwatch.MetricCharacteristics {
+	if d.PeriodicSpikes == nil {
+		return nil
+	}
+	return &cloudwatch.MetricCharacteristics{PeriodicSpikes: d.PeriodicSpikes}
 }
 
 func wireConfig(d *Detector) *cloudwatch.AnomalyDetectorConfiguration {

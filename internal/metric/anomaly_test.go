@@ -215,6 +215,23 @@ func TestAnomalyDetectors(t *testing.T) {
 		t.Errorf("detectors after delete = %d; want 1", n)
 	}
 
+	// MetricCharacteristics shows only when it was given.
+	if _, err := cw.PutAnomalyDetector(ctx, &cloudwatch.PutAnomalyDetectorInput{SingleMetricAnomalyDetector: &types.SingleMetricAnomalyDetector{
+		Namespace: aws.String("Chars"), MetricName: aws.String("Spiky"), Stat: aws.String("Sum")},
+		MetricCharacteristics: &types.MetricCharacteristics{PeriodicSpikes: aws.Bool(true)}}); err != nil {
+		t.Fatalf("PutAnomalyDetector with MetricCharacteristics: %v", err)
+	}
+	if _, err := cw.PutAnomalyDetector(ctx, &cloudwatch.PutAnomalyDetectorInput{SingleMetricAnomalyDetector: &types.SingleMetricAnomalyDetector{
+		Namespace: aws.String("Chars"), MetricName: aws.String("Plain"), Stat: aws.String("Sum")}}); err != nil {
+		t.Fatalf("PutAnomalyDetector: %v", err)
+	}
+	for _, d := range describeDetectors(t, cw, &cloudwatch.DescribeAnomalyDetectorsInput{Namespace: aws.String("Chars")}).AnomalyDetectors {
+		name, mc := aws.ToString(d.SingleMetricAnomalyDetector.MetricName), d.MetricCharacteristics
+		if name == "Spiky" && (mc == nil || !aws.ToBool(mc.PeriodicSpikes)) || name == "Plain" && mc != nil {
+			t.Errorf("detector %s MetricCharacteristics = %+v; want PeriodicSpikes only where it was given", name, mc)
+		}
+	}
+
 	// The aws CLI v2 (query protocol) puts and lists a detector.
 	e.Run(t, testenv.V2, "cloudwatch", "put-anomaly-detector", "--single-metric-anomaly-detector",
 		`{"Namespace":"Cli","MetricName":"Requests","Dimensions":[{"Name":"Stage","Value":"prod"}],"Stat":"Sum"}`,
