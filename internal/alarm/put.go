@@ -164,6 +164,10 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAl
 			if q.MetricStat != nil && !alarmPeriod(aws.ToInt32(q.MetricStat.Period)) {
 				return nil, invalid("The period of the metrics of an alarm must be 10, 20, 30 or a multiple of 60.")
 			}
+			// "For anomaly detection alarms, the value must be one minute or longer."
+			if band && q.MetricStat != nil && aws.ToInt32(q.MetricStat.Period) < 60 {
+				return nil, validation("The period of the metrics of an anomaly detection alarm must be at least 60 seconds.")
+			}
 		}
 		if returning != 1 {
 			return nil, validation("Exactly one element of the metrics list should return data.")
