@@ -131,7 +131,7 @@ func TestBandAlarm(t *testing.T) {
 		"Threshold with a band operator":     func(in *cloudwatch.PutMetricAlarmInput) { in.Threshold = aws.Float64(1) },
 		"ThresholdMetricId names no query":   func(in *cloudwatch.PutMetricAlarmInput) { in.ThresholdMetricId = aws.String("ad9") },
 		"ThresholdMetricId names a non-band": func(in *cloudwatch.PutMetricAlarmInput) { in.Metrics = bandQueries("m1 * 2") },
-		"high-resolution period": func(in *cloudwatch.PutMetricAlarmInput) { in.Metrics[0].MetricStat.Period = aws.Int32(10) },
+		"high-resolution period":             func(in *cloudwatch.PutMetricAlarmInput) { in.Metrics[0].MetricStat.Period = aws.Int32(10) },
 		"band of a query that returns no data": func(in *cloudwatch.PutMetricAlarmInput) {
 			in.Metrics = append(bandQueries("ANOMALY_DETECTION_BAND(e1)"), types.MetricDataQuery{Id: aws.String("e1"), Expression: aws.String("m1 * 2"), ReturnData: aws.Bool(false)})
 		},
