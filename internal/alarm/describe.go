@@ -337,7 +337,9 @@ func (s *Service) DeleteAlarms(ctx context.Context, in *cloudwatch.DeleteAlarmsI
 			return nil, err
 		}
 		if a == nil {
-			return nil, notFound("An alarm named %s does not exist.", n)
+			// "If you specify any incorrect alarm names, the alarms you specify with correct
+			// names are still deleted"; CloudWatch answers success for a name it does not know.
+			continue
 		}
 		if !going[n] {
 			going[n] = true

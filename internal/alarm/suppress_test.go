@@ -178,7 +178,7 @@ func TestSuppressorWaitSurvivesRestart(t *testing.T) {
 
 // TestDeleteSuppressorInUse checks that an alarm a composite alarm depends on, in its rule
 // or as its ActionsSuppressor, cannot be deleted (the whole call is refused), and can be
-// once the composite is gone.
+// once the composite is gone; and that unknown names are skipped.
 func TestDeleteSuppressorInUse(t *testing.T) {
 	e := testenv.New(t)
 	cw := cloudwatch.NewFromConfig(e.Config)
@@ -205,6 +205,14 @@ func TestDeleteSuppressorInUse(t *testing.T) {
 	}
 	if _, err := cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"service-down", "maintenance"}}); err != nil {
 		t.Errorf("DeleteAlarms of the composite with its suppressor: %v", err)
+	}
+	// An unknown name does not stop the others being deleted, and is no error.
+	if _, err := cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"no-such-alarm", "unrelated"}}); err != nil {
+		t.Errorf("DeleteAlarms with an unknown name: %v; want success", err)
+	}
+	out, err = cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{})
+	if err != nil || len(out.MetricAlarms) != 1 || aws.ToString(out.MetricAlarms[0].AlarmName) != "errors" {
+		t.Errorf("DescribeAlarms after the deletes = %+v, %v; want only errors left", out, err)
 	}
 }
 
