@@ -346,6 +346,16 @@ func (s *Service) DeleteAlarms(ctx context.Context, in *cloudwatch.DeleteAlarmsI
 			targets = append(targets, a)
 		}
 	}
+	composites := 0
+	for _, a := range targets {
+		if a.Type == TypeComposite {
+			composites++
+		}
+	}
+	if composites > 1 {
+		// "this total can include no more than one composite alarm"
+		return nil, validation("A DeleteAlarms call can delete at most one composite alarm; this one names %d.", composites)
+	}
 	all, err := listAlarms(ctx, tx, c.Account, c.Region)
 	if err != nil {
 		return nil, err

@@ -203,6 +203,15 @@ func TestDeleteSuppressorInUse(t *testing.T) {
 	if err != nil || len(out.MetricAlarms) != 3 {
 		t.Fatalf("DescribeAlarms after refused deletes = %d metric alarms, %v; want all 3 kept", len(out.MetricAlarms), err)
 	}
+	// At most one composite alarm per call.
+	if _, err := cw.PutCompositeAlarm(ctx, &cloudwatch.PutCompositeAlarmInput{AlarmName: aws.String("other"), AlarmRule: aws.String("ALARM(unrelated)")}); err != nil {
+		t.Fatalf("PutCompositeAlarm other: %v", err)
+	}
+	_, err = cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"service-down", "other"}})
+	testenv.WantCode(t, "DeleteAlarms of two composites", err, "ValidationError")
+	if _, err := cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"other"}}); err != nil {
+		t.Errorf("DeleteAlarms other: %v", err)
+	}
 	if _, err := cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"service-down", "maintenance"}}); err != nil {
 		t.Errorf("DeleteAlarms of the composite with its suppressor: %v", err)
 	}
