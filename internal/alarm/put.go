@@ -336,6 +336,20 @@ func alarmDoc(a *Alarm) map[string]any {
 	_ = json.Unmarshal(b, &m)
 	delete(m, "account")
 	delete(m, "region")
+	delete(m, "alarmType") // the history item has AlarmType; CloudWatch's document does not
+	// As CloudWatch writes them: "alarmConfigurationUpdatedTimestamp":"2022-11-02T15:55:30.959+0000",
+	// "dimensions":[{"value":"PutItem","name":"Operation"}], "threshold":1.0.
+	m["alarmConfigurationUpdatedTimestamp"] = awsTime(a.ConfigUpdated)
+	if a.Type == TypeMetric && len(a.Metrics) == 0 {
+		dims := []map[string]string{}
+		for _, d := range sortedDims(a.Dimensions) {
+			dims = append(dims, map[string]string{"value": a.Dimensions[d], "name": d})
+		}
+		m["dimensions"] = dims
+	}
+	if a.Threshold != nil {
+		m["threshold"] = jsonNumber(*a.Threshold)
+	}
 	return m
 }
 

@@ -207,6 +207,19 @@ func TestAlarmLifecycle(t *testing.T) {
 	}
 	if last := hist.AlarmHistoryItems[len(hist.AlarmHistoryItems)-1]; *last.HistorySummary != `Alarm "root-usage" created` {
 		t.Errorf("oldest history item = %q; want the creation", *last.HistorySummary)
+	} else {
+		// CloudWatch's createdAlarm: its timestamp format, dimensions as a list, Java numbers.
+		var d struct {
+			CreatedAlarm map[string]json.RawMessage `json:"createdAlarm"`
+		}
+		if err := json.Unmarshal([]byte(*last.HistoryData), &d); err != nil {
+			t.Fatalf("history data %s: %v", *last.HistoryData, err)
+		}
+		at, dims := string(d.CreatedAlarm["alarmConfigurationUpdatedTimestamp"]), string(d.CreatedAlarm["dimensions"])
+		if len(at) != len(`"2022-11-02T15:55:30.959+0000"`) || !strings.HasSuffix(at, `+0000"`) || !strings.HasPrefix(dims, "[") || d.CreatedAlarm["alarmType"] != nil ||
+			!strings.Contains(string(d.CreatedAlarm["threshold"]), ".") {
+			t.Errorf("createdAlarm = %s; want CloudWatch's timestamp format, a dimension list, a Java number threshold, no alarmType", *last.HistoryData)
+		}
 	}
 }
 
