@@ -60,7 +60,9 @@ type compiled struct {
 
 // ruleIndex is the compiled rules of one account and region, by resource type.
 type ruleIndex struct {
-	gen     string
+	gen string
+	// all are the stored rules in name order, compiled or not (they are read-only).
+	all     []*storedRule
 	rules   map[string]*compiled
 	byType  map[string][]*compiled // change-triggered per-resource rules with types
 	anyType []*compiled            // change-triggered per-resource rules for every type
@@ -189,7 +191,7 @@ func (s *Service) rulesFor(ctx context.Context, tx store.ReadTx, account, region
 	if err != nil {
 		return nil, err
 	}
-	idx = &ruleIndex{gen: gen, rules: map[string]*compiled{}, byType: map[string][]*compiled{}, accountByType: map[string][]*compiled{}}
+	idx = &ruleIndex{gen: gen, all: rules, rules: map[string]*compiled{}, byType: map[string][]*compiled{}, accountByType: map[string][]*compiled{}}
 	for _, r := range rules {
 		c, err := compile(r)
 		if err != nil {

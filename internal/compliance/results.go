@@ -110,11 +110,12 @@ func encodeTokenPtr(p *string) *string { return encodeToken(str(p)) }
 
 // resourceResults gathers the results of every rule for resources of typ (and id), keyed
 // by type|id, each resource's in rule name order.
-func resourceResults(ctx context.Context, tx store.ReadTx, account, region, typ, id string) (map[string][]*evalRecord, error) {
-	rules, err := listRules(ctx, tx, account, region)
+func (s *Service) resourceResults(ctx context.Context, tx store.ReadTx, account, region, typ, id string) (map[string][]*evalRecord, error) {
+	idx, err := s.rulesFor(ctx, tx, account, region)
 	if err != nil {
 		return nil, err
 	}
+	rules := idx.all
 	out := map[string][]*evalRecord{}
 	add := func(t, i string, set *resultSet) {
 		for _, r := range rules {
@@ -167,7 +168,7 @@ func (s *Service) DescribeComplianceByResource(ctx context.Context, in *config.D
 	if err != nil {
 		return nil, err
 	}
-	byRes, err := resourceResults(ctx, c.Tx, c.Account, c.Region, str(in.ResourceType), str(in.ResourceId))
+	byRes, err := s.resourceResults(ctx, c.Tx, c.Account, c.Region, str(in.ResourceType), str(in.ResourceId))
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +285,7 @@ func (s *Service) GetComplianceDetailsByResource(ctx context.Context, in *config
 	if len(types) == 0 {
 		types = []string{Compliant, NonCompliant}
 	}
-	byRes, err := resourceResults(ctx, c.Tx, c.Account, c.Region, str(in.ResourceType), str(in.ResourceId))
+	byRes, err := s.resourceResults(ctx, c.Tx, c.Account, c.Region, str(in.ResourceType), str(in.ResourceId))
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +333,7 @@ func (s *Service) GetComplianceSummaryByResourceType(ctx context.Context, in *co
 	if len(in.ResourceTypes) > 100 {
 		return nil, badParam("ResourceTypes can name at most 100 types.")
 	}
-	byRes, err := resourceResults(ctx, c.Tx, c.Account, c.Region, "", "")
+	byRes, err := s.resourceResults(ctx, c.Tx, c.Account, c.Region, "", "")
 	if err != nil {
 		return nil, err
 	}
