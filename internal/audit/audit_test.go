@@ -9,6 +9,7 @@ import (
 	"github.com/bannin/bannin/internal/wire/cloudwatch"
 	"github.com/bannin/bannin/internal/wire/iam"
 	"github.com/bannin/bannin/internal/wire/kms"
+	wires3 "github.com/bannin/bannin/internal/wire/s3"
 )
 
 func TestLowerCamel(t *testing.T) {
@@ -92,9 +93,49 @@ func TestParseRecord(t *testing.T) {
 }
 
 func TestS3Params(t *testing.T) {
-	got := s3Params(map[string]any{"bucket": "logs", "key": "a.txt"}, "127.0.0.1:4566")
-	if got["bucketName"] != "logs" || got["Host"] != "127.0.0.1:4566" || got["bucket"] != nil || got["key"] != "a.txt" {
-		t.Errorf("s3Params = %v", got)
+	svc := wires3.Model()
+	params := func(op string, in map[string]any) string {
+		t.Helper()
+		b, err := json.Marshal(s3RequestParams(svc.Operations[op], in, "127.0.0.1:4566"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, c := range []struct {
+		op   string
+		in   map[string]any
+		want string
+	}{
+		{"GetObject", map[string]any{"Bucket": "logs", "Key": "a.txt"},
+			`{"Host":"127.0.0.1:4566","bucketName":"logs","key":"a.txt"}`},
+		// As CloudTrail records PutBucketPolicy: the policy parsed, the subresource marked.
+		{"PutBucketPolicy", map[string]any{"Bucket": "logs", "ContentMD5": "x==", "Policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*"}]}`},
+			`{"Host":"127.0.0.1:4566","bucketName":"logs","bucketPolicy":{"Statement":[{"Effect":"Allow","Principal":"*"}],"Version":"2012-10-17"},"policy":[""]}`},
+		{"PutBucketVersioning", map[string]any{"Bucket": "logs", "VersioningConfiguration": map[string]any{"Status": "Enabled"}},
+			`{"Host":"127.0.0.1:4566","VersioningConfiguration":{"Status":"Enabled","xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"logs","versioning":[""]}`},
+		// A flattened list of one is the element itself; element names keep their case.
+		{"PutBucketEncryption", map[string]any{"Bucket": "logs", "ServerSideEncryptionConfiguration": map[string]any{"Rules": []any{
+			map[string]any{"ApplyServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": true}}}},
+			`{"Host":"127.0.0.1:4566","ServerSideEncryptionConfiguration":{"Rule":{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"},"BucketKeyEnabled":true},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"logs","encryption":[""]}`},
+		{"PutBucketTagging", map[string]any{"Bucket": "logs", "Tagging": map[string]any{"TagSet": []any{
+			map[string]any{"Key": "a", "Value": "1"}, map[string]any{"Key": "b", "Value": "2"}}}},
+			`{"Host":"127.0.0.1:4566","Tagging":{"TagSet":{"Tag":[{"Key":"a","Value":"1"},{"Key":"b","Value":"2"}]},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"logs","tagging":[""]}`},
+		{"PutPublicAccessBlock", map[string]any{"Bucket": "logs", "PublicAccessBlockConfiguration": map[string]any{"BlockPublicAcls": true, "RestrictPublicBuckets": false}},
+			`{"Host":"127.0.0.1:4566","PublicAccessBlockConfiguration":{"BlockPublicAcls":true,"RestrictPublicBuckets":false,"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"logs","publicAccessBlock":[""]}`},
+	} {
+		if got := params(c.op, c.in); got != c.want {
+			t.Errorf("%s requestParameters =\n %s\nwant\n %s", c.op, got, c.want)
+		}
+	}
+	for op, want := range map[string]string{"PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+		"GetBucketLifecycleConfiguration": "GetBucketLifecycle", "PutBucketPolicy": "PutBucketPolicy"} {
+		if got := EventName("s3", op); got != want {
+			t.Errorf("EventName(s3, %s) = %s, want %s", op, got, want)
+		}
+	}
+	if got := EventName("cloudtrail", "GetPublicAccessBlock"); got != "GetPublicAccessBlock" {
+		t.Errorf("EventName outside S3 = %s", got)
 	}
 }
 

@@ -25,8 +25,8 @@ type Outcome struct {
 
 // Build makes the CloudTrail record of a call and its event-history entry.
 func Build(c *call.Call, o Outcome) (*store.Event, error) {
-	op := c.Operation
-	ro := ReadOnly(o.Service.Name, op)
+	ro := ReadOnly(o.Service.Name, c.Operation)
+	op := EventName(o.Service.Name, c.Operation)
 	cat := Category(o.Service, o.Op)
 	rec := &Record{
 		EventVersion:       EventVersion,
@@ -54,9 +54,11 @@ func Build(c *call.Call, o Outcome) (*store.Event, error) {
 		rec.UserAgent = c.Caller.InvokedBy
 	}
 	if o.Op != nil {
-		p := Params(o.Op.Input, o.In)
+		var p map[string]any
 		if o.Service.Name == "s3" {
-			p = s3Params(p, o.Host)
+			p = s3RequestParams(o.Op, o.In, o.Host)
+		} else {
+			p = Params(o.Op.Input, o.In)
 		}
 		redactSecrets(o.Service.Name, op, p)
 		if p != nil {
@@ -123,21 +125,6 @@ func Identity(p call.Principal) UserIdentity {
 // EventSource is the record's eventSource for a service: cloudtrail.amazonaws.com.
 func EventSource(svc *model.Service) string {
 	return svc.Metadata.EndpointPrefix + ".amazonaws.com"
-}
-
-// s3Params names S3's request parameters as CloudTrail does: bucketName and Host.
-func s3Params(p map[string]any, host string) map[string]any {
-	if p == nil {
-		p = map[string]any{}
-	}
-	if b, ok := p["bucket"]; ok {
-		delete(p, "bucket")
-		p["bucketName"] = b
-	}
-	if host != "" {
-		p["Host"] = host
-	}
-	return p
 }
 
 var readPrefixes = []string{"Get", "Describe", "List", "Lookup", "Head", "Search", "Select", "BatchGet", "Filter", "Test", "Query", "Scan"}
