@@ -71,14 +71,14 @@ func findBucket(ctx context.Context, tx store.ReadTx, name string) (*bucketRef, 
 func (s *Service) bucket(ctx context.Context, c *call.Call, name *string, expectedOwner *string) (*bucketRef, error) {
 	n := str(name)
 	if n == "" {
-		return nil, errNoSuchBucket()
+		return nil, errNoSuchBucket(n)
 	}
 	b, err := findBucket(ctx, c.Tx, n)
 	if err != nil {
 		return nil, err
 	}
 	if b == nil {
-		return nil, errNoSuchBucket()
+		return nil, errNoSuchBucket(n)
 	}
 	if b.res.Account != c.Account || (expectedOwner != nil && *expectedOwner != b.res.Account) {
 		return nil, errAccessDenied()
@@ -145,7 +145,7 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3.CreateBucketRequest) 
 	}
 	name := str(in.Bucket)
 	if !validBucketName(name) {
-		return nil, awserr.New("InvalidBucketName", http.StatusBadRequest, "The specified bucket is not valid.")
+		return nil, detail(awserr.New("InvalidBucketName", http.StatusBadRequest, "The specified bucket is not valid."), "BucketName", name)
 	}
 	region := c.Region
 	var cfgTags []s3.Tag
@@ -186,7 +186,7 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3.CreateBucketRequest) 
 	}
 	if existing != nil {
 		if existing.res.Account != c.Account {
-			return nil, &s3.BucketAlreadyExists{Message: ptr("The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")}
+			return nil, detail(&s3.BucketAlreadyExists{Message: ptr("The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")}, "BucketName", name)
 		}
 		if c.Region == "us-east-1" && existing.cfg.Region == "us-east-1" {
 			// S3's legacy us-east-1 behaviour: re-creating your own bucket succeeds and
@@ -197,7 +197,7 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3.CreateBucketRequest) 
 			}
 			return &s3.CreateBucketOutput{Location: ptr("/" + name)}, nil
 		}
-		return nil, &s3.BucketAlreadyOwnedByYou{Message: ptr("Your previous request to create the named bucket succeeded and you already own it.")}
+		return nil, detail(&s3.BucketAlreadyOwnedByYou{Message: ptr("Your previous request to create the named bucket succeeded and you already own it.")}, "BucketName", name)
 	}
 	tags, err := tagMap(cfgTags)
 	if err != nil {
@@ -253,7 +253,7 @@ func (s *Service) DeleteBucket(ctx context.Context, in *s3.DeleteBucketRequest) 
 			return nil, fmt.Errorf("objects: delete bucket %s: %w", b.name(), err)
 		}
 		if len(rows) > 0 {
-			return nil, awserr.New("BucketNotEmpty", http.StatusConflict, "The bucket you tried to delete is not empty")
+			return nil, detail(awserr.New("BucketNotEmpty", http.StatusConflict, "The bucket you tried to delete is not empty"), "BucketName", b.name())
 		}
 	}
 	if err := s.abortAllUploads(ctx, c, tx, b); err != nil {

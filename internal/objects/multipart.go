@@ -50,7 +50,7 @@ func findUpload(ctx context.Context, tx store.ReadTx, b *bucketRef, key, id stri
 		return nil, fmt.Errorf("objects: upload %s: %w", id, err)
 	}
 	if v == nil {
-		return nil, errNoSuchUpload()
+		return nil, errNoSuchUpload(id)
 	}
 	u := &upload{}
 	if err := json.Unmarshal(v, u); err != nil {

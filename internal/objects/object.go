@@ -178,7 +178,7 @@ func checkWrite(cur *objectMeta, ifMatch, ifNoneMatch *string) error {
 	}
 	if ifMatch != nil {
 		if cur == nil {
-			return errNoSuchKey()
+			return errNoSuchKey(nil)
 		}
 		if !etagMatches(*ifMatch, cur.ETag) {
 			return errPreconditionFailed()
@@ -302,7 +302,8 @@ func parseRange(h string, size int64) (r byteRange, ok bool, err error) {
 	if !found {
 		return r, false, nil
 	}
-	errRange := awserr.New("InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable")
+	errRange := detail(awserr.New("InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable"),
+		"RangeRequested", strings.TrimSpace(h), "ActualObjectSize", strconv.FormatInt(size, 10))
 	if first == "" {
 		n, err := strconv.ParseInt(last, 10, 64)
 		if err != nil || n < 0 {
@@ -400,7 +401,7 @@ func (s *Service) readObject(ctx context.Context, c *call.Call, bucket, key, ver
 			}
 			return nil, awserr.New("NoSuchVersion", http.StatusNotFound, "The specified version does not exist.")
 		}
-		return nil, errNoSuchKey()
+		return nil, errNoSuchKey(key)
 	}
 	if m.DeleteMarker {
 		return nil, awserr.New("MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource.")
@@ -604,7 +605,7 @@ func (s *Service) DeleteObject(ctx context.Context, in *s3.DeleteObjectRequest) 
 			return nil, err
 		}
 		if cur == nil {
-			return nil, errNoSuchKey()
+			return nil, errNoSuchKey(in.Key)
 		}
 		if !etagMatches(*in.IfMatch, cur.ETag) {
 			return nil, errPreconditionFailed()
@@ -707,7 +708,7 @@ func (s *Service) CopyObject(ctx context.Context, in *s3.CopyObjectRequest) (*s3
 		if sv != "" {
 			return nil, awserr.New("NoSuchVersion", http.StatusNotFound, "The specified version does not exist.")
 		}
-		return nil, errNoSuchKey()
+		return nil, errNoSuchKey(&sk)
 	}
 	if src.DeleteMarker {
 		return nil, awserr.New("InvalidRequest", http.StatusBadRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/call"
+	"github.com/bannin/bannin/internal/protocol/restxml"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/wire/s3"
 )
@@ -89,14 +90,39 @@ func newID(n int) string {
 
 // S3 errors, with the codes, statuses and messages S3 answers.
 var (
-	errNoSuchKey    = func() error { return &s3.NoSuchKey{Message: ptr("The specified key does not exist.")} }
-	errNoSuchUpload = func() error {
-		return &s3.NoSuchUpload{Message: ptr("The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")}
+	errNoSuchUpload = func(uploadID string) error {
+		return detail(&s3.NoSuchUpload{Message: ptr("The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")},
+			"UploadId", uploadID)
 	}
 )
 
-func errNoSuchBucket() error {
-	return &s3.NoSuchBucket{Message: ptr("The specified bucket does not exist")}
+func errNoSuchKey(key *string) error {
+	return detail(&s3.NoSuchKey{Message: ptr("The specified key does not exist.")}, "Key", str(key))
+}
+
+func errNoSuchBucket(bucket string) error {
+	return detail(&s3.NoSuchBucket{Message: ptr("The specified bucket does not exist")}, "BucketName", bucket)
+}
+
+// detailed is an S3 error with the elements S3 adds to its <Error> document (BucketName,
+// Key, UploadId...), written by the rest-xml codec after the message.
+type detailed struct {
+	awserr.Coded
+	details []restxml.Detail
+}
+
+func (e *detailed) ErrorDetails() []restxml.Detail { return e.details }
+func (e *detailed) Unwrap() error                  { return e.Coded }
+
+// detail adds name/value element pairs to err; empty values are left out.
+func detail(err awserr.Coded, nameValues ...string) error {
+	d := &detailed{Coded: err}
+	for i := 0; i+1 < len(nameValues); i += 2 {
+		if nameValues[i+1] != "" {
+			d.details = append(d.details, restxml.Detail{Name: nameValues[i], Value: nameValues[i+1]})
+		}
+	}
+	return d
 }
 
 func errAccessDenied() error {

@@ -169,7 +169,7 @@ func (s *Service) GetBucketPolicy(ctx context.Context, in *s3.GetBucketPolicyReq
 		return nil, err
 	}
 	if b.cfg.Policy == "" {
-		return nil, awserr.New("NoSuchBucketPolicy", http.StatusNotFound, "The bucket policy does not exist")
+		return nil, detail(awserr.New("NoSuchBucketPolicy", http.StatusNotFound, "The bucket policy does not exist"), "BucketName", b.name())
 	}
 	return &s3.GetBucketPolicyOutput{Policy: ptr(b.cfg.Policy)}, nil
 }
@@ -451,7 +451,7 @@ func (s *Service) GetBucketTagging(ctx context.Context, in *s3.GetBucketTaggingR
 		return nil, err
 	}
 	if len(b.res.Tags) == 0 {
-		return nil, awserr.New("NoSuchTagSet", http.StatusNotFound, "The TagSet does not exist")
+		return nil, detail(awserr.New("NoSuchTagSet", http.StatusNotFound, "The TagSet does not exist"), "BucketName", b.name())
 	}
 	return &s3.GetBucketTaggingOutput{TagSet: tagList(b.res.Tags)}, nil
 }

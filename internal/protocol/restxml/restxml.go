@@ -304,6 +304,16 @@ func rootName(op string) string {
 	return op + "Result"
 }
 
+// Detailer is implemented by errors that carry the elements S3 writes in its <Error>
+// document after Message: BucketName for NoSuchBucket, Key for NoSuchKey, UploadId for
+// NoSuchUpload, and so on (SDKs expose them, boto3 as e.response["Error"]["BucketName"]).
+type Detailer interface {
+	ErrorDetails() []Detail
+}
+
+// Detail is one extra element of an S3 <Error> document.
+type Detail struct{ Name, Value string }
+
 // WriteError writes S3's <Error> document (no body for HEAD operations).
 func (Codec) WriteError(w http.ResponseWriter, svc *model.Service, op *model.Operation, err error, requestID string) {
 	f := fault.From(svc, op, err)
@@ -319,9 +329,20 @@ func (Codec) WriteError(w http.ResponseWriter, svc *model.Service, op *model.Ope
 	xmltree.Escape(&b, f.Code)
 	b.WriteString("</Code><Message>")
 	xmltree.Escape(&b, f.Message)
-	b.WriteString("</Message><RequestId>")
+	b.WriteString("</Message>")
+	var d Detailer
+	if errors.As(err, &d) {
+		for _, e := range d.ErrorDetails() {
+			b.WriteString("<" + e.Name + ">")
+			xmltree.Escape(&b, e.Value)
+			b.WriteString("</" + e.Name + ">")
+		}
+	}
+	b.WriteString("<RequestId>")
 	xmltree.Escape(&b, requestID)
-	b.WriteString("</RequestId></Error>")
+	b.WriteString("</RequestId><HostId>")
+	xmltree.Escape(&b, requestID)
+	b.WriteString("</HostId></Error>")
 	h.Set("Content-Type", "application/xml")
 	h.Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(f.Status)
