@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 	_ "time/tzdata" // MetricTimezone names must resolve on machines without a zoneinfo database
 
@@ -286,10 +285,11 @@ func (s *Service) DescribeAnomalyDetectors(ctx context.Context, in *cloudwatch.D
 	prefix := c.Account + "/" + c.Region + "/"
 	after := ""
 	if t := aws.ToString(in.NextToken); t != "" {
-		if !strings.HasPrefix(t, prefix) {
+		k, ok := tokenKey(t, prefix)
+		if !ok {
 			return nil, &cloudwatch.InvalidNextToken{Message: aws.String("The service couldn't process the token.")}
 		}
-		after = t
+		after = k
 	}
 	out := &cloudwatch.DescribeAnomalyDetectorsOutput{AnomalyDetectors: []cloudwatch.AnomalyDetector{}}
 	ns, name := aws.ToString(in.Namespace), aws.ToString(in.MetricName)
@@ -319,7 +319,7 @@ func (s *Service) DescribeAnomalyDetectors(ctx context.Context, in *cloudwatch.D
 				continue
 			}
 			if len(out.AnomalyDetectors) == limit {
-				out.NextToken = aws.String(lastKey)
+				out.NextToken = aws.String(keyToken(lastKey))
 				return out, nil
 			}
 			detState := s.detectorState

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,6 +237,14 @@ func TestAnomalyDetectors(t *testing.T) {
 	e.Run(t, testenv.V2, "cloudwatch", "put-anomaly-detector", "--single-metric-anomaly-detector",
 		`{"Namespace":"Cli","MetricName":"Requests","Dimensions":[{"Name":"Stage","Value":"prod"}],"Stat":"Sum"}`,
 		"--configuration", `{"MetricTimezone":"UTC"}`)
+	// A second page: the v2 CLI (XML) follows NextToken, which must be XML-safe.
+	e.Run(t, testenv.V2, "cloudwatch", "put-anomaly-detector", "--namespace", "Cli", "--metric-name", "Errors", "--stat", "Sum")
+	paged := e.Run(t, testenv.V2, "cloudwatch", "describe-anomaly-detectors", "--namespace", "Cli", "--page-size", "1",
+		"--query", "AnomalyDetectors[].MetricName", "--output", "text")
+	if got := strings.Fields(paged); len(got) != 2 || got[0] != "Errors" || got[1] != "Requests" {
+		t.Errorf("describe-anomaly-detectors --page-size 1 = %q; want Errors and Requests over two pages", paged)
+	}
+	e.Run(t, testenv.V2, "cloudwatch", "delete-anomaly-detector", "--namespace", "Cli", "--metric-name", "Errors", "--stat", "Sum")
 	cli := e.Run(t, testenv.V2, "cloudwatch", "describe-anomaly-detectors", "--namespace", "Cli")
 	var listed struct {
 		AnomalyDetectors []struct {

@@ -15,7 +15,9 @@
 package metric
 
 import (
+	"encoding/base64"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/bannin/bannin/internal/store"
@@ -46,4 +48,19 @@ func New(opts Options) *Service {
 		opts.Logger = slog.Default()
 	}
 	return &Service{opts: opts}
+}
+
+// keyToken is the NextToken that resumes a listing after the store key key. Keys hold
+// NUL separators, which XML (the query protocol) cannot carry, so the token is the key
+// in unpadded base64url.
+func keyToken(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+
+// tokenKey is the store key a keyToken NextToken resumes after; false when the token is
+// not one this account and region were given.
+func tokenKey(token, prefix string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || !strings.HasPrefix(string(b), prefix) {
+		return "", false
+	}
+	return string(b), true
 }

@@ -113,6 +113,28 @@ func TestMetricErrors(t *testing.T) {
 	testenv.WantCode(t, "period 61", err, "InvalidParameterValue")
 }
 
+// TestListMetricsPages lists more metrics than one page holds with the aws CLI v2 (query
+// protocol, XML): the NextToken must be text XML can carry for the CLI to follow it.
+func TestListMetricsPages(t *testing.T) {
+	e, cw, _ := setup(t)
+	ctx := context.Background()
+	var data []types.MetricDatum
+	for i := range 501 {
+		data = append(data, types.MetricDatum{MetricName: aws.String(fmt.Sprintf("M%03d", i)), Dimensions: []types.Dimension{dim("Host", "a")}, Value: aws.Float64(1)})
+	}
+	if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Many"), MetricData: data}); err != nil {
+		t.Fatalf("PutMetricData: %v", err)
+	}
+	out, err := cw.ListMetrics(ctx, &cloudwatch.ListMetricsInput{Namespace: aws.String("Many")})
+	if err != nil || len(out.Metrics) != 500 || out.NextToken == nil || strings.IndexFunc(*out.NextToken, func(r rune) bool { return r < 0x20 }) >= 0 {
+		t.Fatalf("ListMetrics first page = %d metrics, token %q, %v; want 500 and a printable token", len(out.Metrics), aws.ToString(out.NextToken), err)
+	}
+	got := e.Run(t, testenv.V2, "cloudwatch", "list-metrics", "--namespace", "Many", "--query", "Metrics[].MetricName", "--output", "text")
+	if n := len(strings.Fields(got)); n != 501 {
+		t.Errorf("aws cloudwatch list-metrics over two pages = %d metrics; want 501", n)
+	}
+}
+
 func TestListMetrics(t *testing.T) {
 	_, cw, _ := setup(t)
 	ctx := context.Background()

@@ -222,10 +222,11 @@ func (s *Service) ListMetrics(ctx context.Context, in *cloudwatch.ListMetricsInp
 	}
 	after := ""
 	if t := aws.ToString(in.NextToken); t != "" {
-		if !strings.HasPrefix(t, prefix) {
+		k, ok := tokenKey(t, prefix)
+		if !ok {
 			return nil, &cloudwatch.InvalidNextToken{Message: aws.String("The service couldn't process the token.")}
 		}
-		after = t
+		after = k
 	}
 	out := &cloudwatch.ListMetricsOutput{Metrics: []cloudwatch.Metric{}}
 	for {
@@ -245,7 +246,7 @@ func (s *Service) ListMetrics(ctx context.Context, in *cloudwatch.ListMetricsInp
 			out.Metrics = append(out.Metrics, cloudwatch.Metric{Namespace: aws.String(info.Namespace),
 				MetricName: aws.String(info.MetricName), Dimensions: WireDims(info.Dimensions)})
 			if len(out.Metrics) == listPage {
-				out.NextToken = aws.String(kv.Key)
+				out.NextToken = aws.String(keyToken(kv.Key))
 				return out, nil
 			}
 		}
