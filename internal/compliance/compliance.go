@@ -61,6 +61,11 @@ type Service struct {
 	mu    sync.Mutex
 	index map[string]*ruleIndex // account|region -> compiled rules, by generation
 
+	// cis wrap the current items that full evaluations read (the recorder shares unchanged
+	// items between calls), so that each item's configuration is decoded once, not once per
+	// rule. They are used inside store transactions only, which the store runs one at a time.
+	cisMu sync.Mutex
+	cis   map[*recorder.Item]*CI
 	// budget is the consumer's time per transaction (txBudget; tests make it small).
 	budget time.Duration
 	// converted is set once stored results of an earlier layout are converted.

@@ -39,17 +39,22 @@ const evalFormat = "2"
 
 // resultSet is the latest result of each rule (by rule id) for one resource.
 //
-// It is stored as one line per rule, "id TAB compliance TAB ordering TAB recorded TAB
-// invoked TAB rule name TAB annotation" (times as Unix nanoseconds; tabs, newlines and
-// backslashes escaped), and decoded only as far as needed: a full evaluation of one rule
-// replaces one line of each resource's set without decoding the others.
+// It is stored as text, small enough to stay within one database page for a hundred rules:
+// a first line "TAB time TAB time ..." lists the distinct times of the results (Unix
+// nanoseconds; most results of a resource share them), then one line per rule,
+// "id TAB compliance TAB ordering TAB recorded TAB invoked TAB annotation", where times are
+// indexes into that list, the id is without its "config-rule-" prefix (else it is written
+// whole after a "!"), and the compliance type is one letter (C, N, A, I) when it is one of
+// those. Tabs, newlines and backslashes in fields are escaped. It is decoded only as far as
+// needed: a full evaluation of one rule replaces one line of each resource's set without
+// decoding the others.
 type resultSet struct {
+	times []int64
 	lines map[string]string // rule id -> the rest of its line
 }
 
 // storedResult is one rule's latest result for a resource; times are Unix nanoseconds.
 type storedResult struct {
-	Rule       string
 	Compliance string
 	Annotation string
 	Ordering   int64
@@ -57,11 +62,17 @@ type storedResult struct {
 	Invoked    int64
 }
 
+const ruleIDPrefix = "config-rule-"
+
+var complianceCodes = map[string]string{Compliant: "C", NonCompliant: "N", NotApplicable: "A", InsufficientData: "I"}
+var complianceOfCode = map[string]string{"C": Compliant, "N": NonCompliant, "A": NotApplicable, "I": InsufficientData}
+
 func resultKey(account, region, typ, id string) string { return key(account, region, typ, id) }
 
 func decodeResultSet(k string, b []byte) (*resultSet, error) {
 	rs := &resultSet{lines: map[string]string{}}
 	s := string(b)
+	first := true
 	for s != "" {
 		line := s
 		if i := strings.IndexByte(s, '\n'); i >= 0 {
@@ -69,14 +80,36 @@ func decodeResultSet(k string, b []byte) (*resultSet, error) {
 		} else {
 			s = ""
 		}
+		if first && strings.HasPrefix(line, "\t") {
+			for _, f := range strings.Split(line[1:], "\t") {
+				t, err := strconv.ParseInt(f, 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("compliance: decode results %s: time %q: %w", k, f, err)
+				}
+				rs.times = append(rs.times, t)
+			}
+			first = false
+			continue
+		}
+		first = false
 		t := strings.IndexByte(line, '\t')
 		if t < 0 {
 			return nil, fmt.Errorf("compliance: decode results %s: a line without fields", k)
 		}
-		rs.lines[unescapeField(line[:t])] = line[t+1:]
+		id := line[:t]
+		if strings.HasPrefix(id, "!") {
+			id = unescapeField(id[1:])
+		} else {
+			id = ruleIDPrefix + id
+		}
+		rs.lines[id] = line[t+1:]
 	}
 	return rs, nil
 }
+
+// lineFields splits a line (after its id) into compliance, the three time indexes
+// (ordering, recorded, invoked) and the annotation.
+func lineFields(l string) []string { return strings.SplitN(l, "\t", 5) }
 
 func (rs *resultSet) encode() []byte {
 	ids := make([]string, 0, len(rs.lines))
@@ -86,11 +119,63 @@ func (rs *resultSet) encode() []byte {
 		n += len(id) + len(l) + 2
 	}
 	slices.Sort(ids)
-	b := make([]byte, 0, n)
-	for _, id := range ids {
-		b = appendField(b, id)
+	// Keep only the times still referred to, renumbered in order of first use.
+	renum := make([]int, len(rs.times))
+	for i := range renum {
+		renum[i] = -1
+	}
+	var times []int64
+	identity := true
+	lines := make([]string, len(ids))
+	for j, id := range ids {
+		l := rs.lines[id]
+		f := lineFields(l)
+		if len(f) != 5 {
+			lines[j] = l
+			continue
+		}
+		for i := 1; i <= 3; i++ {
+			x, err := strconv.Atoi(f[i])
+			if err != nil || x < 0 || x >= len(rs.times) {
+				continue
+			}
+			if renum[x] < 0 {
+				renum[x] = len(times)
+				times = append(times, rs.times[x])
+			}
+			if renum[x] != x {
+				identity = false
+			}
+			f[i] = strconv.Itoa(renum[x])
+		}
+		if identity {
+			lines[j] = l
+		} else {
+			lines[j] = strings.Join(f, "\t")
+		}
+	}
+	if !identity || len(times) != len(rs.times) {
+		// Lines written before a renumbering began keep indexes that renum maps to
+		// themselves, so only the lines after it were rewritten; that is right.
+		rs.times = times
+	}
+	b := make([]byte, 0, n+20*len(rs.times)+2)
+	if len(rs.times) > 0 {
+		for _, t := range rs.times {
+			b = append(b, '\t')
+			b = strconv.AppendInt(b, t, 10)
+		}
+		b = append(b, '\n')
+	}
+	for j, id := range ids {
+		if len(id) > len(ruleIDPrefix) && strings.HasPrefix(id, ruleIDPrefix) && !strings.ContainsAny(id, "\\\t\n") && !strings.HasPrefix(id[len(ruleIDPrefix):], "!") {
+			b = append(b, id[len(ruleIDPrefix):]...)
+		} else {
+			b = append(b, '!')
+			b = appendField(b, id)
+		}
 		b = append(b, '\t')
-		b = append(b, rs.lines[id]...)
+		b = append(b, lines[j]...)
 		b = append(b, '\n')
 	}
 	return b
@@ -104,32 +189,50 @@ func (rs *resultSet) get(ruleID string) *storedResult {
 	if !ok {
 		return nil
 	}
-	f := strings.SplitN(l, "\t", 6)
-	if len(f) != 6 {
+	f := lineFields(l)
+	if len(f) != 5 {
 		return nil
 	}
-	r := &storedResult{Compliance: f[0], Rule: unescapeField(f[4]), Annotation: unescapeField(f[5])}
-	var err1, err2, err3 error
-	r.Ordering, err1 = strconv.ParseInt(f[1], 10, 64)
-	r.Recorded, err2 = strconv.ParseInt(f[2], 10, 64)
-	r.Invoked, err3 = strconv.ParseInt(f[3], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return nil
+	r := &storedResult{Compliance: f[0], Annotation: unescapeField(f[4])}
+	if c, ok := complianceOfCode[f[0]]; ok {
+		r.Compliance = c
+	} else {
+		r.Compliance = unescapeField(f[0])
 	}
+	var ts [3]int64
+	for i := range ts {
+		x, err := strconv.Atoi(f[i+1])
+		if err != nil || x < 0 || x >= len(rs.times) {
+			return nil
+		}
+		ts[i] = rs.times[x]
+	}
+	r.Ordering, r.Recorded, r.Invoked = ts[0], ts[1], ts[2]
 	return r
 }
 
+// timeIndex returns the index of t in the set's times, adding it when new.
+func (rs *resultSet) timeIndex(t int64) int {
+	for i, x := range rs.times {
+		if x == t {
+			return i
+		}
+	}
+	rs.times = append(rs.times, t)
+	return len(rs.times) - 1
+}
+
 func (rs *resultSet) put(ruleID string, r *storedResult) {
-	b := make([]byte, 0, 64+len(r.Rule)+len(r.Annotation))
-	b = appendField(b, r.Compliance)
-	b = append(b, '\t')
-	b = strconv.AppendInt(b, r.Ordering, 10)
-	b = append(b, '\t')
-	b = strconv.AppendInt(b, r.Recorded, 10)
-	b = append(b, '\t')
-	b = strconv.AppendInt(b, r.Invoked, 10)
-	b = append(b, '\t')
-	b = appendField(b, r.Rule)
+	b := make([]byte, 0, 16+len(r.Compliance)+len(r.Annotation))
+	if c, ok := complianceCodes[r.Compliance]; ok {
+		b = append(b, c...)
+	} else {
+		b = appendField(b, r.Compliance)
+	}
+	for _, t := range []int64{r.Ordering, r.Recorded, r.Invoked} {
+		b = append(b, '\t')
+		b = strconv.AppendInt(b, int64(rs.timeIndex(t)), 10)
+	}
 	b = append(b, '\t')
 	b = appendField(b, r.Annotation)
 	rs.lines[ruleID] = string(b)
@@ -193,14 +296,14 @@ func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
 func nanos(t time.Time) int64 { return t.UnixNano() }
 
-// record returns the result as an evalRecord of a resource.
-func (r *storedResult) record(typ, id string) *evalRecord {
-	return &evalRecord{Rule: r.Rule, ResourceType: typ, ResourceID: id, Compliance: r.Compliance, Annotation: r.Annotation,
+// record returns the result as the evalRecord of a rule (by name) for a resource.
+func (r *storedResult) record(rule, typ, id string) *evalRecord {
+	return &evalRecord{Rule: rule, ResourceType: typ, ResourceID: id, Compliance: r.Compliance, Annotation: r.Annotation,
 		Ordering: fromNanos(r.Ordering), Recorded: fromNanos(r.Recorded), Invoked: fromNanos(r.Invoked)}
 }
 
 func storedOf(rec *evalRecord) *storedResult {
-	return &storedResult{Rule: rec.Rule, Compliance: rec.Compliance, Annotation: rec.Annotation,
+	return &storedResult{Compliance: rec.Compliance, Annotation: rec.Annotation,
 		Ordering: nanos(rec.Ordering), Recorded: nanos(rec.Recorded), Invoked: nanos(rec.Invoked)}
 }
 
@@ -305,7 +408,7 @@ func (rs *results) put(ctx context.Context, account, region string, r *storedRul
 			return nil, false, err
 		}
 	}
-	return old.record(rec.ResourceType, rec.ResourceID), true, nil
+	return old.record(r.Name, rec.ResourceType, rec.ResourceID), true, nil
 }
 
 // drop removes a rule's result for a resource and returns it (nil if there was none).
@@ -331,7 +434,7 @@ func (rs *results) drop(ctx context.Context, account, region string, r *storedRu
 	if err := rs.tx.Delete(ctx, bucketEvalHist, ik); err != nil {
 		return nil, fmt.Errorf("compliance: delete evaluation history: %w", err)
 	}
-	return old.record(typ, id), nil
+	return old.record(r.Name, typ, id), nil
 }
 
 // appendHistory adds an earlier result to an evaluation's history (the last historyLen).
@@ -383,7 +486,7 @@ func fullRecord(ctx context.Context, tx store.ReadTx, account, region string, r 
 		return nil, err
 	}
 	if res := s.get(r.ID); res != nil {
-		return res.record(typ, id), nil
+		return res.record(r.Name, typ, id), nil
 	}
 	return nil, nil
 }

@@ -3,6 +3,7 @@ package compliance
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -223,16 +224,28 @@ func TestRootAccessKeyRule(t *testing.T) {
 // A result set keeps every field, whatever characters the name and annotation hold.
 func TestResultSetEncoding(t *testing.T) {
 	set := &resultSet{lines: map[string]string{}}
+	set.put("config-rule-gone", &storedResult{Compliance: Compliant, Ordering: 42, Recorded: 43, Invoked: 44})
+	set.del("config-rule-gone")
 	want := map[string]*storedResult{
-		"config-rule-a": {Rule: "plain", Compliance: Compliant, Ordering: 1, Recorded: 2, Invoked: 3},
-		"config-rule-b": {Rule: "tab\tand\nnewline", Compliance: NonCompliant, Annotation: `back\slash, \t literal` + "\ttab\n",
+		"config-rule-a1b2c3": {Compliance: Compliant, Ordering: 1, Recorded: 2, Invoked: 2},
+		"config-rule-d4e5f6": {Compliance: NonCompliant, Annotation: `back\slash, \t literal` + "\ttab\n",
 			Ordering: -5, Recorded: 1767225600123456789, Invoked: 1767225600123456789},
-		"odd\tid\\": {Rule: "x", Compliance: NotApplicable},
+		"odd\tid\\":       {Compliance: "SOMETHING_ELSE", Ordering: 7, Recorded: 7, Invoked: 8},
+		"config-rule-":    {Compliance: NotApplicable, Ordering: 2, Recorded: 2, Invoked: 2},
+		"config-rule-!x":  {Compliance: InsufficientData, Ordering: 1, Recorded: 1, Invoked: 1},
+		"config-rule-old": {Compliance: Compliant, Ordering: 99, Recorded: 99, Invoked: 99},
 	}
 	for id, r := range want {
 		set.put(id, r)
 	}
-	got, err := decodeResultSet("k", set.encode())
+	// A result replaced leaves its times unused: they are dropped and the others renumbered.
+	set.put("config-rule-old", &storedResult{Compliance: NonCompliant, Ordering: 1, Recorded: 2, Invoked: 2})
+	want["config-rule-old"] = &storedResult{Compliance: NonCompliant, Ordering: 1, Recorded: 2, Invoked: 2}
+	enc := set.encode()
+	if strings.Contains(string(enc), "99") {
+		t.Errorf("encoded set keeps an unused time: %q", enc)
+	}
+	got, err := decodeResultSet("k", enc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -481,12 +481,25 @@ func (ev *run) current(ctx context.Context, account, region string, types []stri
 		return nil, err
 	}
 	cis := make([]*CI, len(items))
-	for i, it := range items {
-		cis[i] = NewCI(it)
+	ev.s.cisMu.Lock()
+	if ev.s.cis == nil || len(ev.s.cis) > maxCIs {
+		ev.s.cis = map[*recorder.Item]*CI{}
 	}
+	for i, it := range items {
+		ci := ev.s.cis[it]
+		if ci == nil {
+			ci = NewCI(it)
+			ev.s.cis[it] = ci
+		}
+		cis[i] = ci
+	}
+	ev.s.cisMu.Unlock()
 	ev.items[k] = cis
 	return cis, nil
 }
+
+// maxCIs bounds the wrapped items kept across transactions; past it, they start over.
+const maxCIs = 200000
 
 // full evaluates one rule against every current item in its scope, and removes the
 // results of resources that are gone.

@@ -120,7 +120,7 @@ func (s *Service) resourceResults(ctx context.Context, tx store.ReadTx, account,
 	add := func(t, i string, set *resultSet) {
 		for _, r := range rules {
 			if res := set.get(r.ID); res != nil {
-				out[key(t, i)] = append(out[key(t, i)], res.record(t, i))
+				out[key(t, i)] = append(out[key(t, i)], res.record(r.Name, t, i))
 			}
 		}
 	}

@@ -162,20 +162,21 @@ func scanCurrent(ctx context.Context, tx store.ReadTx, account, region, typ stri
 }
 
 // CurrentItems returns the latest configuration items of the live recorded resources of an
-// account and region whose type is one of types (none: every type).
+// account and region whose type is one of types (none: every type). The items may be
+// shared with other callers: they must not be changed.
 func (s *Service) CurrentItems(ctx context.Context, tx store.ReadTx, account, region string, types []string) ([]*Item, error) {
 	if len(types) == 0 {
 		types = []string{""}
 	}
 	var out []*Item
 	for _, typ := range types {
-		err := scanCurrent(ctx, tx, account, region, typ, func(_ string, raw []byte) (bool, error) {
-			var r record
-			if err := json.Unmarshal(raw, &r); err != nil {
-				return false, fmt.Errorf("recorder: decode item: %w", err)
+		err := scanCurrent(ctx, tx, account, region, typ, func(k string, raw []byte) (bool, error) {
+			it, err := s.decodeCurrent(k, raw)
+			if err != nil {
+				return false, err
 			}
-			if r.Item != nil && !isDeleted(r.Item.Status) {
-				out = append(out, r.Item)
+			if it != nil && !isDeleted(it.Status) {
+				out = append(out, it)
 			}
 			return true, nil
 		})
@@ -184,6 +185,37 @@ func (s *Service) CurrentItems(ctx context.Context, tx store.ReadTx, account, re
 		}
 	}
 	return out, nil
+}
+
+// decodedItem is a current item decoded from raw.
+type decodedItem struct {
+	raw  string
+	item *Item
+}
+
+// maxDecoded bounds the decoded items kept (about 5 KB each): past it, the cache starts over.
+const maxDecoded = 200000
+
+// decodeCurrent decodes a current-item record, reusing the item decoded last time when the
+// stored bytes are the same.
+func (s *Service) decodeCurrent(k string, raw []byte) (*Item, error) {
+	s.decodedMu.Lock()
+	d, ok := s.decoded[k]
+	s.decodedMu.Unlock()
+	if ok && d.raw == string(raw) {
+		return d.item, nil
+	}
+	var r record
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("recorder: decode item: %w", err)
+	}
+	s.decodedMu.Lock()
+	if s.decoded == nil || len(s.decoded) >= maxDecoded {
+		s.decoded = map[string]decodedItem{}
+	}
+	s.decoded[k] = decodedItem{raw: string(raw), item: r.Item}
+	s.decodedMu.Unlock()
+	return r.Item, nil
 }
 
 // history returns the stored versions of one resource, oldest first.

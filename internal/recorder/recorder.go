@@ -23,6 +23,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/bannin/bannin/internal/store"
@@ -88,6 +89,11 @@ type Options struct {
 type Service struct {
 	config.Unimplemented
 	opts Options
+
+	// decoded keeps the items CurrentItems decoded, by key, with the stored bytes they came
+	// from: rules read every current item again and again, mostly unchanged.
+	decodedMu sync.Mutex
+	decoded   map[string]decodedItem
 }
 
 // New returns the recorder.
