@@ -47,12 +47,19 @@ func TestTrailLifecycle(t *testing.T) {
 	if err != nil || aws.ToBool(st.IsLogging) {
 		t.Fatalf("GetTrailStatus after create = %v, %v; want not logging", st, err)
 	}
+	// As CloudTrail answers a trail that never logged: the string times present and empty.
+	if st.TimeLoggingStarted == nil || *st.TimeLoggingStarted != "" || st.LatestDeliveryAttemptTime == nil || *st.LatestDeliveryAttemptTime != "" {
+		t.Errorf("GetTrailStatus after create: TimeLoggingStarted %v, LatestDeliveryAttemptTime %v; want both \"\"", st.TimeLoggingStarted, st.LatestDeliveryAttemptTime)
+	}
 	if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(wantARN)}); err != nil {
 		t.Fatalf("StartLogging: %v", err)
 	}
 	st, _ = ct.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String("main")})
 	if !aws.ToBool(st.IsLogging) || st.StartLoggingTime == nil {
 		t.Errorf("GetTrailStatus after StartLogging: IsLogging %v, StartLoggingTime %v; want true and set", aws.ToBool(st.IsLogging), st.StartLoggingTime)
+	}
+	if want := aws.ToTime(st.StartLoggingTime).UTC().Format("2006-01-02T15:04:05Z"); aws.ToString(st.TimeLoggingStarted) != want || aws.ToString(st.TimeLoggingStopped) != "" {
+		t.Errorf("GetTrailStatus after StartLogging: TimeLoggingStarted %q, TimeLoggingStopped %q; want %q and \"\"", aws.ToString(st.TimeLoggingStarted), aws.ToString(st.TimeLoggingStopped), want)
 	}
 	if _, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String("main")}); err != nil {
 		t.Fatalf("StopLogging: %v", err)

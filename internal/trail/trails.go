@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -311,6 +312,22 @@ func (s *Service) GetTrailStatus(ctx context.Context, in *cloudtrail.GetTrailSta
 	if err != nil {
 		return nil, err
 	}
+	// CloudTrail also answers the start and stop times as strings, and the delivery
+	// attempt fields empty while nothing has been delivered to S3 (bannin does not deliver
+	// log files to S3 yet).
 	return &cloudtrail.GetTrailStatusResponse{IsLogging: aws.Bool(t.IsLogging),
-		StartLoggingTime: t.StartLoggingTime, StopLoggingTime: t.StopLoggingTime}, nil
+		StartLoggingTime: t.StartLoggingTime, StopLoggingTime: t.StopLoggingTime,
+		TimeLoggingStarted: aws.String(statusTime(t.StartLoggingTime)), TimeLoggingStopped: aws.String(statusTime(t.StopLoggingTime)),
+		LatestDeliveryAttemptTime: aws.String(""), LatestDeliveryAttemptSucceeded: aws.String(""),
+		LatestNotificationAttemptTime: aws.String(""), LatestNotificationAttemptSucceeded: aws.String(""),
+	}, nil
+}
+
+// statusTime formats a time as GetTrailStatus's string fields do ("2026-11-23T16:22:17Z"),
+// or "" when it has not happened.
+func statusTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05Z")
 }
