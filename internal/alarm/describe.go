@@ -2,6 +2,7 @@ package alarm
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -297,9 +298,11 @@ func (s *Service) DescribeAlarmHistory(ctx context.Context, in *cloudwatch.Descr
 	})
 	start := 0
 	if t := aws.ToString(in.NextToken); t != "" {
+		// The token is the key in base64url: keys hold NUL, which XML cannot carry.
+		b, _ := base64.RawURLEncoding.DecodeString(t)
 		start = -1
 		for i, x := range items {
-			if x.key == t {
+			if x.key == string(b) {
 				start = i + 1
 				break
 			}
@@ -311,7 +314,7 @@ func (s *Service) DescribeAlarmHistory(ctx context.Context, in *cloudwatch.Descr
 	out := &cloudwatch.DescribeAlarmHistoryOutput{AlarmHistoryItems: []cloudwatch.AlarmHistoryItem{}}
 	for i := start; i < len(items); i++ {
 		if len(out.AlarmHistoryItems) == limit {
-			out.NextToken = aws.String(items[i-1].key)
+			out.NextToken = aws.String(base64.RawURLEncoding.EncodeToString([]byte(items[i-1].key)))
 			break
 		}
 		h := items[i].h

@@ -86,6 +86,16 @@ func TestAlarmOverTheWire(t *testing.T) {
 	if err != nil || len(hist.AlarmHistoryItems) == 0 || aws.ToString(hist.AlarmHistoryItems[0].HistorySummary) != "Alarm updated from INSUFFICIENT_DATA to ALARM" {
 		t.Errorf("DescribeAlarmHistory = %+v, %v", hist, err)
 	}
+	// The v2 CLI (XML) follows DescribeAlarmHistory's NextToken page by page.
+	all, err := cw.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String("root-usage")})
+	if err != nil || len(all.AlarmHistoryItems) < 2 {
+		t.Fatalf("DescribeAlarmHistory = %d items, %v; want at least 2", len(all.AlarmHistoryItems), err)
+	}
+	paged := e.Run(t, testenv.V2, "cloudwatch", "describe-alarm-history", "--alarm-name", "root-usage", "--page-size", "1",
+		"--query", "AlarmHistoryItems[].HistoryItemType", "--output", "text")
+	if n := len(strings.Fields(paged)); n != len(all.AlarmHistoryItems) {
+		t.Errorf("describe-alarm-history --page-size 1 = %d items; want %d", n, len(all.AlarmHistoryItems))
+	}
 	if _, err := cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"root-usage"}}); err != nil {
 		t.Fatalf("DeleteAlarms: %v", err)
 	}
