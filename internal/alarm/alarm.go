@@ -16,9 +16,11 @@
 // Band alarms (ThresholdMetricId naming an ANOMALY_DETECTION_BAND query of Metrics, with
 // LessThanLowerOrGreaterThanUpperThreshold, LessThanLowerThreshold or
 // GreaterThanUpperThreshold) compare each datapoint with the band at its time; putting one
-// creates the metric's anomaly detector. Composite alarms with an ActionsSuppressor hold
-// their actions back as suppress.go describes; the deadlines are part of the stored State,
-// and Run's tick ends them.
+// creates the metric's anomaly detector, and evaluating one recreates it when it was
+// deleted. Composite alarms with an ActionsSuppressor hold their actions back as
+// suppress.go describes; the deadlines are part of the stored State, and Run's tick ends
+// them. An alarm a composite names in its rule or as its ActionsSuppressor cannot be
+// deleted.
 package alarm
 
 import (
