@@ -204,6 +204,15 @@ func TestImportAndExport(t *testing.T) {
 	if err := json.Unmarshal(jsonOut, &doc); err != nil || len(doc.Records) != 2 {
 		t.Fatalf("JSON export for Alice = %d records, %v; want 2", len(doc.Records), err)
 	}
+	// A directory without a store is an error, not an empty history (and stays empty).
+	empty := t.TempDir()
+	out, err = exec.Command(bin, "events", "export", "--data-dir", empty).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no bannin data in") {
+		t.Errorf("export from an empty dir = %v, %s; want an error naming the missing data", err, out)
+	}
+	if ents, _ := os.ReadDir(empty); len(ents) != 0 {
+		t.Errorf("export from an empty dir left %d files there", len(ents))
+	}
 	// The JSON export is a log file: it imports into a fresh data dir.
 	f := filepath.Join(t.TempDir(), "export.json")
 	os.WriteFile(f, jsonOut, 0o644)

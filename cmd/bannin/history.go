@@ -133,6 +133,11 @@ func exportEvents(args []string) error {
 		}
 		q.AttributeKey, q.AttributeValue = k, v
 	}
+	// Opening a store creates it: an export from a directory without one would quietly
+	// make an empty store and export nothing, which looks like a history without events.
+	if _, err := os.Stat(filepath.Join(*dataDir, sqlite.FileName)); err != nil {
+		return fmt.Errorf("no bannin data in %s (give the server's --data-dir): %w", *dataDir, err)
+	}
 	st, err := sqlite.Open(*dataDir, sqlite.Options{})
 	if err != nil {
 		return err
