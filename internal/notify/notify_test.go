@@ -238,6 +238,17 @@ func TestEmailSubscription(t *testing.T) {
 	if got := errCode(err); got != "NotFound: Subscription does not exist" {
 		t.Errorf("GetSubscriptionAttributes after unsubscribe: %s", got)
 	}
+	// What is not an ARN is counted as SNS counts it; an ARN naming no subscription is not found.
+	for arn, want := range map[string]string{
+		"pending confirmation":  "InvalidParameter: Invalid parameter: SubscriptionArn Reason: An ARN must have at least 6 elements, not 1",
+		"arn:aws:sns:us-east-1": "InvalidParameter: Invalid parameter: SubscriptionArn Reason: An ARN must have at least 6 elements, not 4",
+		confirmedARN[:strings.LastIndex(confirmedARN, ":")] + ":nope": "NotFound: Subscription does not exist",
+	} {
+		_, err = c.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(arn)})
+		if got := errCode(err); got != want {
+			t.Errorf("GetSubscriptionAttributes(%q) = %s; want %s", arn, got, want)
+		}
+	}
 	// The page's re-subscribe link brings the subscription back, as AWS's does.
 	m := regexp.MustCompile(`href="([^"]+)">click here to re-subscribe`).FindStringSubmatch(string(page))
 	if m == nil {

@@ -423,7 +423,13 @@ func (s *Service) ConfirmSubscription(ctx context.Context, in *sns.ConfirmSubscr
 func callerSubscription(ctx context.Context, c *call.Call, arn string) (*Subscription, error) {
 	p, ok := parseSubARN(arn)
 	if !ok {
-		return nil, invalidParameter("Invalid parameter: SubscriptionArn Reason: An ARN must have at least 6 elements, not 1")
+		// SNS rejects what is not an ARN ("pending confirmation", a topic name) by its
+		// element count; an ARN that names no subscription bannin could have made does
+		// not exist.
+		if n := len(strings.Split(arn, ":")); n < 6 {
+			return nil, invalidParameter("Invalid parameter: SubscriptionArn Reason: An ARN must have at least 6 elements, not %d", n)
+		}
+		return nil, notFound("Subscription does not exist")
 	}
 	sub, err := getSubscription(ctx, c.Tx, arn)
 	if err != nil {
