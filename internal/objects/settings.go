@@ -3,6 +3,7 @@ package objects
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
@@ -172,6 +173,24 @@ func (s *Service) GetBucketPolicy(ctx context.Context, in *s3.GetBucketPolicyReq
 		return nil, detail(awserr.New("NoSuchBucketPolicy", http.StatusNotFound, "The bucket policy does not exist"), "BucketName", b.name())
 	}
 	return &s3.GetBucketPolicyOutput{Policy: ptr(b.cfg.Policy)}, nil
+}
+
+// GetBucketPolicyStatus implements s3.API: whether the bucket's policy is public (grants
+// access to every principal without a restricting condition), as S3 judges it.
+func (s *Service) GetBucketPolicyStatus(ctx context.Context, in *s3.GetBucketPolicyStatusRequest) (*s3.GetBucketPolicyStatusOutput, error) {
+	c := callOf(ctx)
+	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
+	if err != nil {
+		return nil, err
+	}
+	if b.cfg.Policy == "" {
+		return nil, detail(awserr.New("NoSuchBucketPolicy", http.StatusNotFound, "The bucket policy does not exist"), "BucketName", b.name())
+	}
+	public, err := checkPolicy(b.cfg.Policy, b.name())
+	if err != nil {
+		return nil, fmt.Errorf("objects: bucket %s: stored policy: %w", b.name(), err)
+	}
+	return &s3.GetBucketPolicyStatusOutput{PolicyStatus: &s3.PolicyStatus{IsPublic: &public}}, nil
 }
 
 // PutBucketPolicy implements s3.API. The policy must be a JSON policy document; a public one
