@@ -380,7 +380,9 @@ func WriteBindings(h http.Header, sh *model.Shape, out map[string]any, def int) 
 			mp, _ := treeconv.AsMap(v)
 			for k, e := range mp {
 				if s, ok := treeconv.AsString(e); ok {
-					h.Set(name+k, s)
+					// As S3 sends them: x-amz-meta-owner, not X-Amz-Meta-Owner, since
+					// clients (botocore) take the key from the header name as written.
+					h[strings.ToLower(name+k)] = []string{s}
 				}
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -295,4 +296,16 @@ func TestDechunk(t *testing.T) {
 func httptestRequest() *http.Request {
 	req, _ := http.NewRequest("PUT", "http://127.0.0.1/b/k", nil)
 	return req
+}
+
+// User metadata goes out under lower-case header names, as S3 writes them: botocore takes
+// the metadata key from the header name as received.
+func TestMetadataHeaderCase(t *testing.T) {
+	svc := codectest.Model(t, "s3", "s3")
+	rec := httptest.NewRecorder()
+	restxml.Codec{}.WriteResponse(rec, svc, svc.Operations["HeadObject"], map[string]any{
+		"ContentLength": int64(1), "Metadata": map[string]any{"owner": "me"}}, "req-1")
+	if got := rec.Header()["x-amz-meta-owner"]; len(got) != 1 || got[0] != "me" {
+		t.Errorf("headers = %v; want x-amz-meta-owner: me", rec.Header())
+	}
 }
