@@ -223,11 +223,12 @@ func TestWireCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	config := "/dev/null"
 	aws := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command("aws", append([]string{"--endpoint-url", srv.URL, "--region", "us-east-1"}, args...)...)
 		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+wireKey, "AWS_SECRET_ACCESS_KEY="+wireSecret,
-			"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=")
+			"AWS_CONFIG_FILE="+config, "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("aws %s = %v\n%s", strings.Join(args, " "), err, out)
@@ -257,6 +258,17 @@ func TestWireCLI(t *testing.T) {
 	sum := md5.Sum([]byte(files["sub/deep/c.bin"]))
 	if !strings.Contains(out, hex.EncodeToString(sum[:])) || !strings.Contains(out, `"ContentLength": 3145728`) {
 		t.Errorf("head-object(c.bin) = %s; want its MD5 ETag and length", out)
+	}
+	// A copy between buckets above the multipart threshold is made with UploadPartCopy.
+	config = filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(config, []byte("[default]\ns3 =\n  multipart_threshold = 1MB\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	aws("s3", "cp", "s3://cli-bucket/up/sub/deep/c.bin", "s3://cli-bucket/copied/c.bin")
+	config = "/dev/null"
+	out = aws("s3api", "head-object", "--bucket", "cli-bucket", "--key", "copied/c.bin")
+	if !strings.Contains(out, `"ContentLength": 3145728`) || !strings.Contains(out, `-1\"`) {
+		t.Errorf("head-object(copied c.bin) = %s; want 3 MiB made of one copied part", out)
 	}
 	aws("s3", "rm", "--recursive", "s3://cli-bucket/")
 	aws("s3", "rb", "s3://cli-bucket")
