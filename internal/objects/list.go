@@ -147,6 +147,9 @@ func (l *listing) contents(e encoder, withOwner bool) []s3.Object {
 		if withOwner {
 			o.Owner = owner(m.Owner)
 		}
+		if m.ChecksumAlgorithm != "" {
+			o.ChecksumAlgorithm, o.ChecksumType = []string{m.ChecksumAlgorithm}, ptr("FULL_OBJECT")
+		}
 		out = append(out, o)
 	}
 	return out
@@ -293,9 +296,13 @@ func (s *Service) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersi
 				VersionId: ptr(m.VersionID), IsLatest: ptr(latest[i]), LastModified: &lm})
 			continue
 		}
-		out.Versions = append(out.Versions, s3.ObjectVersion{ETag: ptr(m.ETag), Size: ptr(m.Size),
+		v := s3.ObjectVersion{ETag: ptr(m.ETag), Size: ptr(m.Size),
 			StorageClass: ptr(storageClass(m)), Key: ptr(enc.s(m.Key)), VersionId: ptr(m.VersionID),
-			IsLatest: ptr(latest[i]), LastModified: &lm, Owner: owner(m.Owner)})
+			IsLatest: ptr(latest[i]), LastModified: &lm, Owner: owner(m.Owner)}
+		if m.ChecksumAlgorithm != "" {
+			v.ChecksumAlgorithm, v.ChecksumType = []string{m.ChecksumAlgorithm}, ptr("FULL_OBJECT")
+		}
+		out.Versions = append(out.Versions, v)
 	}
 	if l.truncated {
 		out.NextKeyMarker = ptr(enc.s(l.last))

@@ -64,6 +64,10 @@ type objectMeta struct {
 	SSE                     string            `json:"sse,omitempty"`
 	SSEKMSKeyID             string            `json:"sseKmsKeyId,omitempty"`
 	BucketKeyEnabled        bool              `json:"bucketKeyEnabled,omitempty"`
+	// ChecksumAlgorithm and Checksum are the additional checksum the object was written
+	// with (CRC32, SHA256...; base64 of the digest), if any.
+	ChecksumAlgorithm string `json:"checksumAlgorithm,omitempty"`
+	Checksum          string `json:"checksum,omitempty"`
 
 	Blobs []blobRef `json:"blobs,omitempty"`
 	// Parts is the number of parts of an object made by multipart upload.

@@ -150,6 +150,12 @@ func (s *Service) UploadPart(ctx context.Context, in *s3.UploadPartRequest) (*s3
 	if err := bd.checkMD5(in.ContentMD5); err != nil {
 		return nil, err
 	}
+	sumAlg, sum, err := bd.checksum(in.ChecksumAlgorithm, checksums{CRC32: in.ChecksumCRC32, CRC32C: in.ChecksumCRC32C,
+		CRC64NVME: in.ChecksumCRC64NVME, SHA1: in.ChecksumSHA1, SHA256: in.ChecksumSHA256, SHA512: in.ChecksumSHA512,
+		MD5: in.ChecksumMD5, XXHASH64: in.ChecksumXXHASH64, XXHASH3: in.ChecksumXXHASH3, XXHASH128: in.ChecksumXXHASH128})
+	if err != nil {
+		return nil, err
+	}
 	n := int(*in.PartNumber)
 	old, err := tx.Get(ctx, partBucket(u.UploadID), partKey(n))
 	if err != nil {
@@ -173,8 +179,11 @@ func (s *Service) UploadPart(ctx context.Context, in *s3.UploadPartRequest) (*s3
 		return nil, err
 	}
 	c.Touch(ResourceType, b.name(), BucketARN(b.name()))
+	a := answer(sumAlg, sum)
 	return &s3.UploadPartOutput{ETag: ptr(p.ETag), ServerSideEncryption: opt(u.Object.SSE),
-		SSEKMSKeyId: opt(u.Object.SSEKMSKeyID), BucketKeyEnabled: boolOpt(u.Object.BucketKeyEnabled)}, nil
+		SSEKMSKeyId: opt(u.Object.SSEKMSKeyID), BucketKeyEnabled: boolOpt(u.Object.BucketKeyEnabled),
+		ChecksumCRC32: a.CRC32, ChecksumCRC32C: a.CRC32C, ChecksumCRC64NVME: a.CRC64NVME, ChecksumSHA1: a.SHA1,
+		ChecksumSHA256: a.SHA256, ChecksumSHA512: a.SHA512, ChecksumMD5: a.MD5}, nil
 }
 
 // CompleteMultipartUpload implements s3.API: the listed parts, in order, become the object's

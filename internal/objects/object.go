@@ -208,6 +208,12 @@ func (s *Service) PutObject(ctx context.Context, in *s3.PutObjectRequest) (*s3.P
 	if err := bd.checkMD5(in.ContentMD5); err != nil {
 		return nil, err
 	}
+	sumAlg, sum, err := bd.checksum(in.ChecksumAlgorithm, checksums{CRC32: in.ChecksumCRC32, CRC32C: in.ChecksumCRC32C,
+		CRC64NVME: in.ChecksumCRC64NVME, SHA1: in.ChecksumSHA1, SHA256: in.ChecksumSHA256, SHA512: in.ChecksumSHA512,
+		MD5: in.ChecksumMD5, XXHASH64: in.ChecksumXXHASH64, XXHASH3: in.ChecksumXXHASH3, XXHASH128: in.ChecksumXXHASH128})
+	if err != nil {
+		return nil, err
+	}
 	if in.IfMatch != nil || in.IfNoneMatch != nil {
 		cur, err := current(ctx, tx, b.name(), key)
 		if err != nil {
@@ -226,7 +232,8 @@ func (s *Service) PutObject(ctx context.Context, in *s3.PutObjectRequest) (*s3.P
 		ContentType: str(in.ContentType), CacheControl: str(in.CacheControl), ContentDisposition: str(in.ContentDisposition),
 		ContentEncoding: str(in.ContentEncoding), ContentLanguage: str(in.ContentLanguage), Expires: str(in.Expires),
 		WebsiteRedirectLocation: str(in.WebsiteRedirectLocation), Metadata: lowerKeys(in.Metadata), Tags: tags,
-		StorageClass: str(in.StorageClass), SSE: sse, SSEKMSKeyID: kms, BucketKeyEnabled: bk, Blobs: []blobRef{ref}}
+		StorageClass: str(in.StorageClass), SSE: sse, SSEKMSKeyID: kms, BucketKeyEnabled: bk, Blobs: []blobRef{ref},
+		ChecksumAlgorithm: sumAlg, Checksum: sum}
 	if m.ContentType == "" {
 		m.ContentType = "binary/octet-stream"
 	}
@@ -234,8 +241,14 @@ func (s *Service) PutObject(ctx context.Context, in *s3.PutObjectRequest) (*s3.P
 		return nil, err
 	}
 	c.Touch(ResourceType, b.name(), BucketARN(b.name()))
-	return &s3.PutObjectOutput{ETag: ptr(m.ETag), VersionId: m.wireVersion(), ServerSideEncryption: opt(sse),
-		SSEKMSKeyId: opt(kms), BucketKeyEnabled: boolOpt(bk), Size: ptr(m.Size)}, nil
+	out := &s3.PutObjectOutput{ETag: ptr(m.ETag), VersionId: m.wireVersion(), ServerSideEncryption: opt(sse),
+		SSEKMSKeyId: opt(kms), BucketKeyEnabled: boolOpt(bk), Size: ptr(m.Size)}
+	if sum != "" {
+		a := answer(sumAlg, sum)
+		out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME, out.ChecksumSHA1 = a.CRC32, a.CRC32C, a.CRC64NVME, a.SHA1
+		out.ChecksumSHA256, out.ChecksumSHA512, out.ChecksumMD5, out.ChecksumType = a.SHA256, a.SHA512, a.MD5, ptr("FULL_OBJECT")
+	}
+	return out, nil
 }
 
 func boolOpt(v bool) *bool {
@@ -507,7 +520,20 @@ func (s *Service) GetObject(ctx context.Context, in *s3.GetObjectRequest) (*s3.G
 	if partial {
 		out.ContentRange = ptr(fmt.Sprintf("bytes %d-%d/%d", r.off, r.off+r.n-1, m.Size))
 	}
+	if a, ok := storedChecksum(m, in.ChecksumMode, partial); ok {
+		out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME, out.ChecksumSHA1 = a.CRC32, a.CRC32C, a.CRC64NVME, a.SHA1
+		out.ChecksumSHA256, out.ChecksumSHA512, out.ChecksumMD5, out.ChecksumType = a.SHA256, a.SHA512, a.MD5, ptr("FULL_OBJECT")
+	}
 	return out, nil
+}
+
+// storedChecksum is the object's checksum for a read that asks for it (ChecksumMode
+// ENABLED) and reads the whole object, as S3 answers it.
+func storedChecksum(m *objectMeta, mode *string, partial bool) (checksums, bool) {
+	if str(mode) != "ENABLED" || partial || m.Checksum == "" {
+		return checksums{}, false
+	}
+	return answer(m.ChecksumAlgorithm, m.Checksum), true
 }
 
 // HeadObject implements s3.API.
@@ -546,6 +572,10 @@ func (s *Service) HeadObject(ctx context.Context, in *s3.HeadObjectRequest) (*s3
 	}
 	if partial {
 		out.ContentRange = ptr(fmt.Sprintf("bytes %d-%d/%d", r.off, r.off+r.n-1, m.Size))
+	}
+	if a, ok := storedChecksum(m, in.ChecksumMode, partial); ok {
+		out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME, out.ChecksumSHA1 = a.CRC32, a.CRC32C, a.CRC64NVME, a.SHA1
+		out.ChecksumSHA256, out.ChecksumSHA512, out.ChecksumMD5, out.ChecksumType = a.SHA256, a.SHA512, a.MD5, ptr("FULL_OBJECT")
 	}
 	return out, nil
 }
