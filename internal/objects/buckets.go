@@ -148,6 +148,12 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3.CreateBucketRequest) 
 		return nil, detail(awserr.New("InvalidBucketName", http.StatusBadRequest, "The specified bucket is not valid."), "BucketName", name)
 	}
 	region := c.Region
+	if c.Region != "us-east-1" && (in.CreateBucketConfiguration == nil || str(in.CreateBucketConfiguration.LocationConstraint) == "") {
+		// Outside us-east-1 the bucket's region must be named, as S3's regional endpoints
+		// require (aws s3 mb adds it; s3api create-bucket does not).
+		return nil, awserr.New("IllegalLocationConstraintException", http.StatusBadRequest,
+			"The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.")
+	}
 	var cfgTags []s3.Tag
 	if cb := in.CreateBucketConfiguration; cb != nil {
 		cfgTags = cb.Tags

@@ -163,6 +163,8 @@ func TestBuckets(t *testing.T) {
 	_, _, err = do(e, acct, "CreateBucket", e.svc.CreateBucket, &s3.CreateBucketRequest{Bucket: ptr("x-bucket"),
 		CreateBucketConfiguration: &s3.CreateBucketConfiguration{LocationConstraint: ptr("ap-south-1")}})
 	wantErr(t, "CreateBucket(constraint for another region)", err, "IllegalLocationConstraintException", 400)
+	_, _, err = do(e, acct, "CreateBucket", e.svc.CreateBucket, &s3.CreateBucketRequest{Bucket: ptr("y-bucket")})
+	wantErr(t, "CreateBucket(no constraint outside us-east-1)", err, "IllegalLocationConstraintException", 400)
 	e.region = "us-east-1"
 	_, _, err = do(e, acct, "CreateBucket", e.svc.CreateBucket, &s3.CreateBucketRequest{Bucket: ptr("x-bucket"),
 		CreateBucketConfiguration: &s3.CreateBucketConfiguration{LocationConstraint: ptr("us-east-1")}})
