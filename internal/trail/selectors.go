@@ -2,6 +2,7 @@ package trail
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -97,9 +98,18 @@ func (s *Service) PutEventSelectors(ctx context.Context, in *cloudtrail.PutEvent
 	}
 	total := 0
 	for i, a := range in.AdvancedEventSelectors {
-		hasCategory := false
+		hasCategory, data, hasType := false, false, false
 		for _, f := range a.FieldSelectors {
 			field := aws.ToString(f.Field)
+			if field == "resources.type" {
+				if len(f.Equals) == 0 || len(f.StartsWith)+len(f.EndsWith)+len(f.NotEquals)+len(f.NotStartsWith)+len(f.NotEndsWith) > 0 {
+					return nil, invalidSelectors("Advanced event selector %d: resources.type can only use the Equals operator.", i+1)
+				}
+				hasType = true
+			}
+			if field == "eventCategory" && slices.Contains(f.Equals, "Data") {
+				data = true
+			}
 			if !advancedFields[field] {
 				return nil, invalidSelectors("Advanced event selector %d: field %q is not valid.", i+1, field)
 			}
@@ -119,6 +129,9 @@ func (s *Service) PutEventSelectors(ctx context.Context, in *cloudtrail.PutEvent
 		}
 		if !hasCategory {
 			return nil, invalidSelectors("Advanced event selector %d must have an eventCategory field selector.", i+1)
+		}
+		if data && !hasType {
+			return nil, invalidSelectors("Advanced event selector %d selects data events and must have a resources.type field selector (for example AWS::S3::Object).", i+1)
 		}
 	}
 	if total > 500 {

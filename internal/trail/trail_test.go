@@ -155,6 +155,16 @@ func TestSelectors(t *testing.T) {
 	_, err = ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("main"),
 		EventSelectors: []types.EventSelector{{DataResources: []types.DataResource{{Type: aws.String("AWS::S3::Bucket"), Values: []string{"arn:aws:s3:::x/"}}}}}})
 	testenv.WantCode(t, "PutEventSelectors with a bad data resource type", err, "InvalidEventSelectorsException")
+	// Data events are chosen by resource type, which only Equals can name.
+	for name, fs := range map[string][]types.AdvancedFieldSelector{
+		"data without resources.type": {{Field: aws.String("eventCategory"), Equals: []string{"Data"}}},
+		"resources.type by prefix": {{Field: aws.String("eventCategory"), Equals: []string{"Data"}},
+			{Field: aws.String("resources.type"), StartsWith: []string{"AWS::S3::"}}},
+	} {
+		_, err = ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("main"),
+			AdvancedEventSelectors: []types.AdvancedEventSelector{{FieldSelectors: fs}}})
+		testenv.WantCode(t, "PutEventSelectors "+name, err, "InvalidEventSelectorsException")
+	}
 	_, err = ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("main"),
 		AdvancedEventSelectors: []types.AdvancedEventSelector{{FieldSelectors: []types.AdvancedFieldSelector{
 			{Field: aws.String("eventCategory"), Equals: []string{"Data"}}, {Field: aws.String("resources.type"), Equals: []string{"AWS::S3::Object"}}}}}})
