@@ -36,9 +36,10 @@ var s3Headers = map[string]bool{"ContentMD5": true, "ChecksumAlgorithm": true, "
 
 // s3RequestParams renders an S3 call's requestParameters as CloudTrail writes them:
 // bucketName and Host; the request URI's subresource as a key with [""] ("policy": [""],
-// "versioning": [""]); a bucket policy parsed as bucketPolicy; an XML body under its
-// element names with its xmlns ("VersioningConfiguration": {"Status": "Enabled", ...});
-// other members in lowerCamel case. Object bodies are left out.
+// "versioning": [""]); query and header parameters under their wire names ("max-keys",
+// "x-amz-acl"); a bucket policy parsed as bucketPolicy; an XML body under its element
+// names with its xmlns ("VersioningConfiguration": {"Status": "Enabled", ...}); other
+// members in lowerCamel case. Object bodies and user metadata are left out.
 func s3RequestParams(op *model.Operation, in map[string]any, host string) map[string]any {
 	p := map[string]any{}
 	if sh := op.Input; sh != nil {
@@ -63,18 +64,25 @@ func s3RequestParams(op *model.Operation, in map[string]any, host string) map[st
 				}
 				continue
 			}
+			name := LowerCamel(m.Name)
+			switch {
+			case m.Name == "Bucket":
+				name = "bucketName"
+			case m.Location == "headers":
+				continue // user metadata (x-amz-meta-*) stays out of the record
+			case (m.Location == "querystring" || m.Location == "header") && m.LocationName != "":
+				name = m.LocationName // as sent: max-keys, uploadId, x-amz-acl, x-amz-copy-source
+			}
 			if r, keep := render(m.Shape, x); keep {
-				name := LowerCamel(m.Name)
-				if m.Name == "Bucket" {
-					name = "bucketName"
-				}
 				p[name] = r
 			}
 		}
 	}
 	if i := strings.IndexByte(op.RequestURI, '?'); i >= 0 {
 		for _, q := range strings.Split(op.RequestURI[i+1:], "&") {
-			if q != "" && !strings.Contains(q, "=") {
+			if k, v, ok := strings.Cut(q, "="); ok {
+				p[k] = v // list-type=2
+			} else if q != "" {
 				p[q] = []any{""}
 			}
 		}
