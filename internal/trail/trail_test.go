@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/bannin/bannin/internal/testenv"
 )
@@ -350,6 +351,15 @@ func TestTrailRules(t *testing.T) {
 	_, err = ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("everywhere"), S3BucketName: aws.String("audit-logs"),
 		IsMultiRegionTrail: aws.Bool(true), IncludeGlobalServiceEvents: aws.Bool(false)})
 	testenv.WantCode(t, "multi-region trail without global events", err, "InvalidParameterCombinationException")
+	// The topic a trail notifies must exist.
+	for _, topic := range []string{"alerts", "arn:aws:sns:us-east-1:" + e.Account + ":alerts"} {
+		_, err = ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("everywhere"), S3BucketName: aws.String("audit-logs"),
+			IsMultiRegionTrail: aws.Bool(true), SnsTopicName: aws.String(topic)})
+		testenv.WantCode(t, "CreateTrail with a missing topic "+topic, err, "InsufficientSnsTopicPolicyException")
+	}
+	if _, err := sns.NewFromConfig(e.Config).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("alerts")}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("everywhere"), S3BucketName: aws.String("audit-logs"),
 		IsMultiRegionTrail: aws.Bool(true), SnsTopicName: aws.String("arn:aws:sns:us-east-1:" + e.Account + ":alerts")}); err != nil {
 		t.Fatal(err)

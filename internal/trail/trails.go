@@ -113,6 +113,29 @@ func (s *Service) applyChecks(ctx context.Context, c *call.Call, t *Trail, snsTo
 		} else {
 			t.SnsTopicARN = "arn:aws:sns:" + c.Region + ":" + c.Account + ":" + snsTopic
 		}
+		if err := checkTopic(ctx, c, t.SnsTopicARN); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TopicType is the store's resource type for SNS topics.
+const TopicType = "AWS::SNS::Topic"
+
+// checkTopic requires the SNS topic a trail notifies to exist, as CloudTrail does.
+func checkTopic(ctx context.Context, c *call.Call, arn string) error {
+	missing := errf("InsufficientSnsTopicPolicyException", "SNS Topic does not exist or the topic policy is incorrect!")
+	parts := strings.Split(arn, ":")
+	if len(parts) != 6 || parts[2] != "sns" {
+		return missing
+	}
+	r, err := c.Tx.GetResource(ctx, parts[4], parts[3], TopicType, parts[5])
+	if err != nil {
+		return err
+	}
+	if r == nil {
+		return missing
 	}
 	return nil
 }
