@@ -90,8 +90,16 @@ func Build(c *call.Call, o Outcome) (*store.Event, error) {
 		ReadOnly:    ro,
 		Category:    cat,
 	}
-	for _, r := range c.Resources {
-		rec.Resources = append(rec.Resources, RecordResource{ARN: r.ARN, AccountID: c.Account, Type: r.Type})
+	resources := c.Resources
+	if o.Service.Name == "s3" && cat == "Data" {
+		resources = s3DataResources(o.In, resources)
+	}
+	for _, r := range resources {
+		acct := c.Account
+		if r.Type == s3ObjectType {
+			acct = "" // CloudTrail names the object's bucket's account, not the object's
+		}
+		rec.Resources = append(rec.Resources, RecordResource{ARN: r.ARN, AccountID: acct, Type: r.Type})
 		ev.Resources = append(ev.Resources, store.EventResource{Type: r.Type, Name: r.Name})
 	}
 	b, err := json.Marshal(rec)

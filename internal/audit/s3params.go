@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/bannin/bannin/internal/call"
 	"github.com/bannin/bannin/internal/model"
 	"github.com/bannin/bannin/internal/protocol/xmltree"
 )
@@ -144,4 +145,35 @@ func xmlValue(sh *model.Shape, x any) (any, bool) {
 		return items, true
 	}
 	return render(sh, x)
+}
+
+const (
+	s3ObjectType = "AWS::S3::Object"
+	s3BucketType = "AWS::S3::Bucket"
+)
+
+// s3DataResources are the resources of an S3 data event as CloudTrail lists them: the
+// object (arn:aws:s3:::bucket/key) when the call names one, then its bucket. Trails'
+// data event selectors (AWS::S3::Object, resources.ARN) match on these.
+func s3DataResources(in map[string]any, touched []call.Resource) []call.Resource {
+	bucket, _ := in["Bucket"].(string)
+	if bucket == "" {
+		return touched
+	}
+	var out []call.Resource
+	if key, _ := in["Key"].(string); key != "" {
+		out = append(out, call.Resource{Type: s3ObjectType, Name: bucket + "/" + key, ARN: "arn:aws:s3:::" + bucket + "/" + key})
+	}
+	hasBucket := false
+	for _, r := range touched {
+		if r.Type == s3ObjectType {
+			continue
+		}
+		hasBucket = hasBucket || r.Type == s3BucketType
+		out = append(out, r)
+	}
+	if !hasBucket {
+		out = append(out, call.Resource{Type: s3BucketType, Name: bucket, ARN: "arn:aws:s3:::" + bucket})
+	}
+	return out
 }

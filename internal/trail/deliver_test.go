@@ -145,3 +145,85 @@ func TestDeliverySelectors(t *testing.T) {
 		t.Errorf("delivered = %v; want StartLogging and AddTags (DescribeTrails is read-only)", names)
 	}
 }
+
+// TestDeliveryDataEvents: a trail whose advanced selector picks S3 object writes under one
+// prefix delivers those PutObject calls, with the object and its bucket as resources, and
+// nothing else.
+func TestDeliveryDataEvents(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	ct, cwl, s3c := e.CloudTrail(), cloudwatchlogs.NewFromConfig(e.Config), e.S3()
+	mkBucket(t, e, "audit-logs")
+	mkBucket(t, e, "data")
+	if _, err := cwl.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("dt")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("dtrail"), S3BucketName: aws.String("audit-logs"),
+		CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:" + e.Account + ":log-group:dt:*"),
+		CloudWatchLogsRoleArn:     aws.String("arn:aws:iam::" + e.Account + ":role/r")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("dtrail"),
+		AdvancedEventSelectors: []types.AdvancedEventSelector{{FieldSelectors: []types.AdvancedFieldSelector{
+			{Field: aws.String("eventCategory"), Equals: []string{"Data"}},
+			{Field: aws.String("resources.type"), Equals: []string{"AWS::S3::Object"}},
+			{Field: aws.String("resources.ARN"), StartsWith: []string{"arn:aws:s3:::data/watched/"}},
+			{Field: aws.String("readOnly"), Equals: []string{"false"}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("dtrail")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"other/a.txt", "watched/b.txt"} {
+		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("data"), Key: aws.String(key), Body: strings.NewReader("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("data"), Key: aws.String("watched/b.txt")}); err != nil {
+		t.Fatal(err)
+	}
+	// A last write: once it is delivered, every call before it has been considered.
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("data"), Key: aws.String("watched/c.txt"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	type resource struct {
+		ARN       string `json:"ARN"`
+		AccountID string `json:"accountId"`
+		Type      string `json:"type"`
+	}
+	var got []string
+	var resources []resource
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		out, err := cwl.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("dt")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = got[:0]
+		for _, ev := range out.Events {
+			var rec struct {
+				EventName         string     `json:"eventName"`
+				EventCategory     string     `json:"eventCategory"`
+				Resources         []resource `json:"resources"`
+				RequestParameters struct {
+					Key string `json:"key"`
+				} `json:"requestParameters"`
+			}
+			_ = json.Unmarshal([]byte(aws.ToString(ev.Message)), &rec)
+			got = append(got, rec.EventName+"/"+rec.EventCategory+"/"+rec.RequestParameters.Key)
+			if len(resources) == 0 {
+				resources = rec.Resources
+			}
+		}
+		if len(got) > 0 && strings.HasSuffix(got[len(got)-1], "c.txt") {
+			break
+		}
+	}
+	if strings.Join(got, ",") != "PutObject/Data/watched/b.txt,PutObject/Data/watched/c.txt" {
+		t.Fatalf("delivered = %v; want only the two PutObject calls under watched/", got)
+	}
+	want := []resource{{ARN: "arn:aws:s3:::data/watched/b.txt", Type: "AWS::S3::Object"},
+		{ARN: "arn:aws:s3:::data", AccountID: e.Account, Type: "AWS::S3::Bucket"}}
+	if len(resources) != 2 || resources[0] != want[0] || resources[1] != want[1] {
+		t.Errorf("PutObject record resources = %+v; want %+v", resources, want)
+	}
+}
