@@ -112,7 +112,8 @@ func TestS3Params(t *testing.T) {
 		// Query and header parameters keep their wire names; user metadata stays out.
 		{"ListObjectsV2", map[string]any{"Bucket": "logs", "Prefix": "AWSLogs/", "MaxKeys": int64(10)},
 			`{"Host":"127.0.0.1:4566","bucketName":"logs","list-type":"2","max-keys":10,"prefix":"AWSLogs/"}`},
-		{"PutObject", map[string]any{"Bucket": "logs", "Key": "a.txt", "ACL": "private", "Metadata": map[string]any{"team": "sec"}},
+		{"PutObject", map[string]any{"Bucket": "logs", "Key": "a.txt", "ACL": "private", "Metadata": map[string]any{"team": "sec"},
+			"ContentLength": int64(3), "ContentType": "text/plain", "ChecksumCRC32": "DUoRhQ=="},
 			`{"Host":"127.0.0.1:4566","bucketName":"logs","key":"a.txt","x-amz-acl":"private"}`},
 		// As CloudTrail records PutBucketPolicy: the policy parsed, the subresource marked.
 		{"PutBucketPolicy", map[string]any{"Bucket": "logs", "ContentMD5": "x==", "Policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*"}]}`},

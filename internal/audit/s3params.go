@@ -35,6 +35,15 @@ const s3Namespace = "http://s3.amazonaws.com/doc/2006-03-01/"
 // s3Headers are request headers that S3's CloudTrail records leave out.
 var s3Headers = map[string]bool{"ContentMD5": true, "ChecksumAlgorithm": true, "ExpectedBucketOwner": true}
 
+// s3RecordedHeader tells whether an S3 request header shows in requestParameters: the
+// x-amz- ones that say what to do (x-amz-acl, x-amz-copy-source), not the HTTP framing
+// (Content-Length, Content-Type, Range) nor checksums.
+func s3RecordedHeader(name string) bool {
+	n := strings.ToLower(name)
+	return strings.HasPrefix(n, "x-amz-") && !strings.HasPrefix(n, "x-amz-checksum-") &&
+		n != "x-amz-sdk-checksum-algorithm" && n != "x-amz-content-sha256"
+}
+
 // s3RequestParams renders an S3 call's requestParameters as CloudTrail writes them:
 // bucketName and Host; the request URI's subresource as a key with [""] ("policy": [""],
 // "versioning": [""]); query and header parameters under their wire names ("max-keys",
@@ -71,6 +80,8 @@ func s3RequestParams(op *model.Operation, in map[string]any, host string) map[st
 				name = "bucketName"
 			case m.Location == "headers":
 				continue // user metadata (x-amz-meta-*) stays out of the record
+			case m.Location == "header" && !s3RecordedHeader(m.LocationName):
+				continue
 			case (m.Location == "querystring" || m.Location == "header") && m.LocationName != "":
 				name = m.LocationName // as sent: max-keys, uploadId, x-amz-acl, x-amz-copy-source
 			}
