@@ -6,10 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bannin/bannin/internal/model"
+	"github.com/bannin/bannin/internal/wire/cloudtrail"
 	"github.com/bannin/bannin/internal/wire/cloudwatch"
 	"github.com/bannin/bannin/internal/wire/iam"
 	"github.com/bannin/bannin/internal/wire/kms"
 	wires3 "github.com/bannin/bannin/internal/wire/s3"
+	wiresns "github.com/bannin/bannin/internal/wire/sns"
 )
 
 func TestLowerCamel(t *testing.T) {
@@ -50,6 +53,25 @@ func TestParamsNonFiniteNumbers(t *testing.T) {
 	b, err := json.Marshal(got)
 	if err != nil || !strings.Contains(string(b), `"value":"NaN"`) || !strings.Contains(string(b), `"value":"+Inf"`) {
 		t.Errorf("PutMetricData parameters = %s, %v; want NaN and +Inf as strings", b, err)
+	}
+}
+
+// Data events are the ones CloudTrail's data events table lists; everything else is a
+// management event.
+func TestCategory(t *testing.T) {
+	s3m, snsm, ct := wires3.Model(), wiresns.Model(), cloudtrail.Model()
+	for _, c := range []struct {
+		svc  *model.Service
+		op   string
+		want string
+	}{
+		{s3m, "PutObject", "Data"}, {s3m, "ListObjectsV2", "Data"}, {s3m, "PutBucketPolicy", "Management"},
+		{snsm, "Publish", "Data"}, {snsm, "PublishBatch", "Data"}, {snsm, "CreateTopic", "Management"}, {snsm, "Subscribe", "Management"},
+		{ct, "LookupEvents", "Management"},
+	} {
+		if got := Category(c.svc, c.svc.Operations[c.op]); got != c.want {
+			t.Errorf("Category(%s, %s) = %s; want %s", c.svc.Name, c.op, got, c.want)
+		}
 	}
 }
 

@@ -163,7 +163,7 @@ func ReadOnly(service, op string) bool {
 var s3BucketDataOps = map[string]bool{"ListObjects": true, "ListObjectsV2": true, "ListObjectVersions": true,
 	"ListMultipartUploads": true, "DeleteObjects": true}
 
-// Category is Data for data-plane operations (S3 object calls, PutAuditEvents) and
+// Category is Data for data-plane operations (S3 object calls, SNS Publish, PutAuditEvents) and
 // Management for the rest. Event history (LookupEvents) shows management events only.
 func Category(svc *model.Service, op *model.Operation) string {
 	if op == nil {
@@ -172,6 +172,12 @@ func Category(svc *model.Service, op *model.Operation) string {
 	switch svc.Name {
 	case "s3":
 		if s3BucketDataOps[op.Name] || (op.Input != nil && op.Input.MemberByName("Key") != nil) {
+			return "Data"
+		}
+	case "sns":
+		// SNS logs Publish and PublishBatch as data events (resources.type AWS::SNS::Topic),
+		// as the CloudTrail User Guide's data events table lists them.
+		if op.Name == "Publish" || op.Name == "PublishBatch" {
 			return "Data"
 		}
 	case "cloudtrail-data":
