@@ -20,6 +20,7 @@ import (
 
 	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/store"
+	"github.com/bannin/bannin/internal/trail"
 	"github.com/bannin/bannin/internal/wire/events"
 )
 
@@ -41,6 +42,9 @@ type Options struct {
 	Store store.Store
 	// Tick is how often Run looks at the clock for due schedules and retries (default 1s).
 	Tick time.Duration
+	// TrailLogs tells whether a trail logs a CloudTrail record: data events reach
+	// EventBridge only then (default trail.LogsEvent over Store).
+	TrailLogs func(ctx context.Context, record []byte) (bool, error)
 }
 
 // Service implements events.API.
@@ -72,6 +76,10 @@ func New(opts Options) *Service {
 	}
 	if opts.Tick <= 0 {
 		opts.Tick = time.Second
+	}
+	if opts.TrailLogs == nil && opts.Store != nil {
+		st := opts.Store
+		opts.TrailLogs = func(ctx context.Context, record []byte) (bool, error) { return trail.LogsEvent(ctx, st, record) }
 	}
 	return &Service{opts: opts, buses: map[string]*compiled{}, tokens: map[string]oauthToken{}, rate: newRateLimiter(),
 		wake: make(chan struct{}, 1)}

@@ -32,16 +32,19 @@ var detailTypes = map[string]string{
 }
 
 // ctHeader decodes what routing a CloudTrail record needs: it reports false for records
-// EventBridge does not receive: events that are not management events (data events,
-// CloudTrail Lake activity), and EventBridge's own PutEvents. Read-only management events
-// are delivered only to rules in state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS
-// (busEntry.AllManagement).
+// EventBridge does not receive: events that are neither management nor data events
+// (CloudTrail Lake activity, Insights), and EventBridge's own PutEvents. Data events are
+// received only when a trail logs them (the caller asks Options.TrailLogs). Read-only
+// management events are delivered only to rules in state
+// ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS (busEntry.AllManagement).
 func ctHeader(record []byte) (ctRecord, time.Time, bool) {
 	var r ctRecord
 	if err := json.Unmarshal(record, &r); err != nil || r.EventID == "" || r.RecipientAccountID == "" || r.AWSRegion == "" {
 		return r, time.Time{}, false
 	}
-	if store.NormalizeCategory(r.EventCategory) != store.CategoryManagement {
+	switch store.NormalizeCategory(r.EventCategory) {
+	case store.CategoryManagement, store.CategoryData:
+	default:
 		return r, time.Time{}, false
 	}
 	if r.EventSource == "events.amazonaws.com" && r.EventName == "PutEvents" {
@@ -80,5 +83,5 @@ func fromCloudTrail(record []byte, r ctRecord, t time.Time) (*busEntry, bool) {
 	}
 	buf.WriteByte('}')
 	return &busEntry{Account: r.RecipientAccountID, Region: r.AWSRegion, Bus: DefaultBus, Event: buf.Bytes(),
-		Ingested: t, AllManagement: r.ReadOnly}, true
+		Ingested: t, AllManagement: r.ReadOnly && store.NormalizeCategory(r.EventCategory) == store.CategoryManagement}, true
 }

@@ -143,6 +143,18 @@ func (s *Service) handle(ctx context.Context, entries []store.Entry) error {
 			} else if len(c.rules) == 0 {
 				continue
 			}
+			if store.NormalizeCategory(r.EventCategory) == store.CategoryData {
+				if s.opts.TrailLogs == nil {
+					continue
+				}
+				logged, err := s.opts.TrailLogs(ctx, e.Payload)
+				if err != nil {
+					return err
+				}
+				if !logged {
+					continue
+				}
+			}
 			if be, ok = fromCloudTrail(e.Payload, r, t); !ok {
 				continue
 			}

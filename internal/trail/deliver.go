@@ -364,3 +364,54 @@ func fieldMatches(f cloudtrail.AdvancedFieldSelector, vals []string) bool {
 	}
 	return true
 }
+
+// LogsEvent reports whether a trail of the record's account that was logging at the
+// call's time logs the CloudTrail record (its regions and event selectors). EventBridge
+// receives data events only when a trail logs them, as the CloudTrail User Guide says.
+func (s *Service) LogsEvent(ctx context.Context, record []byte) (bool, error) {
+	return LogsEvent(ctx, s.opts.Store, record)
+}
+
+// LogsEvent is Service.LogsEvent over the trails kept in st.
+func LogsEvent(ctx context.Context, st store.Store, record []byte) (bool, error) {
+	if st == nil {
+		return false, nil
+	}
+	var h recordHead
+	if err := json.Unmarshal(record, &h); err != nil || h.RecipientAccountID == "" {
+		return false, nil
+	}
+	at, err := time.Parse(time.RFC3339, h.EventTime)
+	if err != nil {
+		return false, nil
+	}
+	logged := false
+	err = st.View(ctx, func(tx store.ReadTx) error {
+		rs, err := store.AllResources(ctx, tx, store.ResourceQuery{Account: h.RecipientAccountID, Type: ResourceType})
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			t, err := decode(r)
+			if err != nil {
+				return err
+			}
+			// eventTime has whole seconds: a call in the second logging started counts.
+			if t.StartLoggingTime == nil || at.Before(t.StartLoggingTime.Truncate(time.Second)) {
+				continue
+			}
+			if !t.IsLogging && (t.StopLoggingTime == nil || at.After(*t.StopLoggingTime)) {
+				continue
+			}
+			if t.logs(&h, r.Account) {
+				logged = true
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("trail: trails logging %s: %w", h.EventName, err)
+	}
+	return logged, nil
+}
