@@ -5,7 +5,9 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/bannin/bannin/internal/call"
 	"github.com/bannin/bannin/internal/model"
 	"github.com/bannin/bannin/internal/wire/cloudtrail"
 	"github.com/bannin/bannin/internal/wire/cloudwatch"
@@ -59,7 +61,7 @@ func TestParamsNonFiniteNumbers(t *testing.T) {
 // Data events are the ones CloudTrail's data events table lists; everything else is a
 // management event.
 func TestCategory(t *testing.T) {
-	s3m, snsm, ct := wires3.Model(), wiresns.Model(), cloudtrail.Model()
+	s3m, snsm, ct, cw := wires3.Model(), wiresns.Model(), cloudtrail.Model(), cloudwatch.Model()
 	for _, c := range []struct {
 		svc  *model.Service
 		op   string
@@ -68,6 +70,7 @@ func TestCategory(t *testing.T) {
 		{s3m, "PutObject", "Data"}, {s3m, "ListObjectsV2", "Data"}, {s3m, "PutBucketPolicy", "Management"},
 		{snsm, "Publish", "Data"}, {snsm, "PublishBatch", "Data"}, {snsm, "CreateTopic", "Management"}, {snsm, "Subscribe", "Management"},
 		{ct, "LookupEvents", "Management"},
+		{cw, "PutMetricData", "Data"}, {cw, "GetMetricData", "Data"}, {cw, "ListMetrics", "Data"}, {cw, "PutMetricAlarm", "Management"},
 	} {
 		if got := Category(c.svc, c.svc.Operations[c.op]); got != c.want {
 			t.Errorf("Category(%s, %s) = %s; want %s", c.svc.Name, c.op, got, c.want)
@@ -177,5 +180,28 @@ func TestRedactURLPassword(t *testing.T) {
 		if got := RedactURLPassword(in); got != want {
 			t.Errorf("RedactURLPassword(%q) = %q; want %q", in, got, want)
 		}
+	}
+}
+
+// A CloudWatch metric data event names the resource type alone, as CloudTrail shows it.
+func TestCloudWatchDataEventResources(t *testing.T) {
+	svc := cloudwatch.Model()
+	c := &call.Call{Operation: "PutMetricData", Account: "111122223333", Region: "us-east-1", Time: time.Unix(1700000000, 0),
+		Caller: call.Principal{Type: "Root", Account: "111122223333", ARN: "arn:aws:iam::111122223333:root"}}
+	ev, err := Build(c, Outcome{Service: svc, Op: svc.Operations["PutMetricData"], In: map[string]any{"Namespace": "App"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		EventCategory   string           `json:"eventCategory"`
+		ManagementEvent bool             `json:"managementEvent"`
+		Resources       []map[string]any `json:"resources"`
+	}
+	if err := json.Unmarshal(ev.Record, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.EventCategory != "Data" || rec.ManagementEvent || len(rec.Resources) != 1 || len(rec.Resources[0]) != 1 ||
+		rec.Resources[0]["type"] != "AWS::CloudWatch::Metric" {
+		t.Errorf("PutMetricData record = %s; want a data event with resources [{type: AWS::CloudWatch::Metric}]", ev.Record)
 	}
 }

@@ -91,12 +91,16 @@ func Build(c *call.Call, o Outcome) (*store.Event, error) {
 		Category:    cat,
 	}
 	resources := c.Resources
-	if o.Service.Name == "s3" && cat == "Data" {
+	switch {
+	case o.Service.Name == "s3" && cat == "Data":
 		resources = s3DataResources(o.In, resources)
+	case o.Service.Name == "cloudwatch" && cat == "Data":
+		// As CloudTrail shows them: the resource type alone, no ARN.
+		resources = []call.Resource{{Type: cloudwatchMetricType}}
 	}
 	for _, r := range resources {
 		acct := c.Account
-		if r.Type == s3ObjectType {
+		if r.Type == s3ObjectType || r.Type == cloudwatchMetricType {
 			acct = "" // CloudTrail names the object's bucket's account, not the object's
 		}
 		rec.Resources = append(rec.Resources, RecordResource{ARN: r.ARN, AccountID: acct, Type: r.Type})
@@ -163,6 +167,13 @@ func ReadOnly(service, op string) bool {
 var s3BucketDataOps = map[string]bool{"ListObjects": true, "ListObjectsV2": true, "ListObjectVersions": true,
 	"ListMultipartUploads": true, "DeleteObjects": true}
 
+// cloudwatchDataOps are CloudWatch's data plane operations on metrics, which CloudTrail
+// logs as data events (resources.type AWS::CloudWatch::Metric).
+const cloudwatchMetricType = "AWS::CloudWatch::Metric"
+
+var cloudwatchDataOps = map[string]bool{"GetMetricData": true, "GetMetricWidgetImage": true, "PutMetricData": true,
+	"GetMetricStatistics": true, "ListMetrics": true}
+
 // Category is Data for data-plane operations (S3 object calls, SNS Publish, PutAuditEvents) and
 // Management for the rest. Event history (LookupEvents) shows management events only.
 func Category(svc *model.Service, op *model.Operation) string {
@@ -178,6 +189,10 @@ func Category(svc *model.Service, op *model.Operation) string {
 		// SNS logs Publish and PublishBatch as data events (resources.type AWS::SNS::Topic),
 		// as the CloudTrail User Guide's data events table lists them.
 		if op.Name == "Publish" || op.Name == "PublishBatch" {
+			return "Data"
+		}
+	case "cloudwatch":
+		if cloudwatchDataOps[op.Name] {
 			return "Data"
 		}
 	case "cloudtrail-data":
