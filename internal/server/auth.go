@@ -39,7 +39,7 @@ func authenticator(keys *iam.Keyring, clock func() time.Time) func(ctx context.C
 	}}
 	return func(ctx context.Context, r *http.Request, service string, body []byte) (gateway.Auth, error) {
 		res, err := v.Verify(ctx, r, body)
-		if err != nil && !(keys.Dev && isUnknownKey(err)) {
+		if err != nil && !(keys.Dev && sigv4.UnknownKey(err)) {
 			return gateway.Auth{}, err
 		}
 		var a gateway.Auth
@@ -69,11 +69,6 @@ func authenticator(keys *iam.Keyring, clock func() time.Time) func(ctx context.C
 		}
 		return a, nil
 	}
-}
-
-func isUnknownKey(err error) bool {
-	ce, ok := awserr.As(err)
-	return ok && (ce.AWSErrorCode() == "InvalidClientTokenId" || ce.AWSErrorCode() == "InvalidAccessKeyId")
 }
 
 // unchunked removes the aws-chunked marks from a request whose body the verifier already

@@ -11,7 +11,10 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -53,6 +56,19 @@ func TestDevModeAcceptsAnyCredentials(t *testing.T) {
 	n, _ = ranged.Body.Read(b)
 	if raw.StatusCode != 206 || string(b[:n]) != "ell" || aws.ToString(ranged.ContentRange) != "bytes 1-3/5" {
 		t.Errorf("ranged GetObject = %d %q %s; want 206 \"ell\" bytes 1-3/5", raw.StatusCode, b[:n], aws.ToString(ranged.ContentRange))
+	}
+	// Every protocol family: JSON (CloudTrail, Logs), CBOR (CloudWatch), query (SNS).
+	if _, err := cloudtrail.NewFromConfig(cfg).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{}); err != nil {
+		t.Errorf("CloudTrail DescribeTrails in dev mode: %v", err)
+	}
+	if _, err := cloudwatchlogs.NewFromConfig(cfg).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{}); err != nil {
+		t.Errorf("Logs DescribeLogGroups in dev mode: %v", err)
+	}
+	if _, err := cloudwatch.NewFromConfig(cfg).ListMetrics(ctx, &cloudwatch.ListMetricsInput{}); err != nil {
+		t.Errorf("CloudWatch ListMetrics in dev mode: %v", err)
+	}
+	if _, err := sns.NewFromConfig(cfg).ListTopics(ctx, &sns.ListTopicsInput{}); err != nil {
+		t.Errorf("SNS ListTopics in dev mode: %v", err)
 	}
 	// Without dev mode the same key is refused.
 	strict := testenv.New(t)

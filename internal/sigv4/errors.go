@@ -89,6 +89,20 @@ func errMalformed(f family, presigned bool, msg string) error {
 	return awserr.New("IncompleteSignatureException", http.StatusBadRequest, "%s", msg)
 }
 
+// UnknownKey reports whether err is the answer to an access key bannin does not know, in
+// any protocol family's wording (see errUnknownKey).
+func UnknownKey(err error) bool {
+	ce, ok := awserr.As(err)
+	if !ok {
+		return false
+	}
+	switch ce.AWSErrorCode() {
+	case "InvalidAccessKeyId", "InvalidClientTokenId", "UnrecognizedClientException":
+		return true
+	}
+	return false
+}
+
 func errUnknownKey(f family) error {
 	switch f {
 	case famS3:
