@@ -36,6 +36,8 @@ type Bucket struct {
 	PublicAccessBlock *s3.PublicAccessBlockConfiguration    `json:"publicAccessBlock,omitempty"`
 	ObjectOwnership   string                                `json:"objectOwnership,omitempty"`
 	ObjectLock        bool                                  `json:"objectLockEnabled,omitempty"`
+	// Logging is the server access logging configuration; nil when logging is off.
+	Logging *s3.LoggingEnabled `json:"logging,omitempty"`
 }
 
 // bucketRef is a bucket loaded for a call: its resource and decoded configuration.
