@@ -77,7 +77,11 @@ func shapeBucket(r *store.Resource) (json.RawMessage, map[string]json.RawMessage
 	supp["AccessControlList"] = raw(string(acl)) // AWS gives the ACL as a JSON string
 
 	supp["BucketAccelerateConfiguration"] = raw(map[string]any{"status": nil})
-	supp["BucketLoggingConfiguration"] = raw(map[string]any{"destinationBucketName": nil, "logFilePrefix": nil})
+	if l := b.Logging; l != nil && l.TargetBucket != nil {
+		supp["BucketLoggingConfiguration"] = raw(map[string]any{"destinationBucketName": *l.TargetBucket, "logFilePrefix": l.TargetPrefix})
+	} else {
+		supp["BucketLoggingConfiguration"] = raw(map[string]any{"destinationBucketName": nil, "logFilePrefix": nil})
+	}
 	supp["BucketNotificationConfiguration"] = raw(map[string]any{"configurations": map[string]any{}})
 	var policy any
 	if b.Policy != "" {
