@@ -25,6 +25,7 @@ import (
 	"github.com/bannin/bannin/internal/call"
 	"github.com/bannin/bannin/internal/model"
 	"github.com/bannin/bannin/internal/protocol"
+	"github.com/bannin/bannin/internal/protocol/restxml"
 	"github.com/bannin/bannin/internal/store"
 )
 
@@ -229,7 +230,7 @@ func (g *Gateway) execute(ctx context.Context, c *call.Call, svc Service, protoc
 	o.In = in
 	if op.Input != nil {
 		if err := model.Validate(op.Input, in); err != nil {
-			o.Err = validationError(protocolName, err)
+			o.Err = validationError(protocolName, op, err)
 			return false
 		}
 	}
@@ -244,7 +245,7 @@ func (g *Gateway) execute(ctx context.Context, c *call.Call, svc Service, protoc
 		return false
 	}
 	if err := model.Bind(typed, in); err != nil {
-		o.Err = validationError(protocolName, err)
+		o.Err = validationError(protocolName, op, err)
 		return false
 	}
 	run := func() (err error) {
@@ -306,10 +307,16 @@ func (g *Gateway) record(ctx context.Context, c *call.Call, o audit.Outcome) err
 }
 
 // validationError turns a decode or model-validation failure into the error code the
-// protocol's services use for it.
-func validationError(protocolName string, err error) error {
+// protocol's services use for it. S3 (rest-xml) words each kind of invalid input in its
+// own way, which restxml.ValidationError knows; the others share one code per protocol.
+func validationError(protocolName string, op *model.Operation, err error) error {
 	if _, ok := awserr.As(err); ok {
 		return err
+	}
+	if protocolName == "rest-xml" {
+		if s3err, ok := restxml.ValidationError(op, err); ok {
+			return s3err
+		}
 	}
 	code := "ValidationException"
 	switch protocolName {

@@ -69,7 +69,13 @@ func (g *Gateway) Invoke(ctx context.Context, inv Invocation) (map[string]any, e
 	}
 	recorded := false
 	if o.Err == nil {
-		recorded = g.execute(ctx, c, svc, "json", op, in, &o)
+		// Params arrive as JSON would carry them, but an invalid one is answered in the
+		// service's own words: S3's are not the JSON services' ValidationException.
+		proto := "json"
+		if m.Metadata.Protocol == "rest-xml" {
+			proto = m.Metadata.Protocol
+		}
+		recorded = g.execute(ctx, c, svc, proto, op, in, &o)
 	} else {
 		o.In = in
 	}

@@ -28,7 +28,7 @@ func Validate(sh *Shape, v map[string]any) error {
 		return nil
 	}
 	var c checker
-	c.structure(sh, v, "")
+	c.structure(sh, v, "", true)
 	if len(c.violations) == 0 {
 		return nil
 	}
@@ -52,7 +52,35 @@ type Violation struct {
 	Value string
 	// Constraint is the rule, e.g. "Member must not be null".
 	Constraint string
+	// Rule is the kind of constraint that failed, for protocols whose services word
+	// each kind in their own way (S3).
+	Rule Rule
+	// Top is the member of the input shape the path starts at: it tells where the value
+	// travelled (a header, the query string, the body). Nil only for Validate on a
+	// shape that is not an operation input.
+	Top *Member
+	// Member is the member whose value failed, or nil for a list element or map entry.
+	Member *Member
+	// Raw is the offending value as decoded (nil for a missing member or a sensitive one).
+	Raw any
 }
+
+// Rule is a kind of model constraint.
+type Rule uint8
+
+const (
+	// RuleRequired is a missing required member.
+	RuleRequired Rule = iota + 1
+	// RuleEnum is a string outside its enum.
+	RuleEnum
+	// RuleLength is a string, blob, list or map too short or too long.
+	RuleLength
+	// RuleRange is a number below its minimum or above its maximum.
+	RuleRange
+	// RuleMapKeys and RuleMapValues gather the failures of a map's scalar keys or values.
+	RuleMapKeys
+	RuleMapValues
+)
 
 func (v Violation) String() string {
 	var b strings.Builder
@@ -88,10 +116,17 @@ func (e *ValidationError) Error() string {
 
 type checker struct {
 	violations []Violation
+	// top and member are the input member being checked and the innermost member.
+	top, member *Member
 }
 
-func (c *checker) add(path string, sh *Shape, v any, constraint string) {
-	c.violations = append(c.violations, Violation{Path: path, Value: render(sh, v), Constraint: constraint})
+func (c *checker) add(path string, sh *Shape, v any, rule Rule, constraint string) {
+	raw := v
+	if sh != nil && sh.Sensitive {
+		raw = nil
+	}
+	c.violations = append(c.violations, Violation{Path: path, Value: render(sh, v), Constraint: constraint,
+		Rule: rule, Top: c.top, Member: c.member, Raw: raw})
 }
 
 // lowerCamel is the member name as AWS paths write it.
@@ -110,13 +145,19 @@ func join(path, name string) string {
 	return path + "." + name
 }
 
-func (c *checker) structure(sh *Shape, v map[string]any, path string) {
+func (c *checker) structure(sh *Shape, v map[string]any, path string, top bool) {
+	outer := c.member
+	defer func() { c.member = outer }()
 	for _, m := range sh.Members {
+		if top {
+			c.top = m
+		}
+		c.member = m
 		val, ok := v[m.Name]
 		p := join(path, lowerCamel(m.Name))
 		if !ok || val == nil {
 			if sh.IsRequired(m.Name) {
-				c.add(p, m.Shape, nil, "Member must not be null")
+				c.add(p, m.Shape, nil, RuleRequired, "Member must not be null")
 			}
 			continue
 		}
@@ -132,7 +173,7 @@ func (c *checker) value(sh *Shape, v any, path string) {
 			return
 		}
 		if len(sh.Enum) > 0 && !contains(sh.Enum, s) {
-			c.add(path, sh, v, "Member must satisfy enum value set: ["+strings.Join(sh.Enum, ", ")+"]")
+			c.add(path, sh, v, RuleEnum, "Member must satisfy enum value set: ["+strings.Join(sh.Enum, ", ")+"]")
 		}
 		c.length(sh, v, utf8.RuneCountInString(s), path)
 	case Blob:
@@ -150,10 +191,10 @@ func (c *checker) value(sh *Shape, v any, path string) {
 			return
 		}
 		if sh.Min != nil && f < *sh.Min {
-			c.add(path, sh, v, "Member must have value greater than or equal to "+num(*sh.Min))
+			c.add(path, sh, v, RuleRange, "Member must have value greater than or equal to "+num(*sh.Min))
 		}
 		if sh.Max != nil && f > *sh.Max {
-			c.add(path, sh, v, "Member must have value less than or equal to "+num(*sh.Max))
+			c.add(path, sh, v, RuleRange, "Member must have value less than or equal to "+num(*sh.Max))
 		}
 	case List:
 		l, ok := v.([]any)
@@ -161,11 +202,14 @@ func (c *checker) value(sh *Shape, v any, path string) {
 			return
 		}
 		c.length(sh, v, len(l), path)
+		outer := c.member
+		c.member = nil
 		for i, e := range l {
 			if e != nil {
 				c.value(sh.Member.Shape, e, path+"."+strconv.Itoa(i+1)+".member")
 			}
 		}
+		c.member = outer
 	case Map:
 		m, ok := v.(map[string]any)
 		if !ok {
@@ -178,7 +222,7 @@ func (c *checker) value(sh *Shape, v any, path string) {
 			return
 		}
 		if m, ok := v.(map[string]any); ok {
-			c.structure(sh, m, path)
+			c.structure(sh, m, path, false)
 		}
 	}
 }
@@ -207,7 +251,10 @@ func (c *checker) mapEntries(sh *Shape, m map[string]any, path string) {
 		}
 		switch sh.Value.Shape.Type {
 		case Structure, List, Map:
+			outer := c.member
+			c.member = nil
 			c.value(sh.Value.Shape, val, path+"."+k)
+			c.member = outer
 		default:
 			var vc checker
 			vc.value(sh.Value.Shape, val, path)
@@ -215,19 +262,19 @@ func (c *checker) mapEntries(sh *Shape, m map[string]any, path string) {
 		}
 	}
 	if len(keyRules) > 0 {
-		c.add(path, sh, m, "Map keys must satisfy constraint: ["+strings.Join(keyRules, ", ")+"]")
+		c.add(path, sh, m, RuleMapKeys, "Map keys must satisfy constraint: ["+strings.Join(keyRules, ", ")+"]")
 	}
 	if len(valueRules) > 0 {
-		c.add(path, sh, m, "Map value must satisfy constraint: ["+strings.Join(valueRules, ", ")+"]")
+		c.add(path, sh, m, RuleMapValues, "Map value must satisfy constraint: ["+strings.Join(valueRules, ", ")+"]")
 	}
 }
 
 func (c *checker) length(sh *Shape, v any, n int, path string) {
 	if sh.Min != nil && float64(n) < *sh.Min {
-		c.add(path, sh, v, "Member must have length greater than or equal to "+num(*sh.Min))
+		c.add(path, sh, v, RuleLength, "Member must have length greater than or equal to "+num(*sh.Min))
 	}
 	if sh.Max != nil && float64(n) > *sh.Max {
-		c.add(path, sh, v, "Member must have length less than or equal to "+num(*sh.Max))
+		c.add(path, sh, v, RuleLength, "Member must have length less than or equal to "+num(*sh.Max))
 	}
 }
 

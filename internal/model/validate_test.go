@@ -9,6 +9,7 @@ import (
 	"github.com/bannin/bannin/internal/wire/cloudtrail"
 	"github.com/bannin/bannin/internal/wire/kms"
 	"github.com/bannin/bannin/internal/wire/logs"
+	"github.com/bannin/bannin/internal/wire/s3"
 	"github.com/bannin/bannin/internal/wire/ssm"
 )
 
@@ -98,4 +99,36 @@ func renderTags(n int) string {
 		parts[i] = "{Key=k}"
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// TestViolationKinds checks the structured fields protocols word violations from: the
+// rule, the input member the path starts at, the innermost member and the raw value.
+func TestViolationKinds(t *testing.T) {
+	sh := s3.Model().Operations["PutBucketVersioning"].Input
+	in := map[string]any{"Bucket": "b", "VersioningConfiguration": map[string]any{"Status": "Paused"}}
+	err := model.Validate(sh, in)
+	var ve *model.ValidationError
+	if !errors.As(err, &ve) || len(ve.Violations) != 1 {
+		t.Fatalf("Validate(Status=Paused) = %v; want 1 violation", err)
+	}
+	v := ve.Violations[0]
+	if v.Rule != model.RuleEnum || v.Top == nil || v.Top.Name != "VersioningConfiguration" ||
+		v.Member == nil || v.Member.Name != "Status" || v.Raw != "Paused" {
+		t.Errorf("violation = %+v; want an enum rule on Status under VersioningConfiguration with raw Paused", v)
+	}
+	err = model.Validate(sh, map[string]any{"Bucket": "b"})
+	if !errors.As(err, &ve) || len(ve.Violations) != 1 {
+		t.Fatalf("Validate(no body) = %v; want 1 violation", err)
+	}
+	if v := ve.Violations[0]; v.Rule != model.RuleRequired || v.Top != v.Member || v.Top.Name != "VersioningConfiguration" || v.Raw != nil {
+		t.Errorf("violation = %+v; want a required rule on VersioningConfiguration itself", v)
+	}
+	ct := cloudtrail.Model().Shapes["LookupEventsRequest"]
+	err = model.Validate(ct, map[string]any{"LookupAttributes": []any{map[string]any{"AttributeKey": "Nope", "AttributeValue": "v"}}})
+	if !errors.As(err, &ve) || len(ve.Violations) != 1 {
+		t.Fatalf("Validate(bad AttributeKey) = %v; want 1 violation", err)
+	}
+	if v := ve.Violations[0]; v.Rule != model.RuleEnum || v.Top.Name != "LookupAttributes" || v.Member == nil || v.Member.Name != "AttributeKey" {
+		t.Errorf("violation = %+v; want an enum rule on AttributeKey under LookupAttributes", v)
+	}
 }

@@ -215,6 +215,18 @@ func (rt *route) queryScore(q url.Values) (int, bool) {
 	return score, true
 }
 
+// BindingError is a URI label, query parameter or header whose text does not parse as its
+// member's type. Its message is Err's; Member and Value let a protocol word it as its
+// services do (S3 names the parameter in ArgumentName and ArgumentValue).
+type BindingError struct {
+	Member *model.Member
+	Value  string
+	Err    error
+}
+
+func (e *BindingError) Error() string { return e.Err.Error() }
+func (e *BindingError) Unwrap() error { return e.Err }
+
 // Bound reports whether member m travels outside the body.
 func Bound(m *model.Member) bool {
 	switch m.Location {
@@ -225,6 +237,7 @@ func Bound(m *model.Member) bool {
 }
 
 // DecodeBindings reads the input members bound to the URI labels, query string and headers.
+// A value that does not parse as its member's type is a *BindingError.
 func DecodeBindings(sh *model.Shape, r *http.Request, labels map[string]string, in map[string]any) error {
 	if sh == nil {
 		return nil
@@ -243,7 +256,7 @@ func DecodeBindings(sh *model.Shape, r *http.Request, labels map[string]string, 
 			if v, ok := labels[name]; ok {
 				val, err := xmltree.ParseScalar(m, v, m.Name)
 				if err != nil {
-					return err
+					return &BindingError{Member: m, Value: v, Err: err}
 				}
 				in[m.Name] = val
 			}
@@ -258,7 +271,7 @@ func DecodeBindings(sh *model.Shape, r *http.Request, labels map[string]string, 
 					for _, p := range splitHeaderList(v) {
 						e, err := xmltree.ParseScalar(m.Shape.Member, p, m.Name)
 						if err != nil {
-							return err
+							return &BindingError{Member: m, Value: p, Err: err}
 						}
 						out = append(out, e)
 					}
@@ -268,7 +281,7 @@ func DecodeBindings(sh *model.Shape, r *http.Request, labels map[string]string, 
 			}
 			val, err := xmltree.ParseScalar(m, vals[0], m.Name)
 			if err != nil {
-				return err
+				return &BindingError{Member: m, Value: vals[0], Err: err}
 			}
 			in[m.Name] = val
 		case "headers":
@@ -314,7 +327,7 @@ func DecodeBindings(sh *model.Shape, r *http.Request, labels map[string]string, 
 				for _, v := range vs {
 					e, err := xmltree.ParseScalar(m.Shape.Member, v, m.Name)
 					if err != nil {
-						return err
+						return &BindingError{Member: m, Value: v, Err: err}
 					}
 					out = append(out, e)
 				}
@@ -323,7 +336,7 @@ func DecodeBindings(sh *model.Shape, r *http.Request, labels map[string]string, 
 			}
 			val, err := xmltree.ParseScalar(m, vs[0], m.Name)
 			if err != nil {
-				return err
+				return &BindingError{Member: m, Value: vs[0], Err: err}
 			}
 			in[m.Name] = val
 		}

@@ -102,6 +102,9 @@ func (Codec) DecodeRequest(svc *model.Service, op *model.Operation, r *http.Requ
 		labels = map[string]string{}
 	}
 	if err := httpbind.DecodeBindings(sh, r, labels, in); err != nil {
+		if s3err, ok := ValidationError(op, err); ok {
+			return nil, s3err
+		}
 		return nil, invalidArgument(err)
 	}
 	if sh.Payload != "" {

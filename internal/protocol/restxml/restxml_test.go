@@ -242,13 +242,14 @@ func TestS3HandBuilt(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(body, "<Code>MalformedXML</Code>") {
 		t.Errorf("malformed DeleteObjects = %d %s", resp.StatusCode, body)
 	}
-	// Bad number in a query binding names the member.
+	// Bad number in a query binding is S3's InvalidArgument naming the parameter.
 	resp, err = http.Get(srv.URL + "/data?list-type=2&max-keys=many")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body = codectest.ReadAll(t, resp)
-	if resp.StatusCode != 400 || !strings.Contains(body, "MaxKeys") {
+	if resp.StatusCode != 400 || !strings.Contains(body, "<Code>InvalidArgument</Code>") ||
+		!strings.Contains(body, "<ArgumentName>max-keys</ArgumentName><ArgumentValue>many</ArgumentValue>") {
 		t.Errorf("bad max-keys = %d %s", resp.StatusCode, body)
 	}
 	// Root elements are S3's, not <Operation>Result.

@@ -1,0 +1,164 @@
+package gateway_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/bannin/bannin/internal/testenv"
+)
+
+// s3Error is S3's <Error> document with the detail elements the tests read.
+type s3Error struct {
+	Code                  string
+	Message               string
+	ArgumentName          string
+	ArgumentValue         string
+	StorageClassRequested string
+	LocationConstraint    string
+}
+
+// s3Send signs and sends a raw S3 request (for what an SDK refuses to send, and to read
+// the detail elements SDKs do not expose) and returns its status and <Error>.
+func s3Send(t *testing.T, e *testenv.Env, method, path string, header map[string]string, body string) (int, s3Error) {
+	t.Helper()
+	sum := sha256.Sum256([]byte(body))
+	h := map[string]string{"X-Amz-Content-Sha256": hex.EncodeToString(sum[:])}
+	for k, v := range header {
+		h[k] = v
+	}
+	resp, b := send(t, e, "s3", method, path, h, []byte(body))
+	var doc s3Error
+	if len(b) > 0 {
+		if err := xml.Unmarshal(b, &doc); err != nil {
+			t.Fatalf("%s %s: response %q is not XML: %v", method, path, b, err)
+		}
+	}
+	return resp.StatusCode, doc
+}
+
+func wantS3(t *testing.T, what string, err error, code, message string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Errorf("%s: error = %v; want %s", what, err, code)
+		return
+	}
+	if ae.ErrorCode() != code || ae.ErrorMessage() != message {
+		t.Errorf("%s: error = %s %q; want %s %q", what, ae.ErrorCode(), ae.ErrorMessage(), code, message)
+	}
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) && re.HTTPStatusCode() != http.StatusBadRequest {
+		t.Errorf("%s: status = %d; want 400", what, re.HTTPStatusCode())
+	}
+}
+
+// TestS3ValidationWording checks that S3 answers invalid input in S3's words (the codes,
+// messages and detail elements its error responses use), never with the JSON services'
+// "validation error detected", and that the failed call changes nothing.
+func TestS3ValidationWording(t *testing.T) {
+	e := testenv.New(t)
+	cl := e.S3()
+	ctx := context.Background()
+	if _, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("vbk")}); err != nil {
+		t.Fatalf("CreateBucket = %v", err)
+	}
+
+	// us-east-1 is never a location constraint (it is the absence of one).
+	_, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("east"),
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: "us-east-1"}})
+	wantS3(t, "CreateBucket LocationConstraint=us-east-1", err, "InvalidLocationConstraint", "The specified location-constraint is not valid")
+	status, doc := s3Send(t, e, "PUT", "/east2", nil,
+		`<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>mars-1</LocationConstraint></CreateBucketConfiguration>`)
+	if status != 400 || doc.Code != "InvalidLocationConstraint" || doc.LocationConstraint != "mars-1" {
+		t.Errorf("CreateBucket LocationConstraint=mars-1 = %d %+v; want 400 InvalidLocationConstraint naming mars-1", status, doc)
+	}
+	for _, b := range []string{"east", "east2"} {
+		if _, err := cl.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(b)}); err == nil {
+			t.Errorf("bucket %s exists after its CreateBucket failed", b)
+		}
+	}
+
+	// A storage class S3 does not know.
+	_, err = cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("vbk"), Key: aws.String("k"),
+		Body: strings.NewReader("x"), StorageClass: "FROZEN"})
+	wantS3(t, "PutObject StorageClass=FROZEN", err, "InvalidStorageClass", "The storage class you specified is not valid")
+	status, doc = s3Send(t, e, "PUT", "/vbk/k", map[string]string{"X-Amz-Storage-Class": "FROZEN"}, "x")
+	if status != 400 || doc.StorageClassRequested != "FROZEN" {
+		t.Errorf("PutObject x-amz-storage-class: FROZEN = %d %+v; want 400 with StorageClassRequested FROZEN", status, doc)
+	}
+	if _, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("vbk"), Key: aws.String("k")}); err == nil {
+		t.Error("object k exists after its PutObject failed")
+	}
+
+	// A canned ACL S3 does not know: InvalidArgument naming the header and value.
+	status, doc = s3Send(t, e, "PUT", "/vbk/k", map[string]string{"X-Amz-Acl": "privat"}, "x")
+	if status != 400 || doc.Code != "InvalidArgument" || doc.ArgumentName != "x-amz-acl" || doc.ArgumentValue != "privat" {
+		t.Errorf("PutObject x-amz-acl: privat = %d %+v; want 400 InvalidArgument x-amz-acl=privat", status, doc)
+	}
+
+	// A bad value inside an XML body fails S3's schema.
+	_, err = cl.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String("vbk"),
+		VersioningConfiguration: &s3types.VersioningConfiguration{Status: "Paused"}})
+	wantS3(t, "PutBucketVersioning Status=Paused", err, "MalformedXML",
+		"The XML you provided was not well-formed or did not validate against our published schema")
+	got, err := cl.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String("vbk")})
+	if err != nil || got.Status != "" {
+		t.Errorf("GetBucketVersioning after the failed put = %v, %v; want no status", got, err)
+	}
+
+	// An absent body where the operation needs one.
+	status, doc = s3Send(t, e, "PUT", "/vbk?versioning", nil, "")
+	if status != 400 || doc.Code != "MissingRequestBodyError" || doc.Message != "Request Body is empty" {
+		t.Errorf("PutBucketVersioning without a body = %d %+v; want 400 MissingRequestBodyError", status, doc)
+	}
+
+	// max-keys that is not an integer, and one out of range.
+	status, doc = s3Send(t, e, "GET", "/vbk?list-type=2&max-keys=many", nil, "")
+	if status != 400 || doc.Code != "InvalidArgument" || doc.Message != "Provided max-keys not an integer or within integer range" ||
+		doc.ArgumentName != "max-keys" || doc.ArgumentValue != "many" {
+		t.Errorf("ListObjectsV2 max-keys=many = %d %+v; want 400 InvalidArgument naming max-keys", status, doc)
+	}
+	_, err = cl.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("vbk"), MaxKeys: aws.Int32(-1)})
+	wantS3(t, "ListObjectsV2 MaxKeys=-1", err, "InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647")
+
+	// A query enum: encoding-type.
+	status, doc = s3Send(t, e, "GET", "/vbk?list-type=2&encoding-type=base64", nil, "")
+	if status != 400 || doc.Code != "InvalidArgument" || doc.Message != "Invalid Encoding Method specified in Request" ||
+		doc.ArgumentName != "encoding-type" || doc.ArgumentValue != "base64" {
+		t.Errorf("ListObjectsV2 encoding-type=base64 = %d %+v; want 400 InvalidArgument naming encoding-type", status, doc)
+	}
+	// A query range: max-buckets.
+	status, doc = s3Send(t, e, "GET", "/?max-buckets=0", nil, "")
+	if status != 400 || doc.Code != "InvalidArgument" || doc.ArgumentName != "max-buckets" || doc.ArgumentValue != "0" {
+		t.Errorf("ListBuckets max-buckets=0 = %d %+v; want 400 InvalidArgument naming max-buckets", status, doc)
+	}
+
+	// Nothing S3 answered is worded as the JSON services word it.
+	for _, c := range []string{"validation error detected", "failed to satisfy constraint"} {
+		if strings.Contains(doc.Message, c) {
+			t.Errorf("S3 message %q has the JSON services' wording", doc.Message)
+		}
+	}
+}
+
+// TestJSONValidationUnchanged checks that a JSON service still answers a model violation
+// with ValidationException in its own words.
+func TestJSONValidationUnchanged(t *testing.T) {
+	e := testenv.New(t)
+	status, m := jsonCall(t, e, "CreateTrail", `{"Name":"t"}`)
+	want := "1 validation error detected: Value null at 's3BucketName' failed to satisfy constraint: Member must not be null"
+	if status != 400 || !strings.HasSuffix(m["__type"].(string), "ValidationException") || m["message"] != want {
+		t.Errorf("CreateTrail without S3BucketName = %d %v; want 400 ValidationException %q", status, m, want)
+	}
+}
