@@ -117,6 +117,16 @@ func TestS3ValidationWording(t *testing.T) {
 		t.Errorf("GetBucketVersioning after the failed put = %v, %v; want no status", got, err)
 	}
 
+	// A body that is not XML, or not the operation's document: S3's fixed message.
+	for _, body := range []string{`<VersioningConfiguration><Status>Enabled</Stat`,
+		`<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status><MFADelete>maybe</MFADelete></VersioningConfiguration>`} {
+		status, doc := s3Send(t, e, "PUT", "/vbk?versioning", nil, body)
+		if status != 400 || doc.Code != "MalformedXML" ||
+			doc.Message != "The XML you provided was not well-formed or did not validate against our published schema" {
+			t.Errorf("PutBucketVersioning %s = %d %+v; want 400 MalformedXML with S3's message", body, status, doc)
+		}
+	}
+
 	// An absent body where the operation needs one.
 	status, doc = s3Send(t, e, "PUT", "/vbk?versioning", nil, "")
 	if status != 400 || doc.Code != "MissingRequestBodyError" || doc.Message != "Request Body is empty" {

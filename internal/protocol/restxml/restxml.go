@@ -80,11 +80,20 @@ func (Codec) Operation(svc *model.Service, r *http.Request, body []byte) (*model
 	return op, err
 }
 
-// Malformed is the 400 of a body or binding that does not parse.
+// Malformed is the 400 of a body that does not parse or does not match the operation's
+// schema. S3's message never says what is wrong, so neither does this one; err is kept
+// for the server's logs (Unwrap).
 func Malformed(err error) error {
-	return awserr.New("MalformedXML", http.StatusBadRequest,
-		"The XML you provided was not well-formed or did not validate against our published schema: %v", err)
+	return &malformed{Coded: awserr.New("MalformedXML", http.StatusBadRequest, "%s", MalformedXMLMessage), cause: err}
 }
+
+type malformed struct {
+	awserr.Coded
+	cause error
+}
+
+func (m *malformed) Error() string { return m.Coded.Error() + " (" + m.cause.Error() + ")" }
+func (m *malformed) Unwrap() error { return m.cause }
 
 func invalidArgument(err error) error {
 	return awserr.New("InvalidArgument", http.StatusBadRequest, "%v", err)
