@@ -137,8 +137,7 @@ func headerViolation(name, value string, v model.Violation) error {
 			return WithDetails(awserr.New("InvalidStorageClass", http.StatusBadRequest, "The storage class you specified is not valid"),
 				"StorageClassRequested", value)
 		case "x-amz-sdk-checksum-algorithm", "x-amz-checksum-algorithm":
-			return awserr.New("InvalidRequest", http.StatusBadRequest,
-				"Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+			return awserr.New("InvalidRequest", http.StatusBadRequest, "Value for %s header is invalid.", lname)
 		}
 		if msg, ok := headerEnumMessages[lname]; ok {
 			return invalidArg(lname, value, "%s", msg)
