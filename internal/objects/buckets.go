@@ -38,6 +38,8 @@ type Bucket struct {
 	ObjectLock        bool                                  `json:"objectLockEnabled,omitempty"`
 	// Logging is the server access logging configuration; nil when logging is off.
 	Logging *s3.LoggingEnabled `json:"logging,omitempty"`
+	// LoggingSince is when logging was last turned on: earlier requests are not logged.
+	LoggingSince time.Time `json:"loggingSince,omitzero"`
 }
 
 // bucketRef is a bucket loaded for a call: its resource and decoded configuration.

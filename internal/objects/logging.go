@@ -3,6 +3,7 @@ package objects
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/wire/s3"
@@ -23,7 +24,7 @@ func (s *Service) PutBucketLogging(ctx context.Context, in *s3.PutBucketLoggingR
 	}
 	le := in.BucketLoggingStatus.LoggingEnabled
 	if le == nil {
-		b.cfg.Logging = nil
+		b.cfg.Logging, b.cfg.LoggingSince = nil, time.Time{}
 		return &s3.PutBucketLoggingOutput{}, s.save(ctx, c, b)
 	}
 	target := str(le.TargetBucket)
@@ -83,6 +84,9 @@ func (s *Service) PutBucketLogging(ctx context.Context, in *s3.PutBucketLoggingR
 			}
 			l.TargetObjectKeyFormat.PartitionedPrefix = &s3.PartitionedPrefix{PartitionDateSource: &src}
 		}
+	}
+	if b.cfg.Logging == nil {
+		b.cfg.LoggingSince = c.Time.UTC()
 	}
 	b.cfg.Logging = l
 	return &s3.PutBucketLoggingOutput{}, s.save(ctx, c, b)

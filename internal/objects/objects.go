@@ -34,6 +34,12 @@ type Options struct {
 	// Grace is how long the bytes of a deleted or replaced object are kept before Sweep
 	// removes them, so that reads already under way can finish (default 5 minutes).
 	Grace time.Duration
+	// Store is the store the service's stream consumer (server access logging) reads and
+	// writes; without it server access logs are not collected.
+	Store store.Store
+	// LogInterval is how long a server access log record waits at most before it is
+	// delivered to the target bucket (default 5 minutes; S3 itself takes up to hours).
+	LogInterval time.Duration
 }
 
 // Service implements s3.API.
@@ -52,6 +58,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if opts.Grace == 0 {
 		opts.Grace = 5 * time.Minute
+	}
+	if opts.LogInterval <= 0 {
+		opts.LogInterval = 5 * time.Minute
 	}
 	b := opts.Blobs
 	if b == nil {

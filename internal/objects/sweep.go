@@ -63,13 +63,17 @@ func (s *Service) Sweep(ctx context.Context, st store.Store) (int, error) {
 	return removed, nil
 }
 
-// Run sweeps every interval until ctx ends.
+// Run sweeps every interval, and delivers pending server access logs, until ctx ends. Log
+// delivery is checked every second (the clock may be a test's), and it is due by the
+// service's clock and Options.LogInterval.
 func (s *Service) Run(ctx context.Context, st store.Store, interval time.Duration, log *slog.Logger) error {
 	if log == nil {
 		log = slog.Default()
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	logs := time.NewTicker(min(time.Second, s.opts.LogInterval))
+	defer logs.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -77,6 +81,10 @@ func (s *Service) Run(ctx context.Context, st store.Store, interval time.Duratio
 		case <-t.C:
 			if _, err := s.Sweep(ctx, st); err != nil && ctx.Err() == nil {
 				log.Error("objects: sweep", "err", err)
+			}
+		case <-logs.C:
+			if _, err := s.deliverAccessLogs(ctx, st); err != nil && ctx.Err() == nil {
+				log.Error("objects: access logs", "err", err)
 			}
 		}
 	}

@@ -120,7 +120,7 @@ func New(cfg Config) (*Server, error) {
 		lock.Close()
 		return nil, fmt.Errorf("server: clear spool: %w", err)
 	}
-	objs, err := objects.New(objects.Options{Dir: filepath.Join(cfg.DataDir, "objects"), Clock: cfg.Clock})
+	objs, err := objects.New(objects.Options{Dir: filepath.Join(cfg.DataDir, "objects"), Clock: cfg.Clock, Store: st})
 	if err != nil {
 		st.Close()
 		lock.Close()
