@@ -2,6 +2,7 @@ package restxml_test
 
 import (
 	"errors"
+	"net/http/httptest"
 	"reflect"
 	"testing"
 
@@ -100,5 +101,42 @@ func TestValidationError(t *testing.T) {
 	}
 	if _, ok := restxml.ValidationError(svc.Operations["PutObject"], errors.New("other")); ok {
 		t.Error("ValidationError translated an error that is no validation failure")
+	}
+}
+
+// TestBindingErrorWording checks S3's answer to a header or parameter that does not parse
+// as its type: InvalidArgument naming it, in S3's words where they are known.
+func TestBindingErrorWording(t *testing.T) {
+	svc := codectest.Model(t, "s3", "s3")
+	for _, c := range []struct {
+		name, op, target string
+		header           map[string]string
+		message          string
+		argName, argVal  string
+	}{
+		{"max-keys", "ListObjectsV2", "/b?list-type=2&max-keys=ten", nil,
+			"Provided max-keys not an integer or within integer range", "max-keys", "ten"},
+		{"max-keys overflow", "ListObjects", "/b?max-keys=2147483648", nil,
+			"Provided max-keys not an integer or within integer range", "max-keys", "2147483648"},
+		{"retain until date", "PutObject", "/b/k", map[string]string{"X-Amz-Object-Lock-Retain-Until-Date": "tomorrow"},
+			"The retain until date must be provided in ISO 8601 format", "x-amz-object-lock-retain-until-date", "tomorrow"},
+	} {
+		op := svc.Operations[c.op]
+		method := op.Method
+		r := httptest.NewRequest(method, c.target, nil)
+		for k, v := range c.header {
+			r.Header.Set(k, v)
+		}
+		_, err := restxml.New().DecodeRequest(svc, op, r, []byte{})
+		ce, ok := awserr.As(err)
+		if !ok || ce.AWSErrorCode() != "InvalidArgument" || ce.AWSMessage() != c.message {
+			t.Errorf("%s: DecodeRequest = %v; want InvalidArgument %q", c.name, err, c.message)
+			continue
+		}
+		var d restxml.Detailer
+		want := []restxml.Detail{{Name: "ArgumentName", Value: c.argName}, {Name: "ArgumentValue", Value: c.argVal}}
+		if !errors.As(err, &d) || !reflect.DeepEqual(d.ErrorDetails(), want) {
+			t.Errorf("%s: details of %v; want %v", c.name, err, want)
+		}
 	}
 }
