@@ -63,6 +63,11 @@ type Options struct {
 	// TrimEvery is how often the entries every consumer is past are deleted (default 1m;
 	// negative: never).
 	TrimEvery time.Duration
+	// TrimBatch bounds the entries one trimming transaction deletes (default 10,000), so
+	// that a large backlog (a million entries after a burst) is deleted in steps that other
+	// writers interleave with, not in one transaction that holds the store's writer for
+	// seconds.
+	TrimBatch int64
 }
 
 // Runner runs consumers, one goroutine each.
@@ -92,6 +97,9 @@ func NewRunner(opts Options, consumers ...Consumer) (*Runner, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.TrimBatch <= 0 {
+		opts.TrimBatch = 10_000
 	}
 	if opts.TrimEvery == 0 {
 		opts.TrimEvery = time.Minute
@@ -169,13 +177,34 @@ func (r *Runner) Trim(ctx context.Context) (int64, error) {
 	if err != nil || upTo <= 0 {
 		return 0, err
 	}
-	var n int64
-	err = r.opts.Store.Update(ctx, func(tx store.Tx) error {
-		var err error
-		n, err = tx.TrimStream(ctx, upTo)
+	// Step from the oldest entry left; sequence numbers are dense but for rolled-back
+	// appends, so a step deletes at most TrimBatch entries.
+	var first int64
+	err = r.opts.Store.View(ctx, func(tx store.ReadTx) error {
+		es, err := tx.ReadStream(ctx, 0, 1)
+		if len(es) > 0 {
+			first = es[0].Seq
+		}
 		return err
 	})
-	return n, err
+	if err != nil || first == 0 || first > upTo {
+		return 0, err
+	}
+	var total int64
+	for to := first - 1; to < upTo && ctx.Err() == nil; {
+		to = min(to+r.opts.TrimBatch, upTo)
+		var n int64
+		err := r.opts.Store.Update(ctx, func(tx store.Tx) error {
+			var err error
+			n, err = tx.TrimStream(ctx, to)
+			return err
+		})
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, ctx.Err()
 }
 
 // changed returns the wake-up channel for the next commit, or nil (never ready) without one.

@@ -350,3 +350,52 @@ func TestSkippedEntriesCheckpointLater(t *testing.T) {
 		t.Errorf("consumer of b was handed %v", got)
 	}
 }
+
+// countingStore counts write transactions.
+type countingStore struct {
+	store.Store
+	updates int
+}
+
+func (c *countingStore) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	c.updates++
+	return c.Store.Update(ctx, fn)
+}
+
+// TestTrimInSteps deletes a backlog in transactions of at most TrimBatch entries.
+func TestTrimInSteps(t *testing.T) {
+	s := &countingStore{Store: openStore(t, t.TempDir())}
+	payloads := make([]string, 250)
+	for i := range payloads {
+		payloads[i] = fmt.Sprint(i + 1)
+	}
+	appendEntries(t, s, "a", payloads...)
+	r, err := stream.NewRunner(stream.Options{Store: s, TrimEvery: -1, TrimBatch: 100, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		stream.Consumer{Name: "c", Handle: newCollector().handle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.SetCheckpoint(ctx, "c", 240) }); err != nil {
+		t.Fatal(err)
+	}
+	s.updates = 0
+	if n, err := r.Trim(ctx); err != nil || n != 240 {
+		t.Fatalf("Trim = %d, %v; want 240", n, err)
+	}
+	if s.updates != 3 {
+		t.Errorf("Trim used %d transactions; want 3 (100 + 100 + 40 entries)", s.updates)
+	}
+	var left []store.Entry
+	s.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		left, err = tx.ReadStream(ctx, 0, 100)
+		return err
+	})
+	if len(left) != 10 || left[0].Seq != 241 {
+		t.Errorf("stream after Trim = %d entries %v; want 241..250", len(left), left)
+	}
+	if n, err := r.Trim(ctx); err != nil || n != 0 {
+		t.Errorf("second Trim = %d, %v; want 0", n, err)
+	}
+}
