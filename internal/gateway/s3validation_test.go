@@ -15,6 +15,8 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/bannin/bannin/internal/awserr"
+	"github.com/bannin/bannin/internal/call"
 	"github.com/bannin/bannin/internal/testenv"
 )
 
@@ -159,6 +161,24 @@ func TestS3ValidationWording(t *testing.T) {
 		if strings.Contains(doc.Message, c) {
 			t.Errorf("S3 message %q has the JSON services' wording", doc.Message)
 		}
+	}
+}
+
+// TestInvokeValidationWording checks that a call bannin makes on someone's behalf is
+// answered in the called service's words too: S3's for S3, ValidationException for JSON.
+func TestInvokeValidationWording(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	root := call.Principal{Type: "Root", Account: e.Account, ARN: "arn:aws:iam::" + e.Account + ":root"}
+	_, err := e.Server.Invoke(ctx, root, e.Region, "s3", "CreateBucket", map[string]any{"Bucket": "inv-east",
+		"CreateBucketConfiguration": map[string]any{"LocationConstraint": "us-east-1"}})
+	if ce, ok := awserr.As(err); !ok || ce.AWSErrorCode() != "InvalidLocationConstraint" {
+		t.Errorf("Invoke CreateBucket LocationConstraint=us-east-1 = %v; want InvalidLocationConstraint", err)
+	}
+	_, err = e.Server.Invoke(ctx, root, e.Region, "cloudtrail", "CreateTrail", map[string]any{"Name": "t"})
+	if ce, ok := awserr.As(err); !ok || ce.AWSErrorCode() != "ValidationException" ||
+		!strings.Contains(ce.AWSMessage(), "1 validation error detected: Value null at 's3BucketName'") {
+		t.Errorf("Invoke CreateTrail without S3BucketName = %v; want ValidationException", err)
 	}
 }
 
