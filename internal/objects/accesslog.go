@@ -71,10 +71,16 @@ func (s *Service) Consumers() []stream.Consumer {
 
 // queueAccessLogs keeps the log records of the calls on buckets that have logging enabled.
 // The records and the consumer's checkpoint commit together, so that a restart neither
-// loses nor repeats them; a record that comes again is stored under the same key.
+// loses nor repeats them; a record that comes again is stored under the same key. Batches
+// without such calls take no write transaction.
 func (s *Service) queueAccessLogs(ctx context.Context, entries []store.Entry) error {
 	now := s.opts.Clock().UTC()
-	err := s.opts.Store.Update(ctx, func(tx store.Tx) error {
+	type queued struct {
+		key string
+		log pendingLog
+	}
+	var logs []queued
+	err := s.opts.Store.View(ctx, func(tx store.ReadTx) error {
 		buckets := map[string]*bucketRef{}
 		for _, e := range entries {
 			var r audit.Record
@@ -110,7 +116,19 @@ func (s *Service) queueAccessLogs(ctx context.Context, entries []store.Entry) er
 			if f := l.TargetObjectKeyFormat; f != nil && f.PartitionedPrefix != nil {
 				p.Partitioned, p.DateSource = true, str(f.PartitionedPrefix.PartitionDateSource)
 			}
-			if err := putJSON(ctx, tx, logPendingBucket, fmt.Sprintf("%020d", e.Seq), p); err != nil {
+			logs = append(logs, queued{key: fmt.Sprintf("%020d", e.Seq), log: p})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("objects: queue access logs: %w", err)
+	}
+	if len(logs) == 0 {
+		return nil
+	}
+	err = s.opts.Store.Update(ctx, func(tx store.Tx) error {
+		for _, q := range logs {
+			if err := putJSON(ctx, tx, logPendingBucket, q.key, q.log); err != nil {
 				return err
 			}
 		}

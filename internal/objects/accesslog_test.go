@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/configservice"
 	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -388,13 +389,17 @@ func TestAccessLogsSurviveRestart(t *testing.T) {
 	}
 }
 
-// S3_BUCKET_LOGGING_ENABLED turns COMPLIANT once the bucket logs its access.
+// S3_BUCKET_LOGGING_ENABLED and CLOUDTRAIL_S3_BUCKET_ACCESS_LOGGING turn COMPLIANT once the
+// bucket (the trail's bucket) logs its access.
 func TestLoggingRuleCompliant(t *testing.T) {
 	e := testenv.New(t)
 	ctx := context.Background()
 	c := e.S3()
 	cs := configservice.NewFromConfig(e.Config)
 	mkBuckets(t, c, &awss3.CreateBucketInput{Bucket: aws.String("src")}, &awss3.CreateBucketInput{Bucket: aws.String("logs")})
+	if _, err := e.CloudTrail().CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("main"), S3BucketName: aws.String("src")}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := cs.PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: &cfgtypes.ConfigurationRecorder{
 		Name: aws.String("default"), RoleARN: aws.String("arn:aws:iam::" + e.Account + ":role/config")}}); err != nil {
 		t.Fatal(err)
@@ -406,26 +411,39 @@ func TestLoggingRuleCompliant(t *testing.T) {
 	if _, err := cs.StartConfigurationRecorder(ctx, &configservice.StartConfigurationRecorderInput{ConfigurationRecorderName: aws.String("default")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cs.PutConfigRule(ctx, &configservice.PutConfigRuleInput{ConfigRule: &cfgtypes.ConfigRule{ConfigRuleName: aws.String("s3-logging"),
-		Source: &cfgtypes.Source{Owner: cfgtypes.OwnerAws, SourceIdentifier: aws.String("S3_BUCKET_LOGGING_ENABLED")}}}); err != nil {
-		t.Fatal(err)
+	rules := map[string]string{"s3-logging": "S3_BUCKET_LOGGING_ENABLED", "trail-bucket-logging": "CLOUDTRAIL_S3_BUCKET_ACCESS_LOGGING"}
+	for name, id := range rules {
+		if _, err := cs.PutConfigRule(ctx, &configservice.PutConfigRuleInput{ConfigRule: &cfgtypes.ConfigRule{ConfigRuleName: aws.String(name),
+			Source: &cfgtypes.Source{Owner: cfgtypes.OwnerAws, SourceIdentifier: aws.String(id)}}}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	compliance := func() cfgtypes.ComplianceType {
-		out, err := cs.GetComplianceDetailsByConfigRule(ctx, &configservice.GetComplianceDetailsByConfigRuleInput{ConfigRuleName: aws.String("s3-logging")})
+	compliance := func(rule, resource string) cfgtypes.ComplianceType {
+		out, err := cs.GetComplianceDetailsByConfigRule(ctx, &configservice.GetComplianceDetailsByConfigRuleInput{ConfigRuleName: aws.String(rule)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range out.EvaluationResults {
-			if aws.ToString(r.EvaluationResultIdentifier.EvaluationResultQualifier.ResourceId) == "src" {
+			if aws.ToString(r.EvaluationResultIdentifier.EvaluationResultQualifier.ResourceId) == resource {
 				return r.ComplianceType
 			}
 		}
 		return ""
 	}
-	waitFor(t, "src NON_COMPLIANT", func() bool { return compliance() == cfgtypes.ComplianceTypeNonCompliant })
+	waitFor(t, "src NON_COMPLIANT", func() bool { return compliance("s3-logging", "src") == cfgtypes.ComplianceTypeNonCompliant })
+	waitFor(t, "trail NON_COMPLIANT", func() bool {
+		return compliance("trail-bucket-logging", "main") == cfgtypes.ComplianceTypeNonCompliant
+	})
 	if _, err := c.PutBucketLogging(ctx, &awss3.PutBucketLoggingInput{Bucket: aws.String("src"),
 		BucketLoggingStatus: &types.BucketLoggingStatus{LoggingEnabled: &types.LoggingEnabled{TargetBucket: aws.String("logs"), TargetPrefix: aws.String("src/")}}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "src COMPLIANT after PutBucketLogging", func() bool { return compliance() == cfgtypes.ComplianceTypeCompliant })
+	waitFor(t, "src COMPLIANT after PutBucketLogging", func() bool { return compliance("s3-logging", "src") == cfgtypes.ComplianceTypeCompliant })
+	// The trail rule is periodic: evaluate it now.
+	if _, err := cs.StartConfigRulesEvaluation(ctx, &configservice.StartConfigRulesEvaluationInput{ConfigRuleNames: []string{"trail-bucket-logging"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "trail COMPLIANT after PutBucketLogging on its bucket", func() bool {
+		return compliance("trail-bucket-logging", "main") == cfgtypes.ComplianceTypeCompliant
+	})
 }
