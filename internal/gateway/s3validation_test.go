@@ -85,7 +85,13 @@ func TestS3ValidationWording(t *testing.T) {
 	if status != 400 || doc.Code != "InvalidLocationConstraint" || doc.LocationConstraint != "mars-1" {
 		t.Errorf("CreateBucket LocationConstraint=mars-1 = %d %+v; want 400 InvalidLocationConstraint naming mars-1", status, doc)
 	}
-	for _, b := range []string{"east", "east2"} {
+	// The aws CLI, as QA found it.
+	out, err := e.RunErr(t, testenv.V2, "s3api", "create-bucket", "--bucket", "east3",
+		"--create-bucket-configuration", "LocationConstraint=us-east-1")
+	if err == nil || !strings.Contains(out, "(InvalidLocationConstraint) when calling the CreateBucket operation: The specified location-constraint is not valid") {
+		t.Errorf("aws s3api create-bucket LocationConstraint=us-east-1 = %v\n%s; want InvalidLocationConstraint", err, out)
+	}
+	for _, b := range []string{"east", "east2", "east3"} {
 		if _, err := cl.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(b)}); err == nil {
 			t.Errorf("bucket %s exists after its CreateBucket failed", b)
 		}
