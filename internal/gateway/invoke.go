@@ -56,6 +56,12 @@ func (g *Gateway) Invoke(ctx context.Context, inv Invocation) (map[string]any, e
 		SourceIP: orElse(inv.SourceIP, inv.Caller.InvokedBy), UserAgent: orElse(inv.UserAgent, inv.Caller.InvokedBy)}
 	ctx = store.WithEventID(call.With(ctx, c), c.EventID)
 	o := audit.Outcome{Service: m, Op: op}
+	// Params arrive as JSON would carry them, but an invalid one is answered in the
+	// service's own words: S3's are not the JSON services' ValidationException.
+	proto := "json"
+	if m.Metadata.Protocol == "rest-xml" {
+		proto = m.Metadata.Protocol
+	}
 	in := map[string]any{}
 	if op.Input != nil {
 		var err error
@@ -64,17 +70,11 @@ func (g *Gateway) Invoke(ctx context.Context, inv Invocation) (map[string]any, e
 			params = map[string]any{}
 		}
 		if in, err = treeconv.DecodeStruct(params, op.Input, invokeOptions); err != nil {
-			o.Err = awserr.New("ValidationException", http.StatusBadRequest, "%v", err)
+			o.Err = validationError(proto, op, err)
 		}
 	}
 	recorded := false
 	if o.Err == nil {
-		// Params arrive as JSON would carry them, but an invalid one is answered in the
-		// service's own words: S3's are not the JSON services' ValidationException.
-		proto := "json"
-		if m.Metadata.Protocol == "rest-xml" {
-			proto = m.Metadata.Protocol
-		}
 		recorded = g.execute(ctx, c, svc, proto, op, in, &o)
 	} else {
 		o.In = in
