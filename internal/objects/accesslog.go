@@ -154,14 +154,10 @@ func accessLogLine(ctx context.Context, tx store.ReadTx, b *bucketRef, r *audit.
 	op := s3Operations()[r.EventName]
 	key, _ := params["key"].(string)
 	versionID, _ := params["versionId"].(string)
-	method, typ := "-", "-"
+	operation := "REST.-.-"
 	status := 200
 	if op != nil {
-		method = op.Method
-		if op.Name == "CopyObject" || op.Name == "UploadPartCopy" {
-			method = "COPY" // REST.COPY.OBJECT, REST.COPY.PART
-		}
-		typ = logOperation(op)
+		operation = logOperationName(op)
 		if op.ResponseCode != 0 {
 			status = op.ResponseCode
 		}
@@ -216,7 +212,7 @@ func accessLogLine(ctx context.Context, tx store.ReadTx, b *bucketRef, r *audit.
 		dash(r.SourceIPAddress),
 		requester,
 		dash(r.RequestID),
-		"REST." + method + "." + typ,
+		operation,
 		dash(escapeKey(key)),
 		quote(requestURI(op, b.name(), key, params)),
 		strconv.Itoa(status),
@@ -296,6 +292,16 @@ var logOperations = map[string]string{
 	"GetObjectTagging":        "OBJECT_TAGGING",
 	"PutObjectTagging":        "OBJECT_TAGGING",
 	"DeleteObjectTagging":     "OBJECT_TAGGING",
+}
+
+// logOperationName is a log record's operation: REST.<HTTP method>.<resource type>, with
+// COPY as the method of copies (REST.COPY.OBJECT, REST.COPY.PART).
+func logOperationName(op *model.Operation) string {
+	method := op.Method
+	if op.Name == "CopyObject" || op.Name == "UploadPartCopy" {
+		method = "COPY"
+	}
+	return "REST." + method + "." + logOperation(op)
 }
 
 // logOperation is the resource type part of a log record's operation (REST.GET.VERSIONING):
@@ -380,6 +386,7 @@ var errorStatuses = map[string]int{
 	"SignatureDoesNotMatch":           403,
 	// 404
 	"NoSuchBucket":                 404,
+	"NotFound":                     404,
 	"NoSuchKey":                    404,
 	"NoSuchUpload":                 404,
 	"NoSuchVersion":                404,
@@ -533,12 +540,19 @@ func (s *Service) deliverLogObject(ctx context.Context, st store.Store, now time
 	err = st.Update(ctx, func(tx store.Tx) error {
 		delivered = false
 		for _, k := range keys {
+			// Another replica may have delivered them meanwhile.
+			if v, err := tx.Get(ctx, logPendingBucket, k); err != nil || v == nil {
+				return err
+			}
+		}
+		for _, k := range keys {
 			if err := tx.Delete(ctx, logPendingBucket, k); err != nil {
 				return err
 			}
 		}
 		t, err := findBucket(ctx, tx, logs[0].Target)
-		if err != nil || t == nil {
+		if err != nil || t == nil || t.res.Account != logs[0].Account {
+			// Gone, or since re-created by another account: the records are dropped.
 			return err
 		}
 		c := &call.Call{Time: now, Service: "s3", Operation: "PutObject", Account: t.res.Account, Region: t.cfg.Region,
