@@ -68,20 +68,17 @@ func fromCloudTrail(record []byte, r ctRecord, t time.Time) (*busEntry, bool) {
 	}
 	svc, _, _ := strings.Cut(r.EventSource, ".")
 	ev := &Event{Version: "0", ID: nameID("cloudtrail:" + r.EventID), DetailType: dt, Source: "aws." + svc,
-		Account: r.RecipientAccountID, Time: t.Format(timeLayout), Region: r.AWSRegion,
-		Resources: []string{}, Detail: json.RawMessage("null")}
-	head, err := json.Marshal(ev)
+		Account: r.RecipientAccountID, Time: t.Format(timeLayout), Region: r.AWSRegion, Resources: []string{}}
+	// The record is valid JSON (ctHeader decoded it); compacted as json.Marshal would.
+	var detail bytes.Buffer
+	detail.Grow(len(record))
+	if err := json.Compact(&detail, record); err != nil {
+		return nil, false
+	}
+	raw, err := encodeEvent(ev, detail.Bytes())
 	if err != nil {
 		return nil, false
 	}
-	// Detail is the last member: the record (valid JSON, checked by ctHeader) replaces the
-	// null, compacted as json.Marshal would have written it.
-	buf := bytes.NewBuffer(make([]byte, 0, len(head)+len(record)))
-	buf.Write(head[:len(head)-len("null}")])
-	if err := json.Compact(buf, record); err != nil {
-		return nil, false
-	}
-	buf.WriteByte('}')
-	return &busEntry{Account: r.RecipientAccountID, Region: r.AWSRegion, Bus: DefaultBus, Event: buf.Bytes(),
+	return &busEntry{Account: r.RecipientAccountID, Region: r.AWSRegion, Bus: DefaultBus, Event: raw,
 		Ingested: t, AllManagement: r.ReadOnly && store.NormalizeCategory(r.EventCategory) == store.CategoryManagement}, true
 }

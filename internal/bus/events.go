@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
@@ -50,8 +51,6 @@ type busEntry struct {
 	Account string `json:"account"`
 	Region  string `json:"region"`
 	Bus     string `json:"bus"`
-	// Event is the event's JSON, as targets receive it.
-	Event json.RawMessage `json:"event"`
 	// Ingested is when EventBridge received the event (aws.events.event.ingestion-time).
 	Ingested time.Time `json:"ingested"`
 	// AllManagement marks a read-only CloudTrail management event: only rules in state
@@ -60,6 +59,34 @@ type busEntry struct {
 	// Rule, when set, is the ARN of the one rule the event is for (a scheduled event):
 	// it goes to that rule's targets without matching.
 	Rule string `json:"rule,omitempty"`
+	// Event is the event's JSON (compact), as targets receive it. It is the last member:
+	// appendEvent writes it with withRaw.
+	Event json.RawMessage `json:"event"`
+}
+
+// withRaw returns json.Marshal(v) for a struct v whose last member is a json.RawMessage
+// left nil, with raw (valid, compact JSON) in that member's place: json.Marshal would
+// validate and compact raw once more, which for events of a kilobyte or more is most of
+// the encoding's cost.
+func withRaw(v any, raw []byte) ([]byte, error) {
+	head, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasSuffix(head, []byte("null}")) {
+		return nil, fmt.Errorf("bus: %T does not end with a nil raw member", v)
+	}
+	out := make([]byte, 0, len(head)+len(raw))
+	out = append(out, head[:len(head)-len("null}")]...)
+	out = append(out, raw...)
+	return append(out, '}'), nil
+}
+
+// encodeEvent encodes ev with detail (valid, compact JSON) as its detail.
+func encodeEvent(ev *Event, detail []byte) ([]byte, error) {
+	e := *ev
+	e.Detail = nil
+	return withRaw(&e, detail)
 }
 
 // newID returns a random version 4 UUID.
@@ -87,7 +114,9 @@ func formatUUID(b [16]byte) string {
 
 // appendEvent writes ev as a stream entry of a bus in tx.
 func appendEvent(ctx context.Context, tx store.Tx, e *busEntry) error {
-	raw, err := json.Marshal(e)
+	head := *e
+	head.Event = nil
+	raw, err := withRaw(&head, e.Event)
 	if err != nil {
 		return fmt.Errorf("bus: encode event: %w", err)
 	}
@@ -124,8 +153,7 @@ func checkEntry(e *events.PutEventsRequestEntry, custom bool) ([]byte, *entryErr
 		return nil, &entryError{"InvalidArgument", "Parameter Detail is not valid. Reason: Detail is a required argument."}
 	}
 	d := strings.TrimSpace(*e.Detail)
-	var obj map[string]json.RawMessage
-	if !strings.HasPrefix(d, "{") || json.Unmarshal([]byte(d), &obj) != nil {
+	if !strings.HasPrefix(d, "{") || !json.Valid([]byte(d)) {
 		return nil, &entryError{"MalformedDetail", "Detail is malformed."}
 	}
 	if custom && strings.HasPrefix(aws.ToString(e.Source), "aws.") {
@@ -136,24 +164,12 @@ func checkEntry(e *events.PutEventsRequestEntry, custom bool) ([]byte, *entryErr
 			return nil, &entryError{"InvalidArgument", "Parameter Resources is not valid. Reason: a resource is empty."}
 		}
 	}
-	var buf strings.Builder
-	if err := compactTo(&buf, d); err != nil {
+	var buf bytes.Buffer
+	buf.Grow(len(d))
+	if err := json.Compact(&buf, []byte(d)); err != nil {
 		return nil, &entryError{"MalformedDetail", "Detail is malformed."}
 	}
-	return []byte(buf.String()), nil
-}
-
-func compactTo(b *strings.Builder, s string) error {
-	var v json.RawMessage
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		return err
-	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	b.Write(out)
-	return nil
+	return buf.Bytes(), nil
 }
 
 // PutEvents accepts up to 10 custom events; entries that fail are reported one by one
@@ -216,11 +232,11 @@ func (s *Service) putEntry(ctx context.Context, c *call.Call, e *events.PutEvent
 		t = *e.Time
 	}
 	ev := &Event{Version: "0", ID: newID(), DetailType: aws.ToString(e.DetailType), Source: aws.ToString(e.Source),
-		Account: c.Account, Time: t.UTC().Format(timeLayout), Region: c.Region, Resources: e.Resources, Detail: detail}
+		Account: c.Account, Time: t.UTC().Format(timeLayout), Region: c.Region, Resources: e.Resources}
 	if ev.Resources == nil {
 		ev.Resources = []string{}
 	}
-	raw, err := json.Marshal(ev)
+	raw, err := encodeEvent(ev, detail)
 	if err != nil {
 		return "", nil, fmt.Errorf("bus: encode event: %w", err)
 	}
@@ -234,7 +250,8 @@ func (s *Service) putEntry(ctx context.Context, c *call.Call, e *events.PutEvent
 // bus in tx, as PutEvents would; rules see it after tx commits. AWS sources are allowed.
 func (s *Service) PutEvent(ctx context.Context, tx store.Tx, account, region, source, detailType string, resources []string, detail []byte) error {
 	d := string(detail)
-	if _, ee := checkEntry(&events.PutEventsRequestEntry{Source: &source, DetailType: &detailType, Detail: &d, Resources: resources}, false); ee != nil {
+	compact, ee := checkEntry(&events.PutEventsRequestEntry{Source: &source, DetailType: &detailType, Detail: &d, Resources: resources}, false)
+	if ee != nil {
 		return fmt.Errorf("bus: put event %s: %s", detailType, ee.msg)
 	}
 	now := s.opts.Clock().UTC()
@@ -242,8 +259,8 @@ func (s *Service) PutEvent(ctx context.Context, tx store.Tx, account, region, so
 		resources = []string{}
 	}
 	ev := &Event{Version: "0", ID: newID(), DetailType: detailType, Source: source, Account: account,
-		Time: now.Format(timeLayout), Region: region, Resources: resources, Detail: json.RawMessage(detail)}
-	raw, err := json.Marshal(ev)
+		Time: now.Format(timeLayout), Region: region, Resources: resources}
+	raw, err := encodeEvent(ev, compact)
 	if err != nil {
 		return fmt.Errorf("bus: encode event: %w", err)
 	}

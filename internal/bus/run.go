@@ -147,8 +147,8 @@ func (s *Service) fire(ctx context.Context, sr scheduledRule, now time.Time) err
 		at := st.Next.UTC()
 		ev := &Event{Version: "0", ID: nameID("schedule:" + r.Arn + "@" + at.Format(time.RFC3339)), DetailType: "Scheduled Event",
 			Source: "aws.events", Account: sr.account, Time: at.Format(timeLayout), Region: sr.region,
-			Resources: []string{r.Arn}, Detail: json.RawMessage("{}")}
-		evRaw, err := json.Marshal(ev)
+			Resources: []string{r.Arn}}
+		evRaw, err := encodeEvent(ev, []byte("{}"))
 		if err != nil {
 			return err
 		}
