@@ -127,6 +127,7 @@ func TestS3ValidationWording(t *testing.T) {
 
 	// A body that is not XML, or not the operation's document: S3's fixed message.
 	for _, body := range []string{`<VersioningConfiguration><Status>Enabled</Stat`,
+		`<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></Tagging>`,
 		`<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status><MfaDelete>maybe</MfaDelete></VersioningConfiguration>`} {
 		status, doc := s3Send(t, e, "PUT", "/vbk?versioning", nil, body)
 		if status != 400 || doc.Code != "MalformedXML" ||

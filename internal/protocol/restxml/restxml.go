@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -134,6 +135,10 @@ func (Codec) DecodeRequest(svc *model.Service, op *model.Operation, r *http.Requ
 			if err != nil {
 				return nil, Malformed(err)
 			}
+			if want := payloadRoot(pm); root.Name != want {
+				// S3 validates the document against its schema, whose root is fixed.
+				return nil, Malformed(fmt.Errorf("root element <%s>, want <%s>", root.Name, want))
+			}
 			v, err := xmltree.DecodeStruct(root, pm.Shape, pm.Name, nil)
 			if err != nil {
 				return nil, Malformed(err)
@@ -164,6 +169,21 @@ func (Codec) DecodeRequest(svc *model.Service, op *model.Operation, r *http.Requ
 		}
 	}
 	return in, nil
+}
+
+// payloadRoot is the root element of a structure payload's document.
+func payloadRoot(pm *model.Member) string {
+	name := pm.LocationName
+	if name == "" {
+		name = pm.Shape.LocationName
+	}
+	if name == "" {
+		name = pm.Name
+	}
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		name = name[i+1:]
+	}
+	return name
 }
 
 func hasBodyMembers(sh *model.Shape) bool {
