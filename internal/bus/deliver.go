@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -159,6 +160,15 @@ func (s *Service) handle(ctx context.Context, entries []store.Entry) error {
 				continue
 			}
 		case KindEvent:
+			// The bus is named before the event (appendEvent writes it last): an event on a
+			// bus without rules is skipped without reading it.
+			if account, region, bus, ok := entryBus(e.Payload); ok {
+				if c, err := rulesOf(account, region, bus); err != nil {
+					return err
+				} else if len(c.rules) == 0 {
+					continue
+				}
+			}
 			be = &busEntry{}
 			if err := json.Unmarshal(e.Payload, be); err != nil {
 				s.opts.Logger.Error("bus: undecodable event entry", "seq", e.Seq, "err", err)
@@ -174,6 +184,41 @@ func (s *Service) handle(ctx context.Context, entries []store.Entry) error {
 		}
 	}
 	return nil
+}
+
+// entryBus reads the account, region and bus of a KindEvent payload without decoding the
+// event, when they come before it (ok false otherwise: the caller decodes it all).
+func entryBus(payload []byte) (account, region, bus string, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", "", "", false
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return "", "", "", false
+		}
+		if k == "event" {
+			return account, region, bus, account != "" && region != "" && bus != ""
+		}
+		v, err := dec.Token()
+		if err != nil {
+			return "", "", "", false
+		}
+		if _, isDelim := v.(json.Delim); isDelim {
+			return "", "", "", false
+		}
+		str, _ := v.(string)
+		switch k {
+		case "account":
+			account = str
+		case "region":
+			region = str
+		case "bus":
+			bus = str
+		}
+	}
+	return "", "", "", false
 }
 
 // route finds the rules of c an event (stream entry seq) is for and delivers it to their

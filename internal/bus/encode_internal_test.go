@@ -46,3 +46,28 @@ func TestEncodeLikeMarshal(t *testing.T) {
 		t.Errorf("withRaw of a struct without a trailing raw member = nil error; want an error")
 	}
 }
+
+// entryBus names the bus of entries written by appendEvent, and declines others.
+func TestEntryBus(t *testing.T) {
+	e := &busEntry{Account: "123456789012", Region: "eu-west-1", Bus: "orders", Ingested: time.Now(), AllManagement: true, Rule: "r",
+		Event: json.RawMessage(`{"detail":{"x":[1,2]}}`)}
+	head := *e
+	head.Event = nil
+	raw, err := withRaw(&head, e.Event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, r, b, ok := entryBus(raw); !ok || a != e.Account || r != e.Region || b != e.Bus {
+		t.Errorf("entryBus(%s) = %q %q %q %v", raw, a, r, b, ok)
+	}
+	// An older entry with the event before the bus: decoded in full by the caller.
+	old := []byte(`{"account":"123456789012","region":"eu-west-1","event":{"a":1},"bus":"orders"}`)
+	if _, _, _, ok := entryBus(old); ok {
+		t.Errorf("entryBus of an entry naming its bus after the event = ok; want not ok")
+	}
+	for _, bad := range []string{``, `[]`, `{"account":{"x":1},"event":{}}`, `{"account":"a"`} {
+		if _, _, _, ok := entryBus([]byte(bad)); ok {
+			t.Errorf("entryBus(%q) = ok; want not ok", bad)
+		}
+	}
+}
