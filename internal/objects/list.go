@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/call"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/wire/s3"
@@ -120,12 +123,19 @@ func encoding(t *string) (encoder, error) {
 	return false, errInvalidArgument("Invalid Encoding Method specified in Request")
 }
 
-func maxKeys(v *int32) (int, error) {
+// maxKeys is a listing's page size. S3 refuses a negative max-keys naming the argument;
+// ListObjectVersions words it differently from the object listings.
+func maxKeys(v *int32, versions bool) (int, error) {
 	if v == nil {
 		return 1000, nil
 	}
 	if *v < 0 {
-		return 0, errInvalidArgument("Argument maxKeys must be an integer between 0 and 2147483647")
+		value := strconv.Itoa(int(*v))
+		if versions {
+			return 0, detail(awserr.New("InvalidArgument", http.StatusBadRequest, "max-keys cannot be negative"), "ArgumentName", "max-keys", "ArgumentValue", value)
+		}
+		return 0, detail(awserr.New("InvalidArgument", http.StatusBadRequest, "Argument maxKeys must be an integer between 0 and 2147483647"),
+			"ArgumentName", "maxKeys", "ArgumentValue", value)
 	}
 	return min(int(*v), 1000), nil
 }
@@ -166,7 +176,7 @@ func (s *Service) ListObjects(ctx context.Context, in *s3.ListObjectsRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	max, err := maxKeys(in.MaxKeys)
+	max, err := maxKeys(in.MaxKeys, false)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +209,7 @@ func (s *Service) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Request
 	if err != nil {
 		return nil, err
 	}
-	max, err := maxKeys(in.MaxKeys)
+	max, err := maxKeys(in.MaxKeys, false)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +251,7 @@ func (s *Service) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersi
 	if err != nil {
 		return nil, err
 	}
-	max, err := maxKeys(in.MaxKeys)
+	max, err := maxKeys(in.MaxKeys, true)
 	if err != nil {
 		return nil, err
 	}
