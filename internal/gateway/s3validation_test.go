@@ -151,6 +151,15 @@ func TestS3ValidationWording(t *testing.T) {
 	_, err = cl.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("vbk"), MaxKeys: aws.Int32(-1)})
 	wantS3(t, "ListObjectsV2 MaxKeys=-1", err, "InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647")
 
+	status, doc = s3Send(t, e, "GET", "/vbk?uploads&max-uploads=-1", nil, "")
+	if status != 400 || doc.Code != "InvalidArgument" || doc.ArgumentName != "max-uploads" || doc.ArgumentValue != "-1" {
+		t.Errorf("ListMultipartUploads max-uploads=-1 = %d %+v; want 400 InvalidArgument naming max-uploads", status, doc)
+	}
+	status, doc = s3Send(t, e, "GET", "/vbk?uploads&max-uploads=2157483647", nil, "")
+	if status != 400 || doc.Message != "Provided max-uploads not an integer or within integer range" || doc.ArgumentName != "max-uploads" {
+		t.Errorf("ListMultipartUploads max-uploads=2157483647 = %d %+v; want 400 InvalidArgument out of integer range", status, doc)
+	}
+
 	// A query enum: encoding-type.
 	status, doc = s3Send(t, e, "GET", "/vbk?list-type=2&encoding-type=base64", nil, "")
 	if status != 400 || doc.Code != "InvalidArgument" || doc.Message != "Invalid Encoding Method specified in Request" ||

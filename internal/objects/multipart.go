@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -375,7 +376,8 @@ func (s *Service) ListParts(ctx context.Context, in *s3.ListPartsRequest) (*s3.L
 	max := 1000
 	if in.MaxParts != nil {
 		if *in.MaxParts < 0 {
-			return nil, errInvalidArgument("Argument max-parts must be an integer between 0 and 2147483647")
+			return nil, detail(awserr.New("InvalidArgument", http.StatusBadRequest, "Argument max-parts must be an integer between 0 and 2147483647"),
+				"ArgumentName", "max-parts", "ArgumentValue", strconv.Itoa(int(*in.MaxParts)))
 		}
 		max = min(int(*in.MaxParts), 1000)
 	}
@@ -422,7 +424,8 @@ func (s *Service) ListMultipartUploads(ctx context.Context, in *s3.ListMultipart
 	max := 1000
 	if in.MaxUploads != nil {
 		if *in.MaxUploads < 0 {
-			return nil, errInvalidArgument("Argument max-uploads must be an integer between 0 and 2147483647")
+			return nil, detail(awserr.New("InvalidArgument", http.StatusBadRequest, "Argument max-uploads must be an integer between 0 and 2147483647"),
+				"ArgumentName", "max-uploads", "ArgumentValue", strconv.Itoa(int(*in.MaxUploads)))
 		}
 		max = min(int(*in.MaxUploads), 1000)
 	}
