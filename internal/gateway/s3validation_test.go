@@ -136,6 +136,13 @@ func TestS3ValidationWording(t *testing.T) {
 		}
 	}
 
+	// An empty tag key is well-formed; S3's tagging check refuses it.
+	status, doc = s3Send(t, e, "PUT", "/vbk?tagging", nil,
+		`<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet><Tag><Key></Key><Value>v</Value></Tag></TagSet></Tagging>`)
+	if status != 400 || doc.Code != "InvalidTag" || doc.Message != "The TagKey you have provided is invalid" {
+		t.Errorf("PutBucketTagging with an empty key = %d %+v; want 400 InvalidTag", status, doc)
+	}
+
 	// An absent body where the operation needs one.
 	status, doc = s3Send(t, e, "PUT", "/vbk?versioning", nil, "")
 	if status != 400 || doc.Code != "MissingRequestBodyError" || doc.Message != "Request Body is empty" {

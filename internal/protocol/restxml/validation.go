@@ -107,6 +107,10 @@ func violation(op *model.Operation, v model.Violation) error {
 	if v.Rule == model.RuleRequired && v.Member == top && op != nil && op.Input != nil && op.Input.Payload == top.Name {
 		return awserr.New("MissingRequestBodyError", http.StatusBadRequest, "Request Body is empty")
 	}
+	if v.Rule == model.RuleLength && v.Member != nil && v.Member.Name == "Key" && top.Shape.Name == "Tagging" {
+		// An empty tag key is well-formed XML; S3's tagging check refuses it.
+		return awserr.New("InvalidTag", http.StatusBadRequest, "The TagKey you have provided is invalid")
+	}
 	if op != nil && op.Name == "CreateBucket" && v.Rule == model.RuleEnum && v.Member != nil && v.Member.Name == "LocationConstraint" {
 		return WithDetails(awserr.New("InvalidLocationConstraint", http.StatusBadRequest, "The specified location-constraint is not valid"),
 			"LocationConstraint", value)

@@ -69,6 +69,9 @@ func TestValidationError(t *testing.T) {
 		{"required in a body", "PutBucketTagging",
 			map[string]any{"Bucket": "b", "Tagging": map[string]any{"TagSet": []any{map[string]any{"Key": "k"}}}},
 			"MalformedXML", restxml.MalformedXMLMessage, nil},
+		{"empty tag key", "PutObjectTagging",
+			map[string]any{"Bucket": "b", "Key": "k", "Tagging": map[string]any{"TagSet": []any{map[string]any{"Key": "", "Value": "v"}}}},
+			"InvalidTag", "The TagKey you have provided is invalid", nil},
 		{"no body", "PutBucketVersioning", map[string]any{"Bucket": "b"},
 			"MissingRequestBodyError", "Request Body is empty", nil},
 	} {
