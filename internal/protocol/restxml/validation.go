@@ -63,11 +63,14 @@ func ValidationError(op *model.Operation, err error) (error, bool) {
 	return nil, false
 }
 
+// invalidArg is S3's InvalidArgument naming the header or parameter and its value.
 func invalidArg(name, value, format string, args ...any) error {
 	return WithDetails(awserr.New("InvalidArgument", http.StatusBadRequest, format, args...),
 		"ArgumentName", name, "ArgumentValue", value)
 }
 
+// rawString is a decoded value as it travelled (ArgumentValue): a header list is joined
+// back with commas.
 func rawString(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -130,6 +133,7 @@ var headerEnumMessages = map[string]string{
 	"x-amz-object-attributes":      "Invalid attribute name specified.",
 }
 
+// headerViolation is S3's answer to a header that breaks a model constraint.
 func headerViolation(name, value string, v model.Violation) error {
 	lname := strings.ToLower(name)
 	switch v.Rule {
@@ -151,6 +155,8 @@ func headerViolation(name, value string, v model.Violation) error {
 	return invalidArg(lname, value, "Invalid value for header %s", lname)
 }
 
+// queryViolation is S3's answer to a query parameter or URI label that breaks a model
+// constraint.
 func queryViolation(name, value string, v model.Violation) error {
 	switch v.Rule {
 	case model.RuleRequired:
