@@ -266,10 +266,18 @@ func (r *Runner) consume(ctx context.Context, c Consumer) {
 		// Take the wake-up channel before reading, so that a commit between the read and the
 		// wait still wakes us.
 		wake := r.changed()
-		var entries []store.Entry
+		var sel []store.Entry
+		last := pos
 		err := r.opts.Store.View(ctx, func(tx store.ReadTx) error {
-			var err error
-			entries, err = tx.ReadStream(ctx, pos, c.Batch)
+			if len(c.Kinds) > 0 {
+				var err error
+				sel, last, err = tx.ReadStreamKinds(ctx, pos, c.Batch, c.Kinds)
+				return err
+			}
+			es, err := tx.ReadStream(ctx, pos, c.Batch)
+			if len(es) > 0 {
+				sel, last = es, es[len(es)-1].Seq
+			}
 			return err
 		})
 		if err != nil {
@@ -278,7 +286,7 @@ func (r *Runner) consume(ctx context.Context, c Consumer) {
 			}
 			continue
 		}
-		if len(entries) == 0 {
+		if last == pos {
 			wait := r.opts.Poll
 			if saved != pos {
 				if due := checkpointEvery - time.Since(lastSave); due <= 0 {
@@ -299,7 +307,6 @@ func (r *Runner) consume(ctx context.Context, c Consumer) {
 			t.Stop()
 			continue
 		}
-		sel := selectKinds(entries, c.Kinds)
 		if len(sel) > 0 {
 			if err := handle(ctx, c, sel); err != nil {
 				if ctx.Err() != nil || !fail("handle", err) {
@@ -308,7 +315,7 @@ func (r *Runner) consume(ctx context.Context, c Consumer) {
 				continue
 			}
 		}
-		pos = entries[len(entries)-1].Seq
+		pos = last
 		if len(sel) > 0 || time.Since(lastSave) >= checkpointEvery {
 			if !save() {
 				return
@@ -355,19 +362,6 @@ func (r *Runner) start(ctx context.Context, c Consumer) (int64, error) {
 		return tx.SetCheckpoint(ctx, c.Name, pos)
 	})
 	return pos, err
-}
-
-func selectKinds(es []store.Entry, kinds []string) []store.Entry {
-	if len(kinds) == 0 {
-		return es
-	}
-	var sel []store.Entry
-	for _, e := range es {
-		if slices.Contains(kinds, e.Kind) {
-			sel = append(sel, e)
-		}
-	}
-	return sel
 }
 
 // handle calls c.Handle, turning a panic into an error so that one consumer's bug neither

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"slices"
 	"sort"
 	"sync"
 
@@ -99,10 +100,17 @@ func (t *streamTail) drop(n int) {
 // and the newest Seq the tail holds; ok is false when the tail does not cover that range (ask
 // SQL).
 func (t *streamTail) read(after, upTo int64, limit int) (es []store.Entry, head int64, ok bool) {
+	es, _, head, ok = t.readKinds(after, upTo, limit, nil)
+	return es, head, ok
+}
+
+// readKinds is read keeping only the entries of kinds (all when kinds is nil); last is the
+// Seq of the last entry looked at (after when none was).
+func (t *streamTail) readKinds(after, upTo int64, limit int, kinds []string) (es []store.Entry, last, head int64, ok bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if after < t.floor {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
 	head = t.floor
 	if len(t.entries) > 0 {
@@ -114,17 +122,23 @@ func (t *streamTail) read(after, upTo int64, limit int) (es []store.Entry, head 
 		j = i + sort.Search(j-i, func(k int) bool { return t.entries[i+k].Seq > upTo })
 	}
 	if i >= j {
-		return nil, head, true
+		return nil, after, head, true
 	}
-	out := make([]store.Entry, j-i)
-	for k, e := range t.entries[i:j] {
+	out := make([]store.Entry, 0, j-i)
+	for _, e := range t.entries[i:j] {
+		if kinds != nil && !slices.Contains(kinds, e.Kind) {
+			continue
+		}
 		if e.Payload != nil {
 			e.Payload = append([]byte(nil), e.Payload...)
 			if e.Payload == nil {
 				e.Payload = []byte{}
 			}
 		}
-		out[k] = e
+		out = append(out, e)
 	}
-	return out, head, true
+	if len(out) == 0 {
+		out = nil
+	}
+	return out, t.entries[j-1].Seq, head, true
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/bannin/bannin/internal/store"
@@ -32,6 +33,26 @@ func readBoth(t *testing.T, s *Store, after int64, limit int) (tail, db []store.
 	return tail, db
 }
 
+// readKindsBoth is readBoth for ReadStreamKinds.
+func readKindsBoth(t *testing.T, s *Store, after int64, limit int, kinds []string) (tail []store.Entry, tailLast int64, db []store.Entry, dbLast int64) {
+	t.Helper()
+	ctx := context.Background()
+	view(t, s, func(tx store.ReadTx) error {
+		var err error
+		tail, tailLast, err = tx.ReadStreamKinds(ctx, after, limit, kinds)
+		return err
+	})
+	view(t, s, func(tx store.ReadTx) error {
+		if _, err := tx.StreamHead(ctx); err != nil {
+			return err
+		}
+		var err error
+		db, dbLast, err = tx.ReadStreamKinds(ctx, after, limit, kinds)
+		return err
+	})
+	return tail, tailLast, db, dbLast
+}
+
 func TestStreamTailMatchesDatabase(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -52,7 +73,11 @@ func TestStreamTailMatchesDatabase(t *testing.T) {
 	boom := errors.New("boom")
 	for i := range 30 {
 		err := s.Update(ctx, func(tx store.Tx) error {
-			if _, err := tx.Append(ctx, "k", fmt.Appendf(nil, "entry %d", i)); err != nil {
+			kind := "k"
+			if i%3 == 0 {
+				kind = "j"
+			}
+			if _, err := tx.Append(ctx, kind, fmt.Appendf(nil, "entry %d", i)); err != nil {
 				return err
 			}
 			if i%7 == 3 {
@@ -75,6 +100,22 @@ func TestStreamTailMatchesDatabase(t *testing.T) {
 				tail, db := readBoth(t, s, after, limit)
 				if !reflect.DeepEqual(tail, db) {
 					t.Fatalf("%s: ReadStream(%d, %d) from a fresh View = %v; the database has %v", when, after, limit, tail, db)
+				}
+				for _, kinds := range [][]string{{"j"}, {"k", "j"}, {"x"}, {}} {
+					// What ReadStream gives, filtered, and the last Seq it looked at.
+					var want []store.Entry
+					wantLast := after
+					for _, e := range db {
+						wantLast = e.Seq
+						if slices.Contains(kinds, e.Kind) {
+							want = append(want, e)
+						}
+					}
+					tailK, tailLast, dbK, dbLast := readKindsBoth(t, s, after, limit, kinds)
+					if !reflect.DeepEqual(tailK, want) || tailLast != wantLast || !reflect.DeepEqual(dbK, want) || dbLast != wantLast {
+						t.Fatalf("%s: ReadStreamKinds(%d, %d, %v) = tail %v (last %d), database %v (last %d); want %v (last %d)",
+							when, after, limit, kinds, tailK, tailLast, dbK, dbLast, want, wantLast)
+					}
 				}
 			}
 		}

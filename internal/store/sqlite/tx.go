@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/bannin/bannin/internal/store"
@@ -96,6 +98,58 @@ func (t *rtx) ReadStream(ctx context.Context, after int64, limit int) ([]store.E
 		return nil, fmt.Errorf("store: read stream after %d: %w", after, err)
 	}
 	return es, nil
+}
+
+// ReadStreamKinds implements store.ReadTx.
+func (t *rtx) ReadStreamKinds(ctx context.Context, after int64, limit int, kinds []string) ([]store.Entry, int64, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	if kinds == nil {
+		kinds = []string{}
+	}
+	if t.tail {
+		if es, last, head, ok := t.s.tail.readKinds(after, t.tailHead, limit, kinds); ok {
+			if t.tailHead < 0 {
+				t.tailHead = head
+			}
+			return es, last, nil
+		}
+	}
+	// Other kinds' payloads are left in the database.
+	q := "SELECT seq, kind, time, CASE WHEN kind IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(kinds)), ", ") +
+		") THEN payload END FROM stream WHERE seq > ? ORDER BY seq LIMIT ?"
+	if len(kinds) == 0 {
+		q = "SELECT seq, kind, time, NULL FROM stream WHERE seq > ? ORDER BY seq LIMIT ?"
+	}
+	args := make([]any, 0, len(kinds)+2)
+	for _, k := range kinds {
+		args = append(args, k)
+	}
+	rows, err := t.query(ctx, q, append(args, after, limit)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: read stream after %d: %w", after, err)
+	}
+	defer rows.Close()
+	var es []store.Entry
+	last := after
+	for rows.Next() {
+		var e store.Entry
+		var ns int64
+		if err := rows.Scan(&e.Seq, &e.Kind, &ns, &e.Payload); err != nil {
+			return nil, 0, fmt.Errorf("store: read stream after %d: %w", after, err)
+		}
+		last = e.Seq
+		if !slices.Contains(kinds, e.Kind) {
+			continue
+		}
+		e.Time = fromNanos(ns)
+		es = append(es, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: read stream after %d: %w", after, err)
+	}
+	return es, last, nil
 }
 
 // StreamHead implements store.ReadTx.
