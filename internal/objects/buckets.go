@@ -90,6 +90,20 @@ func (s *Service) bucket(ctx context.Context, c *call.Call, name *string, expect
 	return b, nil
 }
 
+// writeBucket returns the call's write transaction and the bucket it names, checked as
+// bucket checks it: how every handler that changes what a bucket holds begins.
+func (s *Service) writeBucket(ctx context.Context, c *call.Call, name, expectedOwner *string) (store.Tx, *bucketRef, error) {
+	tx, err := writeTx(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := s.bucket(ctx, c, name, expectedOwner)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tx, b, nil
+}
+
 // save stores the bucket's new configuration and reports the call touched it.
 func (s *Service) save(ctx context.Context, c *call.Call, b *bucketRef) error {
 	tx, err := writeTx(c)
@@ -249,11 +263,7 @@ func defaultEncryption() *s3.ServerSideEncryptionConfiguration {
 // deleted; multipart uploads still in progress are aborted with it.
 func (s *Service) DeleteBucket(ctx context.Context, in *s3.DeleteBucketRequest) (*s3.DeleteBucketOutput, error) {
 	c := callOf(ctx)
-	tx, err := writeTx(c)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
+	tx, b, err := s.writeBucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
 	if err != nil {
 		return nil, err
 	}

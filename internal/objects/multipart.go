@@ -126,14 +126,29 @@ func checkPartNumber(n *int32) error {
 	return nil
 }
 
+// putPart stores an upload's part; a part uploaded again under its number replaces the
+// earlier one, whose blob is discarded.
+func (s *Service) putPart(ctx context.Context, tx store.Tx, c *call.Call, uploadID string, p part) error {
+	old, err := tx.Get(ctx, partBucket(uploadID), partKey(p.Number))
+	if err != nil {
+		return fmt.Errorf("objects: put part %d: %w", p.Number, err)
+	}
+	if old != nil {
+		var prev part
+		if err := json.Unmarshal(old, &prev); err != nil {
+			return fmt.Errorf("objects: put part %d: %w", p.Number, err)
+		}
+		if err := s.discard(ctx, tx, c, []blobRef{prev.Blob}); err != nil {
+			return err
+		}
+	}
+	return putJSON(ctx, tx, partBucket(uploadID), partKey(p.Number), p)
+}
+
 // UploadPart implements s3.API; uploading a part number again replaces the part.
 func (s *Service) UploadPart(ctx context.Context, in *s3.UploadPartRequest) (*s3.UploadPartOutput, error) {
 	c := callOf(ctx)
-	tx, err := writeTx(c)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
+	tx, b, err := s.writeBucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
 	if err != nil {
 		return nil, err
 	}
@@ -157,26 +172,12 @@ func (s *Service) UploadPart(ctx context.Context, in *s3.UploadPartRequest) (*s3
 	if err != nil {
 		return nil, err
 	}
-	n := int(*in.PartNumber)
-	old, err := tx.Get(ctx, partBucket(u.UploadID), partKey(n))
-	if err != nil {
-		return nil, fmt.Errorf("objects: upload part: %w", err)
-	}
 	ref, err := s.storeBody(bd)
 	if err != nil {
 		return nil, err
 	}
-	if old != nil {
-		var p part
-		if err := json.Unmarshal(old, &p); err != nil {
-			return nil, fmt.Errorf("objects: upload part: %w", err)
-		}
-		if err := s.discard(ctx, tx, c, []blobRef{p.Blob}); err != nil {
-			return nil, err
-		}
-	}
-	p := part{Number: n, ETag: etagOf(bd.md5), Size: bd.size, LastModified: c.Time.UTC(), Blob: ref}
-	if err := putJSON(ctx, tx, partBucket(u.UploadID), partKey(n), p); err != nil {
+	p := part{Number: int(*in.PartNumber), ETag: etagOf(bd.md5), Size: bd.size, LastModified: c.Time.UTC(), Blob: ref}
+	if err := s.putPart(ctx, tx, c, u.UploadID, p); err != nil {
 		return nil, err
 	}
 	c.Touch(ResourceType, b.name(), BucketARN(b.name()))
@@ -191,11 +192,7 @@ func (s *Service) UploadPart(ctx context.Context, in *s3.UploadPartRequest) (*s3
 // bytes as they are, without copying.
 func (s *Service) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadRequest) (*s3.CompleteMultipartUploadOutput, error) {
 	c := callOf(ctx)
-	tx, err := writeTx(c)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
+	tx, b, err := s.writeBucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
 	if err != nil {
 		return nil, err
 	}
@@ -318,11 +315,7 @@ func (s *Service) abort(ctx context.Context, tx store.Tx, c *call.Call, b *bucke
 // AbortMultipartUpload implements s3.API.
 func (s *Service) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadRequest) (*s3.AbortMultipartUploadOutput, error) {
 	c := callOf(ctx)
-	tx, err := writeTx(c)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
+	tx, b, err := s.writeBucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
 	if err != nil {
 		return nil, err
 	}

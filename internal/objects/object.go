@@ -108,7 +108,7 @@ func objectTags(h *string) (map[string]string, error) {
 		return nil, errInvalidArgument("The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.")
 	}
 	if len(q) > 10 {
-		return nil, awserr.New("BadRequest", http.StatusBadRequest, "Object tags cannot be greater than 10")
+		return nil, errTooManyObjectTags()
 	}
 	m := map[string]string{}
 	for k, vs := range q {
@@ -121,6 +121,12 @@ func objectTags(h *string) (map[string]string, error) {
 		m[k] = vs[0]
 	}
 	return m, nil
+}
+
+// errTooManyObjectTags is S3's answer to more than 10 tags on an object, in x-amz-tagging
+// or a Tagging body.
+func errTooManyObjectTags() error {
+	return awserr.New("BadRequest", http.StatusBadRequest, "Object tags cannot be greater than 10")
 }
 
 // encryption returns the server-side encryption an object gets: the request's, else the
@@ -140,11 +146,7 @@ func encryption(b *bucketRef, sse, kmsKey *string, bucketKey *bool) (string, str
 // newObject checks what every write of a new object needs: the call's write transaction,
 // the bucket, the key and the server-side encryption asked for.
 func (s *Service) newObject(ctx context.Context, c *call.Call, bucket, owner, key, sse *string) (store.Tx, *bucketRef, string, error) {
-	tx, err := writeTx(c)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	b, err := s.bucket(ctx, c, bucket, owner)
+	tx, b, err := s.writeBucket(ctx, c, bucket, owner)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -621,11 +623,7 @@ func (s *Service) deleteObject(ctx context.Context, tx store.Tx, c *call.Call, b
 // DeleteObject implements s3.API. Deleting a key that does not exist succeeds.
 func (s *Service) DeleteObject(ctx context.Context, in *s3.DeleteObjectRequest) (*s3.DeleteObjectOutput, error) {
 	c := callOf(ctx)
-	tx, err := writeTx(c)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
+	tx, b, err := s.writeBucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
 	if err != nil {
 		return nil, err
 	}
@@ -652,11 +650,7 @@ func (s *Service) DeleteObject(ctx context.Context, in *s3.DeleteObjectRequest) 
 // DeleteObjects implements s3.API: up to 1000 keys, each answered as deleted or as an error.
 func (s *Service) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsRequest) (*s3.DeleteObjectsOutput, error) {
 	c := callOf(ctx)
-	tx, err := writeTx(c)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
+	tx, b, err := s.writeBucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
 	if err != nil {
 		return nil, err
 	}
@@ -714,6 +708,44 @@ func parseCopySource(src string) (bucket, key, versionID string, err error) {
 	return bucket, key, versionID, nil
 }
 
+// existingVersion is lookup for a call that needs the version to exist: NoSuchVersion when
+// a version id names none, NoSuchKey when the key has no current version. A delete marker
+// is returned, for the caller to refuse in its operation's words.
+func existingVersion(ctx context.Context, tx store.ReadTx, b *bucketRef, key, versionID string) (*objectMeta, error) {
+	m, err := lookup(ctx, tx, b, key, versionID)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		if versionID != "" {
+			return nil, awserr.New("NoSuchVersion", http.StatusNotFound, "The specified version does not exist.")
+		}
+		return nil, errNoSuchKey(&key)
+	}
+	return m, nil
+}
+
+// copySource finds the object x-amz-copy-source names, in a bucket the caller owns (and
+// expectedOwner, if given, owns), with the source's bucket and version id as the header
+// gave them. A delete marker cannot be copied.
+func (s *Service) copySource(ctx context.Context, c *call.Call, tx store.ReadTx, source, expectedOwner *string) (src *objectMeta, bucket, versionID string, err error) {
+	sb, sk, sv, err := parseCopySource(str(source))
+	if err != nil {
+		return nil, "", "", err
+	}
+	srcBucket, err := s.bucket(ctx, c, &sb, expectedOwner)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if src, err = existingVersion(ctx, tx, srcBucket, sk, sv); err != nil {
+		return nil, "", "", err
+	}
+	if src.DeleteMarker {
+		return nil, "", "", awserr.New("InvalidRequest", http.StatusBadRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
+	}
+	return src, sb, sv, nil
+}
+
 // CopyObject implements s3.API: the copy gets its own blobs (hard links in the directory
 // store), and metadata copied or replaced as the directive says.
 func (s *Service) CopyObject(ctx context.Context, in *s3.CopyObjectRequest) (*s3.CopyObjectOutput, error) {
@@ -722,26 +754,9 @@ func (s *Service) CopyObject(ctx context.Context, in *s3.CopyObjectRequest) (*s3
 	if err != nil {
 		return nil, err
 	}
-	sb, sk, sv, err := parseCopySource(str(in.CopySource))
+	src, sb, sv, err := s.copySource(ctx, c, tx, in.CopySource, in.ExpectedSourceBucketOwner)
 	if err != nil {
 		return nil, err
-	}
-	srcBucket, err := s.bucket(ctx, c, &sb, in.ExpectedSourceBucketOwner)
-	if err != nil {
-		return nil, err
-	}
-	src, err := lookup(ctx, tx, srcBucket, sk, sv)
-	if err != nil {
-		return nil, err
-	}
-	if src == nil {
-		if sv != "" {
-			return nil, awserr.New("NoSuchVersion", http.StatusNotFound, "The specified version does not exist.")
-		}
-		return nil, errNoSuchKey(&sk)
-	}
-	if src.DeleteMarker {
-		return nil, awserr.New("InvalidRequest", http.StatusBadRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
 	}
 	if err := checkRead(src, in.CopySourceIfMatch, in.CopySourceIfNoneMatch, in.CopySourceIfModifiedSince, in.CopySourceIfUnmodifiedSince); err != nil {
 		// S3 answers 412 for every failed copy-source condition.
@@ -755,7 +770,7 @@ func (s *Service) CopyObject(ctx context.Context, in *s3.CopyObjectRequest) (*s3
 	if tagDirective != "" && tagDirective != "COPY" && tagDirective != "REPLACE" {
 		return nil, errInvalidArgument("Unknown tagging directive.")
 	}
-	if sb == b.name() && sk == key && sv == "" && directive != "REPLACE" && in.StorageClass == nil &&
+	if sb == b.name() && src.Key == key && sv == "" && directive != "REPLACE" && in.StorageClass == nil &&
 		in.ServerSideEncryption == nil && in.WebsiteRedirectLocation == nil {
 		return nil, awserr.New("InvalidRequest", http.StatusBadRequest,
 			"This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")

@@ -3,15 +3,12 @@ package objects
 import (
 	"context"
 	"crypto/md5"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
 
-	"github.com/bannin/bannin/internal/awserr"
 	"github.com/bannin/bannin/internal/wire/s3"
 )
 
@@ -20,11 +17,7 @@ import (
 // objects). The bytes are read from the source's blobs into the part's own blob.
 func (s *Service) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyRequest) (*s3.UploadPartCopyOutput, error) {
 	c := callOf(ctx)
-	tx, err := writeTx(c)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
+	tx, b, err := s.writeBucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
 	if err != nil {
 		return nil, err
 	}
@@ -35,26 +28,9 @@ func (s *Service) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyReque
 	if err != nil {
 		return nil, err
 	}
-	sb, sk, sv, err := parseCopySource(str(in.CopySource))
+	src, _, _, err := s.copySource(ctx, c, tx, in.CopySource, in.ExpectedSourceBucketOwner)
 	if err != nil {
 		return nil, err
-	}
-	srcBucket, err := s.bucket(ctx, c, &sb, in.ExpectedSourceBucketOwner)
-	if err != nil {
-		return nil, err
-	}
-	src, err := lookup(ctx, tx, srcBucket, sk, sv)
-	if err != nil {
-		return nil, err
-	}
-	if src == nil {
-		if sv != "" {
-			return nil, awserr.New("NoSuchVersion", http.StatusNotFound, "The specified version does not exist.")
-		}
-		return nil, errNoSuchKey(&sk)
-	}
-	if src.DeleteMarker {
-		return nil, awserr.New("InvalidRequest", http.StatusBadRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
 	}
 	if err := checkRead(src, in.CopySourceIfMatch, in.CopySourceIfNoneMatch, in.CopySourceIfModifiedSince, in.CopySourceIfUnmodifiedSince); err != nil {
 		return nil, errPreconditionFailed()
@@ -69,22 +45,8 @@ func (s *Service) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyReque
 	if err != nil {
 		return nil, err
 	}
-	n := int(*in.PartNumber)
-	old, err := tx.Get(ctx, partBucket(u.UploadID), partKey(n))
-	if err != nil {
-		return nil, fmt.Errorf("objects: upload part copy: %w", err)
-	}
-	if old != nil {
-		var p part
-		if err := json.Unmarshal(old, &p); err != nil {
-			return nil, fmt.Errorf("objects: upload part copy: %w", err)
-		}
-		if err := s.discard(ctx, tx, c, []blobRef{p.Blob}); err != nil {
-			return nil, err
-		}
-	}
-	p := part{Number: n, ETag: etagOf(sum), Size: r.n, LastModified: c.Time.UTC(), Blob: ref}
-	if err := putJSON(ctx, tx, partBucket(u.UploadID), partKey(n), p); err != nil {
+	p := part{Number: int(*in.PartNumber), ETag: etagOf(sum), Size: r.n, LastModified: c.Time.UTC(), Blob: ref}
+	if err := s.putPart(ctx, tx, c, u.UploadID, p); err != nil {
 		return nil, err
 	}
 	c.Touch(ResourceType, b.name(), BucketARN(b.name()))

@@ -11,15 +11,9 @@ import (
 
 // taggedObject finds the version of an object a tagging call names.
 func (s *Service) taggedObject(ctx context.Context, tx store.ReadTx, b *bucketRef, key, versionID *string) (*objectMeta, error) {
-	m, err := lookup(ctx, tx, b, str(key), str(versionID))
+	m, err := existingVersion(ctx, tx, b, str(key), str(versionID))
 	if err != nil {
 		return nil, err
-	}
-	if m == nil {
-		if str(versionID) != "" {
-			return nil, awserr.New("NoSuchVersion", http.StatusNotFound, "The specified version does not exist.")
-		}
-		return nil, errNoSuchKey(key)
 	}
 	if m.DeleteMarker {
 		return nil, awserr.New("MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource.")
@@ -27,23 +21,30 @@ func (s *Service) taggedObject(ctx context.Context, tx store.ReadTx, b *bucketRe
 	return m, nil
 }
 
-// retag rewrites one version's tags in place: tagging makes no new version.
-func retag(ctx context.Context, tx store.Tx, b *bucketRef, m *objectMeta, tags map[string]string) error {
+// retag rewrites the tags of the version a tagging call names, in place: tagging makes no
+// new version. It returns the version.
+func (s *Service) retag(ctx context.Context, tx store.Tx, b *bucketRef, key, versionID *string, tags map[string]string) (*objectMeta, error) {
+	m, err := s.taggedObject(ctx, tx, b, key, versionID)
+	if err != nil {
+		return nil, err
+	}
 	m.Tags = tags
 	bn := b.name()
 	if m.Order != "" {
 		if err := putJSON(ctx, tx, verBucket(bn), m.Key+sep+m.Order, m); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	cur, err := current(ctx, tx, bn, m.Key)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if cur != nil && cur.Order == m.Order && cur.VersionID == m.VersionID {
-		return putJSON(ctx, tx, objBucket(bn), m.Key, m)
+		if err := putJSON(ctx, tx, objBucket(bn), m.Key, m); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	return m, nil
 }
 
 // GetObjectTagging implements s3.API: the version's tag set, empty when it has none.
@@ -63,11 +64,7 @@ func (s *Service) GetObjectTagging(ctx context.Context, in *s3.GetObjectTaggingR
 // PutObjectTagging implements s3.API: the tag set (at most 10 tags) replaces the version's.
 func (s *Service) PutObjectTagging(ctx context.Context, in *s3.PutObjectTaggingRequest) (*s3.PutObjectTaggingOutput, error) {
 	c := callOf(ctx)
-	tx, err := writeTx(c)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
+	tx, b, err := s.writeBucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
 	if err != nil {
 		return nil, err
 	}
@@ -75,17 +72,14 @@ func (s *Service) PutObjectTagging(ctx context.Context, in *s3.PutObjectTaggingR
 		return nil, errMalformedXML()
 	}
 	if len(in.Tagging.TagSet) > 10 {
-		return nil, awserr.New("BadRequest", http.StatusBadRequest, "Object tags cannot be greater than 10")
+		return nil, errTooManyObjectTags()
 	}
 	tags, err := tagMap(in.Tagging.TagSet)
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.taggedObject(ctx, tx, b, in.Key, in.VersionId)
+	m, err := s.retag(ctx, tx, b, in.Key, in.VersionId, tags)
 	if err != nil {
-		return nil, err
-	}
-	if err := retag(ctx, tx, b, m, tags); err != nil {
 		return nil, err
 	}
 	return &s3.PutObjectTaggingOutput{VersionId: m.wireVersion()}, nil
@@ -94,19 +88,12 @@ func (s *Service) PutObjectTagging(ctx context.Context, in *s3.PutObjectTaggingR
 // DeleteObjectTagging implements s3.API.
 func (s *Service) DeleteObjectTagging(ctx context.Context, in *s3.DeleteObjectTaggingRequest) (*s3.DeleteObjectTaggingOutput, error) {
 	c := callOf(ctx)
-	tx, err := writeTx(c)
+	tx, b, err := s.writeBucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
+	m, err := s.retag(ctx, tx, b, in.Key, in.VersionId, nil)
 	if err != nil {
-		return nil, err
-	}
-	m, err := s.taggedObject(ctx, tx, b, in.Key, in.VersionId)
-	if err != nil {
-		return nil, err
-	}
-	if err := retag(ctx, tx, b, m, nil); err != nil {
 		return nil, err
 	}
 	return &s3.DeleteObjectTaggingOutput{VersionId: m.wireVersion()}, nil
