@@ -162,15 +162,24 @@ func (s *Service) PutBucketAcl(ctx context.Context, in *s3.PutBucketAclRequest) 
 	return &s3.PutBucketAclOutput{}, s.save(ctx, c, b)
 }
 
-// GetBucketPolicy implements s3.API.
-func (s *Service) GetBucketPolicy(ctx context.Context, in *s3.GetBucketPolicyRequest) (*s3.GetBucketPolicyOutput, error) {
-	c := callOf(ctx)
-	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
+// policyBucket is the bucket a GetBucketPolicy or GetBucketPolicyStatus call names, which
+// must have a policy (NoSuchBucketPolicy).
+func (s *Service) policyBucket(ctx context.Context, name, expectedOwner *string) (*bucketRef, error) {
+	b, err := s.bucket(ctx, callOf(ctx), name, expectedOwner)
 	if err != nil {
 		return nil, err
 	}
 	if b.cfg.Policy == "" {
 		return nil, detail(awserr.New("NoSuchBucketPolicy", http.StatusNotFound, "The bucket policy does not exist"), "BucketName", b.name())
+	}
+	return b, nil
+}
+
+// GetBucketPolicy implements s3.API.
+func (s *Service) GetBucketPolicy(ctx context.Context, in *s3.GetBucketPolicyRequest) (*s3.GetBucketPolicyOutput, error) {
+	b, err := s.policyBucket(ctx, in.Bucket, in.ExpectedBucketOwner)
+	if err != nil {
+		return nil, err
 	}
 	return &s3.GetBucketPolicyOutput{Policy: ptr(b.cfg.Policy)}, nil
 }
@@ -178,13 +187,9 @@ func (s *Service) GetBucketPolicy(ctx context.Context, in *s3.GetBucketPolicyReq
 // GetBucketPolicyStatus implements s3.API: whether the bucket's policy is public (grants
 // access to every principal without a restricting condition), as S3 judges it.
 func (s *Service) GetBucketPolicyStatus(ctx context.Context, in *s3.GetBucketPolicyStatusRequest) (*s3.GetBucketPolicyStatusOutput, error) {
-	c := callOf(ctx)
-	b, err := s.bucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
+	b, err := s.policyBucket(ctx, in.Bucket, in.ExpectedBucketOwner)
 	if err != nil {
 		return nil, err
-	}
-	if b.cfg.Policy == "" {
-		return nil, detail(awserr.New("NoSuchBucketPolicy", http.StatusNotFound, "The bucket policy does not exist"), "BucketName", b.name())
 	}
 	public, err := checkPolicy(b.cfg.Policy, b.name())
 	if err != nil {
