@@ -283,13 +283,9 @@ func (s *Service) DescribeAnomalyDetectors(ctx context.Context, in *cloudwatch.D
 	}
 	want := Dims(in.Dimensions)
 	prefix := c.Account + "/" + c.Region + "/"
-	after := ""
-	if t := aws.ToString(in.NextToken); t != "" {
-		k, ok := tokenKey(t, prefix)
-		if !ok {
-			return nil, &cloudwatch.InvalidNextToken{Message: aws.String("The service couldn't process the token.")}
-		}
-		after = k
+	after, err := tokenKey(in.NextToken, prefix)
+	if err != nil {
+		return nil, err
 	}
 	out := &cloudwatch.DescribeAnomalyDetectorsOutput{AnomalyDetectors: []cloudwatch.AnomalyDetector{}}
 	ns, name := aws.ToString(in.Namespace), aws.ToString(in.MetricName)

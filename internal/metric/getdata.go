@@ -327,7 +327,7 @@ func (s *Service) GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDat
 		var pt pageToken
 		b, err := base64.RawURLEncoding.DecodeString(t)
 		if err != nil || json.Unmarshal(b, &pt) != nil || pt.Offset <= 0 {
-			return nil, &cloudwatch.InvalidNextToken{Message: aws.String("The service couldn't process the token.")}
+			return nil, errInvalidNextToken()
 		}
 		offset = pt.Offset
 	}

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/wire/cloudwatch"
 )
@@ -55,12 +57,21 @@ func New(opts Options) *Service {
 // in unpadded base64url.
 func keyToken(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
 
-// tokenKey is the store key a keyToken NextToken resumes after; false when the token is
-// not one this account and region were given.
-func tokenKey(token, prefix string) (string, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || !strings.HasPrefix(string(b), prefix) {
-		return "", false
+// tokenKey is the store key a keyToken NextToken resumes after ("" without a token);
+// InvalidNextToken when the token is not one this account and region were given.
+func tokenKey(token *string, prefix string) (string, error) {
+	t := aws.ToString(token)
+	if t == "" {
+		return "", nil
 	}
-	return string(b), true
+	b, err := base64.RawURLEncoding.DecodeString(t)
+	if err != nil || !strings.HasPrefix(string(b), prefix) {
+		return "", errInvalidNextToken()
+	}
+	return string(b), nil
+}
+
+// errInvalidNextToken is CloudWatch's answer to a NextToken it did not give.
+func errInvalidNextToken() error {
+	return &cloudwatch.InvalidNextToken{Message: aws.String("The service couldn't process the token.")}
 }

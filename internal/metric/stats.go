@@ -220,13 +220,9 @@ func (s *Service) ListMetrics(ctx context.Context, in *cloudwatch.ListMetricsInp
 	default:
 		return nil, invalid("The value %s for parameter RecentlyActive is invalid.", ra)
 	}
-	after := ""
-	if t := aws.ToString(in.NextToken); t != "" {
-		k, ok := tokenKey(t, prefix)
-		if !ok {
-			return nil, &cloudwatch.InvalidNextToken{Message: aws.String("The service couldn't process the token.")}
-		}
-		after = k
+	after, err := tokenKey(in.NextToken, prefix)
+	if err != nil {
+		return nil, err
 	}
 	out := &cloudwatch.ListMetricsOutput{Metrics: []cloudwatch.Metric{}}
 	for {
