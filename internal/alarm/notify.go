@@ -151,14 +151,9 @@ func Notification(a *Alarm, oldValue string, st *State) string {
 		Value string `json:"value"`
 		Name  string `json:"name"`
 	}
-	type trigger struct {
-		MetricName                       string      `json:"MetricName,omitempty"`
-		Namespace                        string      `json:"Namespace,omitempty"`
-		StatisticType                    string      `json:"StatisticType,omitempty"`
-		Statistic                        string      `json:"Statistic,omitempty"`
-		ExtendedStatistic                string      `json:"ExtendedStatistic,omitempty"`
-		Unit                             *string     `json:"Unit"`
-		Dimensions                       []dim       `json:"Dimensions"`
+	// evaluation is what every trigger says of how the alarm evaluates; a metric alarm's
+	// trigger puts the metric before it, a metric math one its Metrics after it.
+	type evaluation struct {
 		Period                           int64       `json:"Period"`
 		EvaluationPeriods                int32       `json:"EvaluationPeriods"`
 		DatapointsToAlarm                int32       `json:"DatapointsToAlarm"`
@@ -167,6 +162,16 @@ func Notification(a *Alarm, oldValue string, st *State) string {
 		ThresholdMetricID                string      `json:"ThresholdMetricId,omitempty"`
 		TreatMissingData                 string      `json:"TreatMissingData"`
 		EvaluateLowSampleCountPercentile string      `json:"EvaluateLowSampleCountPercentile"`
+	}
+	type trigger struct {
+		MetricName        string  `json:"MetricName,omitempty"`
+		Namespace         string  `json:"Namespace,omitempty"`
+		StatisticType     string  `json:"StatisticType,omitempty"`
+		Statistic         string  `json:"Statistic,omitempty"`
+		ExtendedStatistic string  `json:"ExtendedStatistic,omitempty"`
+		Unit              *string `json:"Unit"`
+		Dimensions        []dim   `json:"Dimensions"`
+		evaluation
 	}
 	msg := struct {
 		AlarmName                          string   `json:"AlarmName"`
@@ -199,10 +204,10 @@ func Notification(a *Alarm, oldValue string, st *State) string {
 		msg.AlarmRule, msg.TriggeringChildren = a.AlarmRule, triggeringChildren(st.ReasonData)
 	} else {
 		msg.AlarmConfigurationUpdatedTimestamp = awsTime(a.ConfigUpdated)
-		t := &trigger{MetricName: a.MetricName, Namespace: a.Namespace, Dimensions: []dim{},
+		t := &trigger{MetricName: a.MetricName, Namespace: a.Namespace, Dimensions: []dim{}, evaluation: evaluation{
 			Period: int64(a.periodDur() / time.Second), EvaluationPeriods: a.EvaluationPeriods, DatapointsToAlarm: a.DatapointsToAlarm,
 			ComparisonOperator: a.ComparisonOperator, ThresholdMetricID: a.ThresholdMetricID,
-			TreatMissingData: a.TreatMissingData, EvaluateLowSampleCountPercentile: a.EvaluateLowSample}
+			TreatMissingData: a.TreatMissingData, EvaluateLowSampleCountPercentile: a.EvaluateLowSample}}
 		if a.ThresholdMetricID == "" {
 			th := jsonNumber(aws.ToFloat64(a.Threshold))
 			t.Threshold = &th
@@ -234,17 +239,9 @@ func Notification(a *Alarm, oldValue string, st *State) string {
 			// {"Period":60,...,"ComparisonOperator":"LessThanLowerOrGreaterThanUpperThreshold",
 			// "ThresholdMetricId":"ad1","TreatMissingData":"missing",...,"Metrics":[...]}.
 			msg.Trigger = struct {
-				Period                           int64           `json:"Period"`
-				EvaluationPeriods                int32           `json:"EvaluationPeriods"`
-				DatapointsToAlarm                int32           `json:"DatapointsToAlarm"`
-				ComparisonOperator               string          `json:"ComparisonOperator"`
-				Threshold                        *jsonNumber     `json:"Threshold,omitempty"`
-				ThresholdMetricID                string          `json:"ThresholdMetricId,omitempty"`
-				TreatMissingData                 string          `json:"TreatMissingData"`
-				EvaluateLowSampleCountPercentile string          `json:"EvaluateLowSampleCountPercentile"`
-				Metrics                          json.RawMessage `json:"Metrics"`
-			}{t.Period, t.EvaluationPeriods, t.DatapointsToAlarm, t.ComparisonOperator, t.Threshold, t.ThresholdMetricID,
-				t.TreatMissingData, t.EvaluateLowSampleCountPercentile, metricsDoc(a)}
+				evaluation
+				Metrics json.RawMessage `json:"Metrics"`
+			}{t.evaluation, metricsDoc(a)}
 		}
 	}
 	b, _ := json.Marshal(msg)
