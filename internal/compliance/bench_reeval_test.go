@@ -2,14 +2,11 @@ package compliance
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/bannin/bannin/internal/recorder"
 	"github.com/bannin/bannin/internal/store"
-	"github.com/bannin/bannin/internal/wire/config"
 )
 
 // BenchmarkReevaluate measures change-triggered evaluation in the steady state, as the end to
@@ -25,29 +22,7 @@ func BenchmarkReevaluate(b *testing.B) {
 		notes++
 		return nil
 	}
-	ids := []string{"S3_BUCKET_VERSIONING_ENABLED", "S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED", "S3_BUCKET_LOGGING_ENABLED",
-		"S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED", "S3_BUCKET_PUBLIC_READ_PROHIBITED", "S3_BUCKET_PUBLIC_WRITE_PROHIBITED",
-		"S3_BUCKET_SSL_REQUESTS_ONLY", "S3_BUCKET_ACL_PROHIBITED", "S3_DEFAULT_ENCRYPTION_KMS"}
-	policy := `rule v when resourceType == "AWS::S3::Bucket" { supplementaryConfiguration.BucketVersioningConfiguration.status == "Enabled" }`
-	for i := 0; i < 100; i++ {
-		var r config.ConfigRule
-		switch {
-		case i%10 == 9:
-			r = config.ConfigRule{ConfigRuleName: ptr(fmt.Sprintf("guard-%d", i)), Source: &config.Source{Owner: ptr(OwnerCustomPolicy),
-				SourceDetails:       []config.SourceDetail{{MessageType: ptr(ChangeNotification)}},
-				CustomPolicyDetails: &config.CustomPolicyDetails{PolicyRuntime: ptr(GuardRuntime), PolicyText: &policy}},
-				Scope: &config.Scope{ComplianceResourceTypes: []string{"AWS::S3::Bucket"}}}
-		case i%10 == 8:
-			r = managedRule(fmt.Sprintf("tags-%d", i), "REQUIRED_TAGS")
-			r.InputParameters = ptr(fmt.Sprintf(`{"tag1Key":"team","tag2Key":"k%d"}`, i))
-			r.Scope = &config.Scope{ComplianceResourceTypes: []string{"AWS::S3::Bucket"}}
-		default:
-			r = managedRule(fmt.Sprintf("rule-%d", i), ids[i%len(ids)])
-		}
-		if err := h.putRule(r); err != nil {
-			b.Fatal(err)
-		}
-	}
+	putBenchRules(b, h)
 	const buckets, batch = 10000, 500
 	// Version v of every bucket is captured v seconds after version 0 (a result ordered
 	// before the stored one would be ignored), with versioning flipped each time.
@@ -55,12 +30,8 @@ func BenchmarkReevaluate(b *testing.B) {
 	for v := range versions {
 		versions[v] = make([]store.Entry, buckets)
 		for i := range buckets {
-			it := bucket(fmt.Sprintf("bucket-%05d", i), []string{"Enabled", "Suspended"}[(i+v)%2])
-			it.AccountID, it.Region, it.CaptureTime, it.Status = acct, reg, time.Now().Add(time.Duration(v)*time.Second), "OK"
-			it.Tags = map[string]string{"team": "core"}
-			it.Supplementary["AccessControlList"] = json.RawMessage(`"{\"grantList\":[{\"grantee\":{\"id\":\"o\"},\"permission\":\"FullControl\"}],\"owner\":{\"id\":\"o\"}}"`)
-			raw, _ := json.Marshal(it)
-			versions[v][i] = store.Entry{Seq: int64(v*buckets + i + 1), Kind: recorder.KindItem, Payload: raw}
+			versions[v][i] = benchBucketEntry(int64(v*buckets+i+1), fmt.Sprintf("bucket-%05d", i),
+				[]string{"Enabled", "Suspended"}[(i+v)%2], time.Now().Add(time.Duration(v)*time.Second))
 		}
 	}
 	ctx := context.Background()
