@@ -107,6 +107,20 @@ func (h *harness) read(f func(ctx context.Context) error) error {
 // stream runner would.
 func (h *harness) pump(after *int64) {
 	h.t.Helper()
+	es := h.pending(after)
+	if len(es) == 0 {
+		return
+	}
+	if err := h.st.Update(context.Background(), func(tx store.Tx) error {
+		return h.s.HandleEntries(context.Background(), tx, selectEntries(es))
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// pending reads the stream entries after *after and moves *after past them.
+func (h *harness) pending(after *int64) []store.Entry {
+	h.t.Helper()
 	var es []store.Entry
 	if err := h.st.View(context.Background(), func(tx store.ReadTx) error {
 		var err error
@@ -115,15 +129,10 @@ func (h *harness) pump(after *int64) {
 	}); err != nil {
 		h.t.Fatal(err)
 	}
-	if len(es) == 0 {
-		return
+	if len(es) > 0 {
+		*after = es[len(es)-1].Seq
 	}
-	*after = es[len(es)-1].Seq
-	if err := h.st.Update(context.Background(), func(tx store.Tx) error {
-		return h.s.HandleEntries(context.Background(), tx, selectEntries(es))
-	}); err != nil {
-		h.t.Fatal(err)
-	}
+	return es
 }
 
 func selectEntries(es []store.Entry) []store.Entry {

@@ -34,18 +34,10 @@ func (h *harness) resourceDetails(id string) map[string]config.EvaluationResult 
 // handleAll hands every pending entry to the consumer's Handle, as the stream runner does.
 func (h *harness) handleAll(after *int64) {
 	h.t.Helper()
-	var es []store.Entry
-	if err := h.st.View(context.Background(), func(tx store.ReadTx) error {
-		var err error
-		es, err = tx.ReadStream(context.Background(), *after, 100000)
-		return err
-	}); err != nil {
-		h.t.Fatal(err)
-	}
+	es := h.pending(after)
 	if len(es) == 0 {
 		return
 	}
-	*after = es[len(es)-1].Seq
 	if err := h.s.handle(context.Background(), selectEntries(es)); err != nil {
 		h.t.Fatal(err)
 	}
