@@ -150,26 +150,52 @@ func TestActionsSuppressor(t *testing.T) {
 	}
 }
 
+// suppressorServer is a server on a fake clock that keeps its data in a directory across
+// restarts, holding the errors and maintenance children and the service-down composite
+// (putComposite) that pages a topic.
+type suppressorServer struct {
+	t   *testing.T
+	clk *fakeClock
+	dir string
+	e   *testenv.Env
+	cw  *cloudwatch.Client
+}
+
+func newSuppressorServer(t *testing.T) *suppressorServer {
+	t.Helper()
+	s := &suppressorServer{t: t, clk: &fakeClock{t: time.Now().UTC()}, dir: t.TempDir()}
+	s.start()
+	topic := newTopic(t, s.e, "pager")
+	putChild(t, s.cw, "errors")
+	putChild(t, s.cw, "maintenance")
+	if err := putComposite(s.cw, topic, nil); err != nil {
+		t.Fatalf("PutCompositeAlarm: %v", err)
+	}
+	return s
+}
+
+func (s *suppressorServer) start() {
+	s.e = testenv.New(s.t, testenv.Options{Clock: s.clk.Now, DataDir: s.dir})
+	s.cw = cloudwatch.NewFromConfig(s.e.Config)
+}
+
+// restart stops the server, moves the clock on by d and starts the server again on the
+// same data; it returns the new server's client.
+func (s *suppressorServer) restart(d time.Duration) *cloudwatch.Client {
+	s.e.Stop()
+	s.clk.Advance(d)
+	s.start()
+	return s.cw
+}
+
 // TestSuppressorWaitSurvivesRestart stops the server while a wait period runs and checks
 // that the restarted server performs the held-back actions when it ends.
 func TestSuppressorWaitSurvivesRestart(t *testing.T) {
-	clk := &fakeClock{t: time.Now().UTC()}
-	dir := t.TempDir()
-	e := testenv.New(t, testenv.Options{Clock: clk.Now, DataDir: dir})
-	cw := cloudwatch.NewFromConfig(e.Config)
-	topic := newTopic(t, e, "pager")
-	putChild(t, cw, "errors")
-	putChild(t, cw, "maintenance")
-	if err := putComposite(cw, topic, nil); err != nil {
-		t.Fatalf("PutCompositeAlarm: %v", err)
-	}
+	s := newSuppressorServer(t)
+	cw := s.cw
 	setState(t, cw, "errors", types.StateValueAlarm)
 	suppressedBy(t, cw, "service-down", types.StateValueAlarm, types.ActionsSuppressedByWaitPeriod)
-	e.Stop()
-
-	clk.Advance(121 * time.Second)
-	e = testenv.New(t, testenv.Options{Clock: clk.Now, DataDir: dir})
-	cw = cloudwatch.NewFromConfig(e.Config)
+	cw = s.restart(121 * time.Second)
 	suppressedBy(t, cw, "service-down", types.StateValueAlarm, "")
 	if n := executed(t, cw, "service-down"); n != 1 {
 		t.Errorf("actions executed after the wait period, across a restart = %d; want 1", n)
@@ -229,26 +255,14 @@ func TestDeleteSuppressorInUse(t *testing.T) {
 // the restarted server keeps the actions held back until the extension ends, then
 // performs them once.
 func TestSuppressorExtensionSurvivesRestart(t *testing.T) {
-	clk := &fakeClock{t: time.Now().UTC()}
-	dir := t.TempDir()
-	e := testenv.New(t, testenv.Options{Clock: clk.Now, DataDir: dir})
-	cw := cloudwatch.NewFromConfig(e.Config)
-	topic := newTopic(t, e, "pager")
-	putChild(t, cw, "errors")
-	putChild(t, cw, "maintenance")
-	if err := putComposite(cw, topic, nil); err != nil {
-		t.Fatalf("PutCompositeAlarm: %v", err)
-	}
+	s := newSuppressorServer(t)
+	cw := s.cw
 	setState(t, cw, "maintenance", types.StateValueAlarm)
 	setState(t, cw, "errors", types.StateValueAlarm)
 	suppressedBy(t, cw, "service-down", types.StateValueAlarm, types.ActionsSuppressedByAlarm)
 	setState(t, cw, "maintenance", types.StateValueOk)
 	suppressedBy(t, cw, "service-down", types.StateValueAlarm, types.ActionsSuppressedByExtensionPeriod)
-	e.Stop()
-
-	clk.Advance(30 * time.Second) // half of the 60 s extension
-	e = testenv.New(t, testenv.Options{Clock: clk.Now, DataDir: dir})
-	cw = cloudwatch.NewFromConfig(e.Config)
+	cw = s.restart(30 * time.Second) // half of the 60 s extension
 	c := suppressedBy(t, cw, "service-down", types.StateValueAlarm, types.ActionsSuppressedByExtensionPeriod)
 	if n := executed(t, cw, "service-down"); n != 0 {
 		t.Fatalf("actions executed during the extension period, after a restart: %d", n)
@@ -256,11 +270,7 @@ func TestSuppressorExtensionSurvivesRestart(t *testing.T) {
 	if aws.ToString(c.ActionsSuppressedReason) != "Actions suppressed by ExtensionPeriod" {
 		t.Errorf("ActionsSuppressedReason after restart = %q", aws.ToString(c.ActionsSuppressedReason))
 	}
-	e.Stop()
-
-	clk.Advance(31 * time.Second)
-	e = testenv.New(t, testenv.Options{Clock: clk.Now, DataDir: dir})
-	cw = cloudwatch.NewFromConfig(e.Config)
+	cw = s.restart(31 * time.Second)
 	suppressedBy(t, cw, "service-down", types.StateValueAlarm, "")
 	if n := executed(t, cw, "service-down"); n != 1 {
 		t.Errorf("actions executed after the extension period, across restarts = %d; want 1", n)
