@@ -49,6 +49,21 @@ func s3Send(t *testing.T, e *testenv.Env, method, path string, header map[string
 	return resp.StatusCode, doc
 }
 
+// wantS3Send sends a raw S3 request (s3Send) and checks that it is answered 400 with an
+// <Error> whose elements are want's non-empty ones; it returns the <Error>.
+func wantS3Send(t *testing.T, e *testenv.Env, what, method, path string, header map[string]string, body string, want s3Error) s3Error {
+	t.Helper()
+	status, doc := s3Send(t, e, method, path, header, body)
+	if status != 400 || (want.Code != "" && doc.Code != want.Code) || (want.Message != "" && doc.Message != want.Message) ||
+		(want.ArgumentName != "" && doc.ArgumentName != want.ArgumentName) ||
+		(want.ArgumentValue != "" && doc.ArgumentValue != want.ArgumentValue) ||
+		(want.StorageClassRequested != "" && doc.StorageClassRequested != want.StorageClassRequested) ||
+		(want.LocationConstraint != "" && doc.LocationConstraint != want.LocationConstraint) {
+		t.Errorf("%s = %d %+v; want 400 %+v", what, status, doc, want)
+	}
+	return doc
+}
+
 func wantS3(t *testing.T, what string, err error, code, message string) {
 	t.Helper()
 	var ae smithy.APIError
@@ -80,11 +95,9 @@ func TestS3ValidationWording(t *testing.T) {
 	_, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("east"),
 		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: "us-east-1"}})
 	wantS3(t, "CreateBucket LocationConstraint=us-east-1", err, "InvalidLocationConstraint", "The specified location-constraint is not valid")
-	status, doc := s3Send(t, e, "PUT", "/east2", nil,
-		`<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>mars-1</LocationConstraint></CreateBucketConfiguration>`)
-	if status != 400 || doc.Code != "InvalidLocationConstraint" || doc.LocationConstraint != "mars-1" {
-		t.Errorf("CreateBucket LocationConstraint=mars-1 = %d %+v; want 400 InvalidLocationConstraint naming mars-1", status, doc)
-	}
+	wantS3Send(t, e, "CreateBucket LocationConstraint=mars-1", "PUT", "/east2", nil,
+		`<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>mars-1</LocationConstraint></CreateBucketConfiguration>`,
+		s3Error{Code: "InvalidLocationConstraint", LocationConstraint: "mars-1"})
 	// The aws CLI, as QA found it.
 	out, err := e.RunErr(t, testenv.V2, "s3api", "create-bucket", "--bucket", "east3",
 		"--create-bucket-configuration", "LocationConstraint=us-east-1")
@@ -101,19 +114,15 @@ func TestS3ValidationWording(t *testing.T) {
 	_, err = cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("vbk"), Key: aws.String("k"),
 		Body: strings.NewReader("x"), StorageClass: "FROZEN"})
 	wantS3(t, "PutObject StorageClass=FROZEN", err, "InvalidStorageClass", "The storage class you specified is not valid")
-	status, doc = s3Send(t, e, "PUT", "/vbk/k", map[string]string{"X-Amz-Storage-Class": "FROZEN"}, "x")
-	if status != 400 || doc.StorageClassRequested != "FROZEN" {
-		t.Errorf("PutObject x-amz-storage-class: FROZEN = %d %+v; want 400 with StorageClassRequested FROZEN", status, doc)
-	}
+	wantS3Send(t, e, "PutObject x-amz-storage-class: FROZEN", "PUT", "/vbk/k", map[string]string{"X-Amz-Storage-Class": "FROZEN"}, "x",
+		s3Error{StorageClassRequested: "FROZEN"})
 	if _, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("vbk"), Key: aws.String("k")}); err == nil {
 		t.Error("object k exists after its PutObject failed")
 	}
 
 	// A canned ACL S3 does not know: InvalidArgument naming the header and value.
-	status, doc = s3Send(t, e, "PUT", "/vbk/k", map[string]string{"X-Amz-Acl": "privat"}, "x")
-	if status != 400 || doc.Code != "InvalidArgument" || doc.ArgumentName != "x-amz-acl" || doc.ArgumentValue != "privat" {
-		t.Errorf("PutObject x-amz-acl: privat = %d %+v; want 400 InvalidArgument x-amz-acl=privat", status, doc)
-	}
+	wantS3Send(t, e, "PutObject x-amz-acl: privat", "PUT", "/vbk/k", map[string]string{"X-Amz-Acl": "privat"}, "x",
+		s3Error{Code: "InvalidArgument", ArgumentName: "x-amz-acl", ArgumentValue: "privat"})
 
 	// A bad value inside an XML body fails S3's schema.
 	_, err = cl.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String("vbk"),
@@ -129,55 +138,36 @@ func TestS3ValidationWording(t *testing.T) {
 	for _, body := range []string{`<VersioningConfiguration><Status>Enabled</Stat`,
 		`<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></Tagging>`,
 		`<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status><MfaDelete>maybe</MfaDelete></VersioningConfiguration>`} {
-		status, doc := s3Send(t, e, "PUT", "/vbk?versioning", nil, body)
-		if status != 400 || doc.Code != "MalformedXML" ||
-			doc.Message != "The XML you provided was not well-formed or did not validate against our published schema" {
-			t.Errorf("PutBucketVersioning %s = %d %+v; want 400 MalformedXML with S3's message", body, status, doc)
-		}
+		wantS3Send(t, e, "PutBucketVersioning "+body, "PUT", "/vbk?versioning", nil, body, s3Error{Code: "MalformedXML",
+			Message: "The XML you provided was not well-formed or did not validate against our published schema"})
 	}
 
 	// An empty tag key is well-formed; S3's tagging check refuses it.
-	status, doc = s3Send(t, e, "PUT", "/vbk?tagging", nil,
-		`<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet><Tag><Key></Key><Value>v</Value></Tag></TagSet></Tagging>`)
-	if status != 400 || doc.Code != "InvalidTag" || doc.Message != "The TagKey you have provided is invalid" {
-		t.Errorf("PutBucketTagging with an empty key = %d %+v; want 400 InvalidTag", status, doc)
-	}
+	wantS3Send(t, e, "PutBucketTagging with an empty key", "PUT", "/vbk?tagging", nil,
+		`<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet><Tag><Key></Key><Value>v</Value></Tag></TagSet></Tagging>`,
+		s3Error{Code: "InvalidTag", Message: "The TagKey you have provided is invalid"})
 
 	// An absent body where the operation needs one.
-	status, doc = s3Send(t, e, "PUT", "/vbk?versioning", nil, "")
-	if status != 400 || doc.Code != "MissingRequestBodyError" || doc.Message != "Request Body is empty" {
-		t.Errorf("PutBucketVersioning without a body = %d %+v; want 400 MissingRequestBodyError", status, doc)
-	}
+	wantS3Send(t, e, "PutBucketVersioning without a body", "PUT", "/vbk?versioning", nil, "",
+		s3Error{Code: "MissingRequestBodyError", Message: "Request Body is empty"})
 
 	// max-keys that is not an integer, and one out of range.
-	status, doc = s3Send(t, e, "GET", "/vbk?list-type=2&max-keys=many", nil, "")
-	if status != 400 || doc.Code != "InvalidArgument" || doc.Message != "Provided max-keys not an integer or within integer range" ||
-		doc.ArgumentName != "max-keys" || doc.ArgumentValue != "many" {
-		t.Errorf("ListObjectsV2 max-keys=many = %d %+v; want 400 InvalidArgument naming max-keys", status, doc)
-	}
+	wantS3Send(t, e, "ListObjectsV2 max-keys=many", "GET", "/vbk?list-type=2&max-keys=many", nil, "", s3Error{Code: "InvalidArgument",
+		Message: "Provided max-keys not an integer or within integer range", ArgumentName: "max-keys", ArgumentValue: "many"})
 	_, err = cl.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("vbk"), MaxKeys: aws.Int32(-1)})
 	wantS3(t, "ListObjectsV2 MaxKeys=-1", err, "InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647")
 
-	status, doc = s3Send(t, e, "GET", "/vbk?uploads&max-uploads=-1", nil, "")
-	if status != 400 || doc.Code != "InvalidArgument" || doc.ArgumentName != "max-uploads" || doc.ArgumentValue != "-1" {
-		t.Errorf("ListMultipartUploads max-uploads=-1 = %d %+v; want 400 InvalidArgument naming max-uploads", status, doc)
-	}
-	status, doc = s3Send(t, e, "GET", "/vbk?uploads&max-uploads=2157483647", nil, "")
-	if status != 400 || doc.Message != "Provided max-uploads not an integer or within integer range" || doc.ArgumentName != "max-uploads" {
-		t.Errorf("ListMultipartUploads max-uploads=2157483647 = %d %+v; want 400 InvalidArgument out of integer range", status, doc)
-	}
+	wantS3Send(t, e, "ListMultipartUploads max-uploads=-1", "GET", "/vbk?uploads&max-uploads=-1", nil, "",
+		s3Error{Code: "InvalidArgument", ArgumentName: "max-uploads", ArgumentValue: "-1"})
+	wantS3Send(t, e, "ListMultipartUploads max-uploads=2157483647", "GET", "/vbk?uploads&max-uploads=2157483647", nil, "",
+		s3Error{Message: "Provided max-uploads not an integer or within integer range", ArgumentName: "max-uploads"})
 
 	// A query enum: encoding-type.
-	status, doc = s3Send(t, e, "GET", "/vbk?list-type=2&encoding-type=base64", nil, "")
-	if status != 400 || doc.Code != "InvalidArgument" || doc.Message != "Invalid Encoding Method specified in Request" ||
-		doc.ArgumentName != "encoding-type" || doc.ArgumentValue != "base64" {
-		t.Errorf("ListObjectsV2 encoding-type=base64 = %d %+v; want 400 InvalidArgument naming encoding-type", status, doc)
-	}
+	wantS3Send(t, e, "ListObjectsV2 encoding-type=base64", "GET", "/vbk?list-type=2&encoding-type=base64", nil, "", s3Error{Code: "InvalidArgument",
+		Message: "Invalid Encoding Method specified in Request", ArgumentName: "encoding-type", ArgumentValue: "base64"})
 	// A query range: max-buckets.
-	status, doc = s3Send(t, e, "GET", "/?max-buckets=0", nil, "")
-	if status != 400 || doc.Code != "InvalidArgument" || doc.ArgumentName != "max-buckets" || doc.ArgumentValue != "0" {
-		t.Errorf("ListBuckets max-buckets=0 = %d %+v; want 400 InvalidArgument naming max-buckets", status, doc)
-	}
+	doc := wantS3Send(t, e, "ListBuckets max-buckets=0", "GET", "/?max-buckets=0", nil, "",
+		s3Error{Code: "InvalidArgument", ArgumentName: "max-buckets", ArgumentValue: "0"})
 
 	// Nothing S3 answered is worded as the JSON services word it.
 	for _, c := range []string{"validation error detected", "failed to satisfy constraint"} {
