@@ -126,6 +126,23 @@ func checkPartNumber(n *int32) error {
 	return nil
 }
 
+// partUpload begins UploadPart and UploadPartCopy: the call's write transaction, the
+// bucket, and the upload in progress that the part, its number checked, is for.
+func (s *Service) partUpload(ctx context.Context, c *call.Call, bucket, owner, key, uploadID *string, partNumber *int32) (store.Tx, *bucketRef, *upload, error) {
+	tx, b, err := s.writeBucket(ctx, c, bucket, owner)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := checkPartNumber(partNumber); err != nil {
+		return nil, nil, nil, err
+	}
+	u, err := findUpload(ctx, tx, b, str(key), str(uploadID))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return tx, b, u, nil
+}
+
 // putPart stores an upload's part; a part uploaded again under its number replaces the
 // earlier one, whose blob is discarded.
 func (s *Service) putPart(ctx context.Context, tx store.Tx, c *call.Call, uploadID string, p part) error {
@@ -148,14 +165,7 @@ func (s *Service) putPart(ctx context.Context, tx store.Tx, c *call.Call, upload
 // UploadPart implements s3.API; uploading a part number again replaces the part.
 func (s *Service) UploadPart(ctx context.Context, in *s3.UploadPartRequest) (*s3.UploadPartOutput, error) {
 	c := callOf(ctx)
-	tx, b, err := s.writeBucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkPartNumber(in.PartNumber); err != nil {
-		return nil, err
-	}
-	u, err := findUpload(ctx, tx, b, str(in.Key), str(in.UploadId))
+	tx, b, u, err := s.partUpload(ctx, c, in.Bucket, in.ExpectedBucketOwner, in.Key, in.UploadId, in.PartNumber)
 	if err != nil {
 		return nil, err
 	}

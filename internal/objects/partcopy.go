@@ -17,14 +17,7 @@ import (
 // objects). The bytes are read from the source's blobs into the part's own blob.
 func (s *Service) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyRequest) (*s3.UploadPartCopyOutput, error) {
 	c := callOf(ctx)
-	tx, b, err := s.writeBucket(ctx, c, in.Bucket, in.ExpectedBucketOwner)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkPartNumber(in.PartNumber); err != nil {
-		return nil, err
-	}
-	u, err := findUpload(ctx, tx, b, str(in.Key), str(in.UploadId))
+	tx, b, u, err := s.partUpload(ctx, c, in.Bucket, in.ExpectedBucketOwner, in.Key, in.UploadId, in.PartNumber)
 	if err != nil {
 		return nil, err
 	}
