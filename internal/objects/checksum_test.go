@@ -14,13 +14,9 @@ import (
 
 // Additional checksums are checked against the bytes, kept, and answered as S3 does.
 func TestChecksums(t *testing.T) {
-	_, cfg := wireServer(t)
+	c := withBuckets(t, "sums")
 	ctx := context.Background()
-	c := client(cfg)
 	b := aws.String("sums")
-	if _, err := c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: b}); err != nil {
-		t.Fatal(err)
-	}
 	data := "hello world"
 	sha := sha256.Sum256([]byte(data))
 	wantSHA := base64.StdEncoding.EncodeToString(sha[:])

@@ -14,12 +14,8 @@ import (
 // S3's <Error> documents name what was not found (BucketName, Key, UploadId, the range
 // asked for) and carry a HostId, as S3 writes them.
 func TestErrorDetails(t *testing.T) {
-	_, cfg := wireServer(t)
+	c := withBuckets(t, "details")
 	ctx := context.Background()
-	c := client(cfg)
-	if _, err := c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("details")}); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("details"), Key: aws.String("ten.txt"),
 		Body: strings.NewReader("0123456789")}); err != nil {
 		t.Fatal(err)

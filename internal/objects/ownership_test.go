@@ -11,13 +11,9 @@ import (
 
 // Object Ownership is read, changed and removed; enforcing it turns ACLs off.
 func TestOwnershipControls(t *testing.T) {
-	_, cfg := wireServer(t)
+	c := withBuckets(t, "owned")
 	ctx := context.Background()
-	c := client(cfg)
 	b := aws.String("owned")
-	if _, err := c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: b}); err != nil {
-		t.Fatal(err)
-	}
 	get := func() (types.ObjectOwnership, error) {
 		out, err := c.GetBucketOwnershipControls(ctx, &awss3.GetBucketOwnershipControlsInput{Bucket: b})
 		if err != nil {

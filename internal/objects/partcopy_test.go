@@ -14,14 +14,8 @@ import (
 // UploadPartCopy builds an object from ranges of another (what `aws s3 cp s3://a s3://b`
 // does for large objects), and object tags are read, replaced and removed in place.
 func TestUploadPartCopyAndObjectTagging(t *testing.T) {
-	_, cfg := wireServer(t)
+	c := withBuckets(t, "copy-src", "copy-dst")
 	ctx := context.Background()
-	c := client(cfg)
-	for _, b := range []string{"copy-src", "copy-dst"} {
-		if _, err := c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	data := make([]byte, 6<<20)
 	for i := range data {
 		data[i] = byte(i * 7)

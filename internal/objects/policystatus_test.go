@@ -10,13 +10,9 @@ import (
 
 // GetBucketPolicyStatus says whether the bucket's policy is public.
 func TestBucketPolicyStatus(t *testing.T) {
-	_, cfg := wireServer(t)
+	c := withBuckets(t, "status")
 	ctx := context.Background()
-	c := client(cfg)
 	b := aws.String("status")
-	if _, err := c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: b}); err != nil {
-		t.Fatal(err)
-	}
 	_, err := c.GetBucketPolicyStatus(ctx, &awss3.GetBucketPolicyStatusInput{Bucket: b})
 	if apiCode(err) != "NoSuchBucketPolicy" {
 		t.Errorf("GetBucketPolicyStatus without a policy: %v; want NoSuchBucketPolicy", err)

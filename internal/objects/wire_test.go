@@ -94,6 +94,20 @@ func client(cfg aws.Config) *awss3.Client {
 	return awss3.NewFromConfig(cfg, func(o *awss3.Options) { o.UsePathStyle = true })
 }
 
+// withBuckets serves S3 alone (wireServer) with the buckets named created, and returns a
+// client of it.
+func withBuckets(t *testing.T, names ...string) *awss3.Client {
+	t.Helper()
+	_, cfg := wireServer(t)
+	c := client(cfg)
+	for _, n := range names {
+		if _, err := c.CreateBucket(context.Background(), &awss3.CreateBucketInput{Bucket: aws.String(n)}); err != nil {
+			t.Fatalf("CreateBucket %s: %v", n, err)
+		}
+	}
+	return c
+}
+
 func apiCode(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
