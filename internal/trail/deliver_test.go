@@ -98,20 +98,28 @@ func TestDeliveryToLogGroup(t *testing.T) {
 	}
 }
 
+// logsTrail creates log group group and trail name, which delivers to the audit-logs bucket
+// (created here) and to the group; it does not start logging.
+func logsTrail(t *testing.T, e *testenv.Env, name, group string) {
+	t.Helper()
+	ctx := context.Background()
+	mkBucket(t, e, "audit-logs")
+	if _, err := cloudwatchlogs.NewFromConfig(e.Config).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CloudTrail().CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String(name), S3BucketName: aws.String("audit-logs"),
+		CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:" + e.Account + ":log-group:" + group + ":*"),
+		CloudWatchLogsRoleArn:     aws.String("arn:aws:iam::" + e.Account + ":role/r")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestDeliverySelectors checks that a WriteOnly trail leaves read-only calls out.
 func TestDeliverySelectors(t *testing.T) {
 	e := testenv.New(t)
 	ctx := context.Background()
 	ct, cwl := e.CloudTrail(), cloudwatchlogs.NewFromConfig(e.Config)
-	mkBucket(t, e, "audit-logs")
-	if _, err := cwl.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("ct")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("wtrail"), S3BucketName: aws.String("audit-logs"),
-		CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:" + e.Account + ":log-group:ct:*"),
-		CloudWatchLogsRoleArn:     aws.String("arn:aws:iam::" + e.Account + ":role/r")}); err != nil {
-		t.Fatal(err)
-	}
+	logsTrail(t, e, "wtrail", "ct")
 	if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("wtrail"),
 		EventSelectors: []types.EventSelector{{ReadWriteType: types.ReadWriteTypeWriteOnly, IncludeManagementEvents: aws.Bool(true)}}}); err != nil {
 		t.Fatal(err)
@@ -153,16 +161,8 @@ func TestDeliveryDataEvents(t *testing.T) {
 	e := testenv.New(t)
 	ctx := context.Background()
 	ct, cwl, s3c := e.CloudTrail(), cloudwatchlogs.NewFromConfig(e.Config), e.S3()
-	mkBucket(t, e, "audit-logs")
 	mkBucket(t, e, "data")
-	if _, err := cwl.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("dt")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("dtrail"), S3BucketName: aws.String("audit-logs"),
-		CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:" + e.Account + ":log-group:dt:*"),
-		CloudWatchLogsRoleArn:     aws.String("arn:aws:iam::" + e.Account + ":role/r")}); err != nil {
-		t.Fatal(err)
-	}
+	logsTrail(t, e, "dtrail", "dt")
 	if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("dtrail"),
 		AdvancedEventSelectors: []types.AdvancedEventSelector{{FieldSelectors: []types.AdvancedFieldSelector{
 			{Field: aws.String("eventCategory"), Equals: []string{"Data"}},
