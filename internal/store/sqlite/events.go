@@ -89,7 +89,7 @@ func (t *wtx) insertEvent(ctx context.Context, e *store.Event) (bool, error) {
 			return false, err
 		}
 	}
-	record := packRecord(e.Record)
+	record := packJSON(e.Record)
 	ts := e.Time.UnixNano()
 	scope := eventScope(e.Account, e.Region, cat)
 	res, err := t.exec(ctx, insertEventSQL, scope, e.EventID, ts, e.Account, e.Region, cat, e.EventName, e.EventSource,
@@ -392,7 +392,7 @@ func (t *rtx) LookupEvents(ctx context.Context, q store.EventQuery) ([]*store.Ev
 				return nil, "", fmt.Errorf("store: lookup events: event %s resources: %w", e.EventID, err)
 			}
 		}
-		if e.Record, err = unpackRecord(record); err != nil {
+		if e.Record, err = unpackJSON(record); err != nil {
 			return nil, "", fmt.Errorf("store: lookup events: event %s record: %w", e.EventID, err)
 		}
 		es = append(es, &e)
@@ -409,32 +409,40 @@ func (t *rtx) LookupEvents(ctx context.Context, q store.EventQuery) ([]*store.Ev
 	return es, next, nil
 }
 
-// Records are stored S2-compressed when that saves space: a CloudTrail record is about a
-// kilobyte of JSON that compresses two to three times, and the bytes a commit writes are a
-// large part of the writer's time per event. A compressed record starts with packedRecord,
-// which no JSON text starts with; anything else is stored, and read back, as is.
+// Records, resource history documents and stream payloads are stored S2-compressed when
+// that saves space: a CloudTrail record or a resource's configuration is a kilobyte or more
+// of JSON that compresses two to three times, and the bytes a commit writes are a large part
+// of the writer's time per call. A compressed JSON value (packJSON) starts with packedRecord,
+// which no JSON text starts with; anything else is stored, and read back, as is. Stream
+// payloads can be any bytes, so their rows carry a packed flag instead (packStream).
 const packedRecord = 0x00
 
 // packRecordMin is the size below which compressing is not worth its cost.
 const packRecordMin = 256
 
-func packRecord(rec []byte) []byte {
-	if rec == nil {
+// pack returns b compressed, or nil when that does not save space.
+func pack(prefix, b []byte) []byte {
+	if len(b) < packRecordMin {
 		return nil
 	}
-	if len(rec) < packRecordMin {
-		return rec
-	}
-	out := make([]byte, 1, 1+s2.MaxEncodedLen(len(rec)))
-	out[0] = packedRecord
-	out = append(out, s2.Encode(out[1:cap(out)], rec)...)
-	if len(out) >= len(rec) {
-		return rec
+	out := append(make([]byte, 0, len(prefix)+s2.MaxEncodedLen(len(b))), prefix...)
+	out = append(out, s2.Encode(out[len(prefix):cap(out)], b)...)
+	if len(out) >= len(b) {
+		return nil
 	}
 	return out
 }
 
-func unpackRecord(b []byte) (json.RawMessage, error) {
+// packJSON is how a JSON value (a record, a history document) is stored.
+func packJSON(rec []byte) []byte {
+	if p := pack([]byte{packedRecord}, rec); p != nil {
+		return p
+	}
+	return rec
+}
+
+// unpackJSON reads what packJSON stored (or a plain value stored before compression).
+func unpackJSON(b []byte) (json.RawMessage, error) {
 	if len(b) == 0 || b[0] != packedRecord {
 		if b == nil {
 			return nil, nil
@@ -442,4 +450,20 @@ func unpackRecord(b []byte) (json.RawMessage, error) {
 		return json.RawMessage(b), nil
 	}
 	return s2.Decode(nil, b[1:])
+}
+
+// packStream is how a stream payload is stored, and whether it is compressed.
+func packStream(payload []byte) ([]byte, bool) {
+	if p := pack(nil, payload); p != nil {
+		return p, true
+	}
+	return payload, false
+}
+
+// unpackStream reads a stream payload stored by packStream.
+func unpackStream(b []byte, packed bool) ([]byte, error) {
+	if !packed || b == nil {
+		return b, nil
+	}
+	return s2.Decode(nil, b)
 }

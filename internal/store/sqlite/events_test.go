@@ -484,3 +484,32 @@ func TestEventRecordsPacked(t *testing.T) {
 		return nil
 	})
 }
+
+// TestHistoryDocsPacked: a large configuration's history document is stored compressed and
+// read back as it was.
+func TestHistoryDocsPacked(t *testing.T) {
+	s, _ := openTest(t, t.TempDir())
+	ctx := context.Background()
+	config := json.RawMessage(`{"name":"big","rules":[` + strings.TrimSuffix(strings.Repeat(`{"id":"rule","enabled":true},`, 60), ",") + `]}`)
+	update(t, s, func(tx store.Tx) error {
+		return tx.PutResource(ctx, &store.Resource{Account: "123456789012", Region: "us-east-1", Type: "AWS::Test::Thing",
+			ID: "big", ARN: "arn:test:big", Name: "big", Config: config})
+	})
+	var first []byte
+	if err := s.rdb.QueryRow("SELECT substr(doc, 1, 1) FROM resource_versions WHERE id = 'big'").Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != 1 || first[0] != packedRecord {
+		t.Errorf("history document starts with %q; want it compressed", first)
+	}
+	view(t, s, func(tx store.ReadTx) error {
+		cs, _, err := tx.ResourceHistory(ctx, store.HistoryQuery{Account: "123456789012", Region: "us-east-1", Type: "AWS::Test::Thing", ID: "big"})
+		if err != nil {
+			return err
+		}
+		if len(cs) != 1 || string(cs[0].Config) != string(config) {
+			t.Errorf("history = %v; want one version with the configuration as put", cs)
+		}
+		return nil
+	})
+}

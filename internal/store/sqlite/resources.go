@@ -161,8 +161,12 @@ func (t *rtx) ResourceHistory(ctx context.Context, q store.HistoryQuery) ([]*sto
 	defer rows.Close()
 	var cs []*store.ResourceChange
 	for rows.Next() {
-		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
+		var stored []byte
+		if err := rows.Scan(&stored); err != nil {
+			return nil, "", fmt.Errorf("store: resource history %s %s: %w", q.Type, q.ID, err)
+		}
+		doc, err := unpackJSON(stored)
+		if err != nil {
 			return nil, "", fmt.Errorf("store: resource history %s %s: %w", q.Type, q.ID, err)
 		}
 		var c store.ResourceChange
@@ -252,7 +256,7 @@ func (t *wtx) putResource(ctx context.Context, r *store.Resource) error {
 // history records one version of a resource and announces it on the stream.
 func (t *wtx) history(ctx context.Context, c *store.ResourceChange, doc []byte) error {
 	if _, err := t.exec(ctx, `INSERT INTO resource_versions (account, region, type, id, version, time, status, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.Account, c.Region, c.Type, c.ID, c.Version, c.Updated.UnixNano(), c.Status, doc); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.Account, c.Region, c.Type, c.ID, c.Version, c.Updated.UnixNano(), c.Status, packJSON(doc)); err != nil {
 		return err
 	}
 	_, err := t.append(ctx, store.KindResource, c.Updated, doc)

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bannin/bannin/internal/store"
@@ -77,7 +78,11 @@ func TestStreamTailMatchesDatabase(t *testing.T) {
 			if i%3 == 0 {
 				kind = "j"
 			}
-			if _, err := tx.Append(ctx, kind, fmt.Appendf(nil, "entry %d", i)); err != nil {
+			payload := fmt.Appendf(nil, "entry %d", i)
+			if i%5 == 1 { // large enough to be stored compressed
+				payload = fmt.Appendf(nil, "entry %d %s", i, strings.Repeat("compressible ", 50))
+			}
+			if _, err := tx.Append(ctx, kind, payload); err != nil {
 				return err
 			}
 			if i%7 == 3 {
@@ -121,6 +126,10 @@ func TestStreamTailMatchesDatabase(t *testing.T) {
 		}
 	}
 	check("after appends")
+	var packed int
+	if err := s.rdb.QueryRow("SELECT COUNT(*) FROM stream WHERE packed = 1").Scan(&packed); err != nil || packed == 0 {
+		t.Errorf("compressed stream rows = %d, %v; want the large payloads compressed", packed, err)
+	}
 	if s.tail.floor == 0 {
 		t.Errorf("tail floor = 0 after 30 appends with room for 20; want eviction")
 	}

@@ -79,7 +79,7 @@ func (t *rtx) ReadStream(ctx context.Context, after int64, limit int) ([]store.E
 			return es, nil
 		}
 	}
-	rows, err := t.query(ctx, "SELECT seq, kind, time, payload FROM stream WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+	rows, err := t.query(ctx, "SELECT seq, kind, time, payload, packed FROM stream WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: read stream after %d: %w", after, err)
 	}
@@ -88,8 +88,12 @@ func (t *rtx) ReadStream(ctx context.Context, after int64, limit int) ([]store.E
 	for rows.Next() {
 		var e store.Entry
 		var ns int64
-		if err := rows.Scan(&e.Seq, &e.Kind, &ns, &e.Payload); err != nil {
+		var packed bool
+		if err := rows.Scan(&e.Seq, &e.Kind, &ns, &e.Payload, &packed); err != nil {
 			return nil, fmt.Errorf("store: read stream after %d: %w", after, err)
+		}
+		if e.Payload, err = unpackStream(e.Payload, packed); err != nil {
+			return nil, fmt.Errorf("store: read stream entry %d: %w", e.Seq, err)
 		}
 		e.Time = fromNanos(ns)
 		es = append(es, e)
@@ -118,9 +122,9 @@ func (t *rtx) ReadStreamKinds(ctx context.Context, after int64, limit int, kinds
 	}
 	// Other kinds' payloads are left in the database.
 	q := "SELECT seq, kind, time, CASE WHEN kind IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(kinds)), ", ") +
-		") THEN payload END FROM stream WHERE seq > ? ORDER BY seq LIMIT ?"
+		") THEN payload END, packed FROM stream WHERE seq > ? ORDER BY seq LIMIT ?"
 	if len(kinds) == 0 {
-		q = "SELECT seq, kind, time, NULL FROM stream WHERE seq > ? ORDER BY seq LIMIT ?"
+		q = "SELECT seq, kind, time, NULL, packed FROM stream WHERE seq > ? ORDER BY seq LIMIT ?"
 	}
 	args := make([]any, 0, len(kinds)+2)
 	for _, k := range kinds {
@@ -136,12 +140,16 @@ func (t *rtx) ReadStreamKinds(ctx context.Context, after int64, limit int, kinds
 	for rows.Next() {
 		var e store.Entry
 		var ns int64
-		if err := rows.Scan(&e.Seq, &e.Kind, &ns, &e.Payload); err != nil {
+		var packed bool
+		if err := rows.Scan(&e.Seq, &e.Kind, &ns, &e.Payload, &packed); err != nil {
 			return nil, 0, fmt.Errorf("store: read stream after %d: %w", after, err)
 		}
 		last = e.Seq
 		if !slices.Contains(kinds, e.Kind) {
 			continue
+		}
+		if e.Payload, err = unpackStream(e.Payload, packed); err != nil {
+			return nil, 0, fmt.Errorf("store: read stream entry %d: %w", e.Seq, err)
 		}
 		e.Time = fromNanos(ns)
 		es = append(es, e)
@@ -237,7 +245,8 @@ func (t *wtx) append(ctx context.Context, kind string, at time.Time, payload []b
 	if kind == "" {
 		return 0, errors.New("empty kind")
 	}
-	res, err := t.exec(ctx, "INSERT INTO stream (kind, time, payload) VALUES (?, ?, ?)", kind, at.UnixNano(), payload)
+	stored, packed := packStream(payload)
+	res, err := t.exec(ctx, "INSERT INTO stream (kind, time, payload, packed) VALUES (?, ?, ?, ?)", kind, at.UnixNano(), stored, packed)
 	if err != nil {
 		return 0, err
 	}
