@@ -60,14 +60,7 @@ func TestDataEventsThroughTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 	put("after-trail.txt")
-	var msgs []string
-	waitFor(t, "the PutObject event in the log group", nil, 0, func() bool {
-		msgs = logEvents(t, cwl, group)
-		return len(msgs) > 0
-	})
-	if len(msgs) != 1 {
-		t.Fatalf("log group has %d events; want 1: %q", len(msgs), msgs)
-	}
+	msg := onlyLogEvent(t, cwl, group, "the PutObject event")
 	var ev struct {
 		DetailType string `json:"detail-type"`
 		Detail     struct {
@@ -76,10 +69,10 @@ func TestDataEventsThroughTrail(t *testing.T) {
 			RequestParameters map[string]string `json:"requestParameters"`
 		} `json:"detail"`
 	}
-	if err := json.Unmarshal([]byte(msgs[0]), &ev); err != nil {
+	if err := json.Unmarshal([]byte(msg), &ev); err != nil {
 		t.Fatal(err)
 	}
 	if ev.Detail.EventName != "PutObject" || ev.Detail.EventCategory != "Data" || ev.Detail.RequestParameters["key"] != "after-trail.txt" {
-		t.Errorf("delivered event = %s; want the PutObject of after-trail.txt", msgs[0])
+		t.Errorf("delivered event = %s; want the PutObject of after-trail.txt", msg)
 	}
 }

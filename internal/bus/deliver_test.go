@@ -106,6 +106,21 @@ func logEvents(t *testing.T, cwl *cloudwatchlogs.Client, group string) []string 
 	return msgs
 }
 
+// onlyLogEvent waits for a log group's first events and returns the one message it
+// must then hold.
+func onlyLogEvent(t *testing.T, cwl *cloudwatchlogs.Client, group, what string) string {
+	t.Helper()
+	var msgs []string
+	waitFor(t, what+" in the log group", nil, 0, func() bool {
+		msgs = logEvents(t, cwl, group)
+		return len(msgs) > 0
+	})
+	if len(msgs) != 1 {
+		t.Fatalf("log group has %d events; want 1: %q", len(msgs), msgs)
+	}
+	return msgs[0]
+}
+
 func TestCloudTrailEventToLogGroup(t *testing.T) {
 	e := testenv.New(t)
 	eb := eventbridge.NewFromConfig(e.Config)
@@ -136,15 +151,8 @@ func TestCloudTrailEventToLogGroup(t *testing.T) {
 			t.Fatalf("PutBucketPolicy(%s): %v", b, err)
 		}
 	}
-	var msgs []string
-	waitFor(t, "the bucket policy event in the log group", nil, 0, func() bool {
-		msgs = logEvents(t, cwl, group)
-		return len(msgs) > 0
-	})
 	// The stream is consumed in order: other-bucket's call was handled before audit-logs's.
-	if len(msgs) != 1 {
-		t.Fatalf("log group has %d events; want 1: %q", len(msgs), msgs)
-	}
+	msg := onlyLogEvent(t, cwl, group, "the bucket policy event")
 	var ev struct {
 		Version    string   `json:"version"`
 		ID         string   `json:"id"`
@@ -162,13 +170,13 @@ func TestCloudTrailEventToLogGroup(t *testing.T) {
 			UserIdentity      map[string]any `json:"userIdentity"`
 		} `json:"detail"`
 	}
-	if err := json.Unmarshal([]byte(msgs[0]), &ev); err != nil {
-		t.Fatalf("log message %q: %v", msgs[0], err)
+	if err := json.Unmarshal([]byte(msg), &ev); err != nil {
+		t.Fatalf("log message %q: %v", msg, err)
 	}
 	if ev.Version != "0" || ev.ID == "" || ev.DetailType != "AWS API Call via CloudTrail" || ev.Source != "aws.s3" ||
 		ev.Account != "123456789012" || ev.Region != "us-east-1" || ev.Resources == nil || len(ev.Resources) != 0 ||
 		ev.Detail.EventName != "PutBucketPolicy" || ev.Detail.RequestParameters["bucketName"] != "audit-logs" || ev.Detail.UserIdentity == nil {
-		t.Errorf("delivered event = %s; want the CloudTrail-shaped PutBucketPolicy event of audit-logs", msgs[0])
+		t.Errorf("delivered event = %s; want the CloudTrail-shaped PutBucketPolicy event of audit-logs", msg)
 	}
 	if et, err := time.Parse(time.RFC3339, ev.Detail.EventTime); err != nil || ev.Time != et.UTC().Format("2006-01-02T15:04:05Z") {
 		t.Errorf("event time %q; want the record's eventTime %q", ev.Time, ev.Detail.EventTime)
