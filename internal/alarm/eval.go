@@ -658,21 +658,14 @@ func (s *Service) decideComposite(ctx context.Context, tx store.ReadTx, a *Alarm
 	sort.SliceStable(refs, func(i, j int) bool {
 		return states[refs[i]] != nil && states[refs[j]] != nil && states[refs[i]].Transitioned.After(states[refs[j]].Transitioned)
 	})
-	type trig struct {
-		ARN   string `json:"arn"`
-		State struct {
-			Value     string `json:"value"`
-			Timestamp string `json:"timestamp"`
-		} `json:"state"`
-	}
-	var t []trig
+	var t []triggeringAlarm
 	reason := "No alarm in the alarm rule has changed state."
 	for _, ref := range refs {
 		st := states[ref]
 		if st == nil || st.Transitioned.IsZero() {
 			continue
 		}
-		var x trig
+		var x triggeringAlarm
 		x.ARN, x.State.Value, x.State.Timestamp = arns[ref], st.Value, awsTime(st.Transitioned)
 		t = append(t, x)
 		if len(t) == 1 {

@@ -121,17 +121,21 @@ type child struct {
 	} `json:"State"`
 }
 
+// triggeringAlarm is an entry of triggeringAlarms in a composite alarm's StateReasonData:
+// the child whose transition the composite's state followed.
+type triggeringAlarm struct {
+	ARN   string `json:"arn"`
+	State struct {
+		Value     string `json:"value"`
+		Timestamp string `json:"timestamp"`
+	} `json:"state"`
+}
+
 // triggeringChildren reads the triggeringAlarms of a composite alarm's StateReasonData as
 // a notification's TriggeringChildren; [] when there are none (SetAlarmState).
 func triggeringChildren(reasonData string) []child {
 	var d struct {
-		TriggeringAlarms []struct {
-			ARN   string `json:"arn"`
-			State struct {
-				Value     string `json:"value"`
-				Timestamp string `json:"timestamp"`
-			} `json:"state"`
-		} `json:"triggeringAlarms"`
+		TriggeringAlarms []triggeringAlarm `json:"triggeringAlarms"`
 	}
 	out := []child{}
 	if json.Unmarshal([]byte(reasonData), &d) != nil {
