@@ -169,14 +169,7 @@ func (s *Service) UploadPart(ctx context.Context, in *s3.UploadPartRequest) (*s3
 	if err != nil {
 		return nil, err
 	}
-	bd, err := readBody(in.Body)
-	if err != nil {
-		return nil, err
-	}
-	if err := bd.checkMD5(in.ContentMD5); err != nil {
-		return nil, err
-	}
-	sumAlg, sum, err := bd.checksum(in.ChecksumAlgorithm, checksums{CRC32: in.ChecksumCRC32, CRC32C: in.ChecksumCRC32C,
+	bd, sumAlg, sum, err := readPayload(in.Body, in.ContentMD5, in.ChecksumAlgorithm, checksums{CRC32: in.ChecksumCRC32, CRC32C: in.ChecksumCRC32C,
 		CRC64NVME: in.ChecksumCRC64NVME, SHA1: in.ChecksumSHA1, SHA256: in.ChecksumSHA256, SHA512: in.ChecksumSHA512,
 		MD5: in.ChecksumMD5, XXHASH64: in.ChecksumXXHASH64, XXHASH3: in.ChecksumXXHASH3, XXHASH128: in.ChecksumXXHASH128})
 	if err != nil {

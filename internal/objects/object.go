@@ -55,6 +55,22 @@ func readBody(rc io.ReadCloser) (*body, error) {
 	return &body{data: data, size: int64(len(data)), md5: h.Sum(nil)}, nil
 }
 
+// readPayload reads the body of a PutObject or UploadPart and checks it against its
+// Content-MD5 and its additional checksum (body.checksum), whose algorithm and value to
+// keep it returns.
+func readPayload(rc io.ReadCloser, contentMD5, algorithm *string, given checksums) (bd *body, alg, value string, err error) {
+	if bd, err = readBody(rc); err != nil {
+		return nil, "", "", err
+	}
+	if err := bd.checkMD5(contentMD5); err != nil {
+		return nil, "", "", err
+	}
+	if alg, value, err = bd.checksum(algorithm, given); err != nil {
+		return nil, "", "", err
+	}
+	return bd, alg, value, nil
+}
+
 // checkMD5 compares the payload with a Content-MD5 header.
 func (b *body) checkMD5(contentMD5 *string) error {
 	if contentMD5 == nil {
@@ -203,14 +219,7 @@ func (s *Service) PutObject(ctx context.Context, in *s3.PutObjectRequest) (*s3.P
 	if in.ACL != nil && b.cfg.ObjectOwnership == "BucketOwnerEnforced" && *in.ACL != "private" && *in.ACL != "bucket-owner-full-control" {
 		return nil, awserr.New("AccessControlListNotSupported", http.StatusBadRequest, "The bucket does not allow ACLs")
 	}
-	bd, err := readBody(in.Body)
-	if err != nil {
-		return nil, err
-	}
-	if err := bd.checkMD5(in.ContentMD5); err != nil {
-		return nil, err
-	}
-	sumAlg, sum, err := bd.checksum(in.ChecksumAlgorithm, checksums{CRC32: in.ChecksumCRC32, CRC32C: in.ChecksumCRC32C,
+	bd, sumAlg, sum, err := readPayload(in.Body, in.ContentMD5, in.ChecksumAlgorithm, checksums{CRC32: in.ChecksumCRC32, CRC32C: in.ChecksumCRC32C,
 		CRC64NVME: in.ChecksumCRC64NVME, SHA1: in.ChecksumSHA1, SHA256: in.ChecksumSHA256, SHA512: in.ChecksumSHA512,
 		MD5: in.ChecksumMD5, XXHASH64: in.ChecksumXXHASH64, XXHASH3: in.ChecksumXXHASH3, XXHASH128: in.ChecksumXXHASH128})
 	if err != nil {
