@@ -114,18 +114,12 @@ func xmlParams(sh *model.Shape, v map[string]any) map[string]any {
 		if !ok || x == nil {
 			continue
 		}
-		name := xmltree.MemberElementName(m)
-		if m.Shape.Type == model.List && (m.Flattened || m.Shape.Flattened) {
-			if r, keep := xmlValue(m.Shape, x); keep {
-				out[name] = r
-			}
-			continue
-		}
 		if r, keep := xmlValue(m.Shape, x); keep {
-			if m.Shape.Type == model.List {
+			if m.Shape.Type == model.List && !m.Flattened && !m.Shape.Flattened {
+				// A wrapped list: its items inside the list's own element.
 				r = map[string]any{xmltree.ListElementName(m.Shape): r}
 			}
-			out[name] = r
+			out[xmltree.MemberElementName(m)] = r
 		}
 	}
 	return out
