@@ -158,9 +158,21 @@ func find(ctx context.Context, c *call.Call, nameOrARN string) (*Trail, error) {
 	if account != c.Account {
 		return nil, notFound
 	}
-	rs, err := c.Tx.FindResources(ctx, ResourceType, name)
-	if err != nil {
-		return nil, err
+	var rs []*store.Resource
+	if region != "" {
+		// An ARN names the trail's home region: one primary-key read.
+		r, err := c.Tx.GetResource(ctx, account, region, ResourceType, name)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			rs = append(rs, r)
+		}
+	} else {
+		var err error
+		if rs, err = c.Tx.FindResources(ctx, ResourceType, name); err != nil {
+			return nil, err
+		}
 	}
 	for _, r := range rs {
 		if r.Account != c.Account || (region != "" && r.Region != region) {
