@@ -63,6 +63,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	var pruned time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -70,6 +71,12 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		now := s.opts.Clock()
+		if now.Sub(pruned) >= pruneEvery || now.Before(pruned) {
+			pruned = now
+			if _, err := s.pruneHistory(ctx, now); err != nil && ctx.Err() == nil {
+				s.opts.Logger.Error("alarm: prune history", "err", err)
+			}
+		}
 		err := s.evaluate(ctx, s.opts.Store, func(a *Alarm) bool {
 			ps := int64(a.periodDur() / time.Second)
 			start := now.Unix() / ps * ps
