@@ -1,6 +1,7 @@
 package objects
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/rand"
@@ -60,6 +61,9 @@ type pendingLog struct {
 	Line    string `json:"line"`
 }
 
+// s3Source is in every S3 call's record (its eventSource).
+var s3Source = []byte("s3.amazonaws.com")
+
 // Consumers returns the access log consumer, which needs Options.Store.
 func (s *Service) Consumers() []stream.Consumer {
 	if s.opts.Store == nil {
@@ -83,6 +87,10 @@ func (s *Service) queueAccessLogs(ctx context.Context, entries []store.Entry) er
 	err := s.opts.Store.View(ctx, func(tx store.ReadTx) error {
 		buckets := map[string]*bucketRef{}
 		for _, e := range entries {
+			// Most calls are not S3's: skip them before decoding the record.
+			if !bytes.Contains(e.Payload, s3Source) {
+				continue
+			}
 			var r audit.Record
 			if err := json.Unmarshal(e.Payload, &r); err != nil || r.EventSource != "s3.amazonaws.com" {
 				continue
