@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,8 @@ import (
 
 const account = "111122223333"
 
+var stallMin *time.Duration
+
 func main() {
 	mode := flag.String("mode", "subprocess", "subprocess (bannin binary, its own GC and scheduler) or inprocess (internal/server in this process)")
 	bin := flag.String("bin", "/tmp/bannin", "bannin binary for -mode subprocess")
@@ -43,6 +46,7 @@ func main() {
 	maxCalls := flag.Int64("max-calls", 2_000_000, "stop after this many calls per client mode")
 	clientModes := flag.String("client", "both", "shared (one SDK client for all callers), each (one per caller), both, or raw (plain HTTP requests signed with the SDK's SigV4 signer: a lean load generator)")
 	rate := flag.Float64("rate", 0, "open loop: offer this many calls/s on a fixed schedule (latency counted from each call's scheduled time, queueing included; -clients bounds the calls in flight); 0: closed loop")
+	stallMin = flag.Duration("stall", 50*time.Millisecond, "report stretches of at least this long in which no call completed")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process during the measured runs (in-process mode: server and clients)")
 	flag.Parse()
 
@@ -64,6 +68,9 @@ type result struct {
 	serverCPU     time.Duration
 	errs          map[string]int64
 	batches, upds int64
+	// done holds when each measured call completed (since the window opened), for
+	// finding stalls: stretches in which no call completed.
+	done []time.Duration
 }
 
 func run(mode, bin string, clients int, duration, warmup time.Duration, maxCalls int64, clientModes, cpuProfile string, rate float64) error {
@@ -159,6 +166,9 @@ func run(mode, bin string, clients int, duration, warmup time.Duration, maxCalls
 		for e, n := range r.errs {
 			fmt.Printf("         error %s: %d\n", e, n)
 		}
+		if st := stalls(r.done, *stallMin); st != "" {
+			fmt.Printf("         stalls (no call completed for >= %s; start s+duration ms): %s\n", *stallMin, st)
+		}
 		if r.upds > 0 {
 			fmt.Printf("         group commit: %d updates in %d transactions (%.1f per commit)\n", r.upds, r.batches, float64(r.upds)/float64(r.batches))
 		}
@@ -197,6 +207,26 @@ func run(mode, bin string, clients int, duration, warmup time.Duration, maxCalls
 		return errors.New("event history does not match the successful calls")
 	}
 	return nil
+}
+
+// stalls lists the stretches of at least min in which no call completed, from the sorted
+// completion times (at most 20, then how many more).
+func stalls(done []time.Duration, min time.Duration) string {
+	slices.Sort(done)
+	var out []string
+	n := 0
+	for i := 1; i < len(done); i++ {
+		if gap := done[i] - done[i-1]; gap >= min {
+			n++
+			if len(out) < 20 {
+				out = append(out, fmt.Sprintf("%.2f+%.0f", done[i-1].Seconds(), float64(gap)/1e6))
+			}
+		}
+	}
+	if n > len(out) {
+		out = append(out, fmt.Sprintf("(%d more)", n-len(out)))
+	}
+	return strings.Join(out, " ")
 }
 
 func verdict(got, want int64) string {
@@ -240,6 +270,8 @@ func bench(ctx context.Context, srv *harness.Server, cfg aws.Config, arn, mode s
 		}()
 	}
 	lats := make([][]time.Duration, clients)
+	dones := make([][]time.Duration, clients)
+	var window0 atomic.Int64 // UnixNano when the measured window opened
 	oks := make([]int64, clients)
 	warm := make([]int64, clients)
 	fails := make([]int64, clients)
@@ -308,6 +340,7 @@ func bench(ctx context.Context, srv *harness.Server, cfg aws.Config, arn, mode s
 				if m && (tickets != nil || measuring.Load()) {
 					oks[w]++
 					lats[w] = append(lats[w], d)
+					dones[w] = append(dones[w], time.Duration(time.Now().UnixNano()-window0.Load()))
 				} else {
 					warm[w]++
 				}
@@ -322,6 +355,7 @@ func bench(ctx context.Context, srv *harness.Server, cfg aws.Config, arn, mode s
 	c0, _ := harness.CPUTime(0)
 	s0, _ := harness.CPUTime(srv.Pid)
 	t0 := time.Now()
+	window0.Store(t0.UnixNano())
 	measuring.Store(true)
 	deadline := time.After(duration)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -364,6 +398,7 @@ loop:
 		r.warmOK += warm[w]
 		r.failed += fails[w]
 		r.lat = append(r.lat, lats[w]...)
+		r.done = append(r.done, dones[w]...)
 		for e, n := range errs[w] {
 			r.errs[e] += n
 		}

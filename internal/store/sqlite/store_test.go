@@ -676,3 +676,37 @@ func TestViewsHoldingEveryConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestWALStartsOverUnderSteadyWrites keeps the writer busy without a pause and checks that
+// the WAL still starts over (catchUp) long before the RESTART limit: the background
+// checkpoint alone never finishes between two commits.
+func TestWALStartsOverUnderSteadyWrites(t *testing.T) {
+	s, _ := openTest(t, t.TempDir())
+	s.walLimit = 1 << 30 // bound's RESTART never runs
+	ctx := context.Background()
+	payload := make([]byte, 3000)
+	for i := range payload {
+		payload[i] = byte(i*7919 + i*i>>3) // does not compress: one row, about a page
+	}
+	var written atomic.Int64
+	var wg sync.WaitGroup
+	stop := time.Now().Add(1500 * time.Millisecond)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) {
+				if err := s.Update(ctx, func(tx store.Tx) error { _, err := tx.Append(ctx, "k", payload); return err }); err != nil {
+					t.Error(err)
+					return
+				}
+				written.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	s.checkpointOnce(ctx)
+	if n, frames := written.Load(), s.walFrames.Load(); frames > n/2 {
+		t.Errorf("WAL holds %d frames after %d commits of a page each; want it started over on the way", frames, n)
+	}
+}
