@@ -209,14 +209,14 @@ func run(mode, bin string, clients int, duration, warmup time.Duration, maxCalls
 	return nil
 }
 
-// stalls lists the stretches of at least min in which no call completed, from the sorted
+// stalls lists the stretches of at least `least` in which no call completed, from the sorted
 // completion times (at most 20, then how many more).
-func stalls(done []time.Duration, min time.Duration) string {
+func stalls(done []time.Duration, least time.Duration) string {
 	slices.Sort(done)
 	var out []string
 	n := 0
 	for i := 1; i < len(done); i++ {
-		if gap := done[i] - done[i-1]; gap >= min {
+		if gap := done[i] - done[i-1]; gap >= least {
 			n++
 			if len(out) < 20 {
 				out = append(out, fmt.Sprintf("%.2f+%.0f", done[i-1].Seconds(), float64(gap)/1e6))
