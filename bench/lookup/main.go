@@ -243,7 +243,9 @@ type head struct {
 // ensureStore builds the cached store (unless complete) and returns the sampled events.
 func ensureStore(cache string, events int) ([]head, error) {
 	samplePath := filepath.Join(cache, "sample.json")
-	if b, err := os.ReadFile(filepath.Join(cache, "complete")); err == nil && strings.TrimSpace(string(b)) == fmt.Sprint(events) {
+	// The cache is rebuilt when the store's schema changes, so that it measures today's index.
+	stamp := fmt.Sprintf("%d %s", events, sqlite.SchemaVersion())
+	if b, err := os.ReadFile(filepath.Join(cache, "complete")); err == nil && strings.TrimSpace(string(b)) == stamp {
 		var s []head
 		b, err := os.ReadFile(samplePath)
 		if err != nil {
@@ -325,7 +327,7 @@ func ensureStore(cache string, events int) ([]head, error) {
 	if err := os.WriteFile(samplePath, b, 0o644); err != nil {
 		return nil, err
 	}
-	return sample, os.WriteFile(filepath.Join(cache, "complete"), []byte(fmt.Sprint(events)), 0o644)
+	return sample, os.WriteFile(filepath.Join(cache, "complete"), []byte(stamp), 0o644)
 }
 
 func copyFile(from, to string) error {

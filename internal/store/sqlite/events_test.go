@@ -159,6 +159,84 @@ func TestLookupEvents(t *testing.T) {
 	if inserted != len(es) {
 		t.Fatalf("AppendEvents = %d inserted; want %d", inserted, len(es))
 	}
+	checkLookups(t, s, es)
+}
+
+// TestLookupEventsBlocksAndTail checks lookups over several blocks (of overlapping times)
+// and a tail of events not indexed yet, before and after the store is reopened.
+func TestLookupEventsBlocksAndTail(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := openTest(t, dir)
+	ctx := context.Background()
+	es := genEvents(1500, 9)
+	appendOne := func(es []*store.Event) {
+		for _, e := range es {
+			update(t, s, func(tx store.Tx) error { return tx.AppendEvent(ctx, e) })
+		}
+	}
+	appendMany := func(es []*store.Event) {
+		update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, es); return err })
+	}
+	appendMany(es[:400])
+	appendOne(es[400:700]) // the tail, then indexed with the next batch
+	appendMany(es[700:1000])
+	appendOne(es[1000:1300]) // stays the tail
+	appendMany(es[1300:1350])
+	appendOne(es[1350:])
+	var blocks, tail int
+	if err := s.rdb.QueryRow("SELECT COUNT(*) FROM event_blocks").Scan(&blocks); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rdb.QueryRow("SELECT COUNT(*) FROM events WHERE seq > (SELECT MAX(last) FROM event_blocks)").Scan(&tail); err != nil {
+		t.Fatal(err)
+	}
+	if blocks != 3 || tail != 150 {
+		t.Fatalf("%d blocks and a tail of %d events; want 3 and 150", blocks, tail)
+	}
+	checkLookups(t, s, es)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = openTest(t, dir)
+	if err := s.rdb.QueryRow("SELECT COUNT(*) FROM events WHERE seq > (SELECT MAX(last) FROM event_blocks)").Scan(&tail); err != nil {
+		t.Fatal(err)
+	}
+	if tail != 0 {
+		t.Errorf("after reopening, a tail of %d events; want 0 (indexed by Open)", tail)
+	}
+	checkLookups(t, s, es)
+}
+
+// TestWriterIndexesTail checks that recorded events do not pile up in the tail: the writer
+// indexes them once indexEvery are waiting.
+func TestWriterIndexesTail(t *testing.T) {
+	s, _ := openTest(t, t.TempDir())
+	ctx := context.Background()
+	es := genEvents(indexEvery+100, 13)
+	for _, e := range es {
+		update(t, s, func(tx store.Tx) error { return tx.AppendEvent(ctx, e) })
+	}
+	var tail int
+	if err := s.rdb.QueryRow("SELECT COUNT(*) FROM events WHERE seq > (SELECT COALESCE(MAX(last), 0) FROM event_blocks)").Scan(&tail); err != nil {
+		t.Fatal(err)
+	}
+	if tail >= indexEvery {
+		t.Errorf("tail of %d events after %d AppendEvent; want fewer than %d", tail, len(es), indexEvery)
+	}
+	view(t, s, func(tx store.ReadTx) error {
+		q := store.EventQuery{Account: testAccounts[1], Region: testRegions[0], AttributeKey: store.AttrEventName, AttributeValue: testNames[2], Limit: 13}
+		if got, want := lookupAll(t, tx, q), oracle(es, q); !slices.Equal(got, want) {
+			t.Errorf("LookupEvents = %d events; want %d", len(got), len(want))
+		}
+		return nil
+	})
+}
+
+// checkLookups compares every kind of lookup over s with the oracle over es, the events
+// stored in order.
+func checkLookups(t *testing.T, s *Store, es []*store.Event) {
+	t.Helper()
+	ctx := context.Background()
 	type attr struct{ key, value string }
 	attrs := []attr{{"", ""}, {store.AttrEventID, es[42].EventID}, {store.AttrEventID, "no-such-id"}, {store.AttrReadOnly, "true"}, {store.AttrReadOnly, "False"}}
 	for _, v := range testNames {
@@ -308,19 +386,11 @@ func TestAppendEventDuplicates(t *testing.T) {
 			}
 		}
 		var n int
-		if err := s.rdb.QueryRow("SELECT COUNT(*) FROM event_resources").Scan(&n); err != nil {
+		if err := s.rdb.QueryRow("SELECT COUNT(*) FROM event_postings WHERE attr = ?", attrAll).Scan(&n); err != nil {
 			return err
 		}
-		want := 0
-		for _, e := range es {
-			types, names := map[string]bool{}, map[string]bool{}
-			for _, r := range e.Resources {
-				types[r.Type], names[r.Name] = true, true
-			}
-			want += len(types) + len(names)
-		}
-		if n != want {
-			t.Errorf("resource side rows = %d; want %d (one per distinct type and name of each stored event)", n, want)
+		if n == 0 {
+			t.Errorf("no posting rows after AppendEvents; want the events indexed")
 		}
 		return nil
 	})
@@ -333,7 +403,11 @@ func TestPurgeEvents(t *testing.T) {
 	s, _ := openTest(t, t.TempDir())
 	ctx := context.Background()
 	es := genEvents(600, 5)
-	update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, es); return err })
+	update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, es[:300]); return err })
+	update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, es[300:500]); return err })
+	for _, e := range es[500:] { // the tail
+		update(t, s, func(tx store.Tx) error { return tx.AppendEvent(ctx, e) })
+	}
 	cut := eventBase.Add(100 * time.Minute)
 	want := 0
 	for _, e := range es {
@@ -351,8 +425,11 @@ func TestPurgeEvents(t *testing.T) {
 		t.Errorf("PurgeEvents = %d; want %d", purged, want)
 	}
 	view(t, s, func(tx store.ReadTx) error {
-		for _, rt := range testRTypes {
+		for _, rt := range append([]string{""}, testRTypes...) {
 			q := store.EventQuery{Account: testAccounts[0], Region: testRegions[0], AttributeKey: store.AttrResourceType, AttributeValue: rt, Limit: 50}
+			if rt == "" {
+				q.AttributeKey = ""
+			}
 			got := lookupAll(t, tx, q)
 			var kept []*store.Event
 			for _, e := range es {
@@ -365,65 +442,78 @@ func TestPurgeEvents(t *testing.T) {
 			}
 		}
 		var stale int
-		if err := s.rdb.QueryRow("SELECT COUNT(*) FROM event_resources WHERE time < ?", cut.UnixNano()).Scan(&stale); err != nil {
+		if err := s.rdb.QueryRow("SELECT COUNT(*) FROM event_postings WHERE mintime < ?", cut.UnixNano()).Scan(&stale); err != nil {
 			return err
 		}
 		if stale != 0 {
-			t.Errorf("%d resource side rows of purged events remain; want 0", stale)
+			t.Errorf("%d posting rows list purged events; want 0", stale)
 		}
 		return nil
 	})
 }
 
-// TestLookupQueryPlans checks that every LookupEvents variant is an index range read in the
-// wanted order: no table scan and no sort.
+// TestLookupQueryPlans checks that the statements of a lookup are range reads: the tail by
+// rowid, the postings by primary key, EventId by its index. (Only lookups without account and
+// region scan the whole table.)
 func TestLookupQueryPlans(t *testing.T) {
 	s, _ := openTest(t, t.TempDir())
 	ctx := context.Background()
 	update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, genEvents(200, 1)); return err })
-	wantIndex := map[string]string{
-		"":                     "SEARCH e USING INDEX events_by_time (scope=? AND time>? AND time<?)",
-		store.AttrEventName:    "SEARCH e USING INDEX events_by_name (scope=? AND event_name=? AND time>? AND time<?)",
-		store.AttrEventSource:  "SEARCH e USING INDEX events_by_source (scope=? AND event_source=? AND time>? AND time<?)",
-		store.AttrUsername:     "SEARCH e USING INDEX events_by_user (scope=? AND username=? AND time>? AND time<?)",
-		store.AttrAccessKeyID:  "SEARCH e USING INDEX events_by_key (scope=? AND access_key_id=? AND time>? AND time<?)",
-		store.AttrReadOnly:     "SEARCH e USING INDEX events_by_readonly (scope=? AND read_only=? AND time>? AND time<?)",
-		store.AttrEventID:      "SEARCH e USING INDEX events_by_event_id (event_id=?)",
-		store.AttrResourceType: "SEARCH r USING PRIMARY KEY (scope=? AND attr=? AND value=? AND time>? AND time<?); SEARCH e USING INTEGER PRIMARY KEY (rowid=?)",
-		store.AttrResourceName: "SEARCH r USING PRIMARY KEY (scope=? AND attr=? AND value=? AND time>? AND time<?); SEARCH e USING INTEGER PRIMARY KEY (rowid=?)",
+	plan := func(query string, args ...any) string {
+		t.Helper()
+		rows, err := s.rdb.Query("EXPLAIN QUERY PLAN "+query, args...)
+		if err != nil {
+			t.Fatalf("EXPLAIN %s: %v", query, err)
+		}
+		defer rows.Close()
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		return strings.Join(plan, "; ")
 	}
 	tok := &pageToken{T: eventBase.Add(time.Hour).UnixNano(), S: 100}
-	for key, want := range wantIndex {
-		for _, withToken := range []bool{false, true} {
+	for key := range postingAttr {
+		for _, tk := range []*pageToken{nil, tok} {
 			q := store.EventQuery{Account: testAccounts[0], Region: testRegions[0], AttributeKey: key, AttributeValue: "true",
 				Start: eventBase, End: eventBase.Add(24 * time.Hour)}
-			var tk *pageToken
-			if withToken {
-				tk = tok
-			}
-			query, args, err := lookupSQL(q, store.CategoryManagement, tk)
+			f, err := newEventFilter(q, store.CategoryManagement, tk)
 			if err != nil {
 				t.Fatal(err)
 			}
-			rows, err := s.rdb.Query("EXPLAIN QUERY PLAN "+query, append(args, 50)...)
-			if err != nil {
-				t.Fatalf("EXPLAIN %s: %v", query, err)
+			after := int64(100)
+			query, args := f.scanSQL(&after)
+			want := "SEARCH e USING INTEGER PRIMARY KEY (rowid>?)"
+			if key == store.AttrResourceType || key == store.AttrResourceName {
+				want += "; SCAN r EXISTS VIRTUAL TABLE INDEX 1:"
 			}
-			var plan []string
-			for rows.Next() {
-				var id, parent, notused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, detail)
-			}
-			rows.Close()
-			p := strings.Join(plan, "; ")
-			if p != want {
-				t.Errorf("plan of LookupEvents(%q, token %v) = %q; want %q", key, withToken, p, want)
+			want += "; USE TEMP B-TREE FOR ORDER BY"
+			if p := plan(query, append(args, 50)...); p != want {
+				t.Errorf("plan of the tail of LookupEvents(%q, token %v) = %q; want %q", key, tk != nil, p, want)
 			}
 		}
+	}
+	for _, q := range []string{
+		"SELECT block, maxtime FROM event_postings WHERE scope = ? AND attr = ? AND value = ? AND maxtime >= ? AND mintime <= ?",
+		"SELECT list FROM event_postings WHERE scope = ? AND attr = ? AND value = ? AND block = ?",
+	} {
+		if p, want := plan(q, 1, 1, "x", 1, 1), "SEARCH event_postings USING PRIMARY KEY (scope=? AND attr=? AND value=?"; !strings.HasPrefix(p, want) {
+			t.Errorf("plan of %s = %q; want %q...", q, p, want)
+		}
+	}
+	q := store.EventQuery{Account: testAccounts[0], Region: testRegions[0], AttributeKey: store.AttrEventID, AttributeValue: "x"}
+	f, err := newEventFilter(q, store.CategoryManagement, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	query, args := f.scanSQL(nil)
+	if p, want := plan(query, append(args, 50)...), "SEARCH e USING INDEX events_by_event_id (event_id=?)"; p != want {
+		t.Errorf("plan of LookupEvents(EventId) = %q; want %q", p, want)
 	}
 }
 

@@ -100,6 +100,9 @@ type Store struct {
 	// streamLast is the newest Seq the writer knows of (writer goroutine only).
 	tail       streamTail
 	streamLast int64
+	// unindexed counts the events committed since the writer last indexed the tail (writer
+	// goroutine only; see postings.go).
+	unindexed int
 
 	batches, updates atomic.Int64
 	// walFrames is the WAL size in frames seen by the last checkpoint; walLimit is
@@ -209,6 +212,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: stream head: %w", path, err)
 	}
 	s.streamLast = s.tail.floor
+	// Events committed but not indexed before the last stop (or before migration 0003).
+	if err := s.indexTail(); err != nil {
+		wconn.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 
 	rdsn := fmt.Sprintf("file:%s?_busy_timeout=10000&_query_only=1&_pragma=cache_size(%d)&_pragma=mmap_size(%d)",
 		path, -opts.CacheMiB*1024/4, 1<<30)
@@ -404,6 +413,11 @@ func (s *Store) writer() {
 			r.done <- errs[i]
 			batch[i] = nil
 		}
+		if s.unindexed >= indexEvery {
+			if err := s.indexTail(); err != nil {
+				s.log.Error("store: index events", "path", s.path, "err", err)
+			}
+		}
 		s.bound()
 		s.catchUp()
 	}
@@ -481,6 +495,7 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 	appended := false
 	var pending []pendingEntry
 	var trimTo int64
+	inserted := 0
 	wrote := false // a function of this transaction has succeeded
 	for i := 0; ; i++ {
 		if i == len(batch) {
@@ -530,11 +545,13 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 			appended = appended || t.appended
 			pending = append(pending, t.pending...)
 			trimTo = max(trimTo, t.trimTo)
+			inserted += t.inserted
 		}
 	}
 	if _, err := s.wexec("COMMIT"); err != nil {
 		return fail(fmt.Errorf("store: update: commit: %w", err))
 	}
+	s.unindexed += inserted
 	// Published before the wake-up, so that a woken consumer finds the entries in the tail.
 	s.tail.publish(pending, trimTo)
 	for _, e := range pending {

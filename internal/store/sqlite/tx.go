@@ -205,6 +205,8 @@ type wtx struct {
 	// stream tail once the transaction commits.
 	pending []pendingEntry
 	trimTo  int64
+	// inserted counts the events this function added to the tail (see indexEvery).
+	inserted int
 }
 
 var _ store.Tx = (*wtx)(nil)

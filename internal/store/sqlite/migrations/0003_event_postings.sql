@@ -1,0 +1,32 @@
+-- 0003: the event history's lookup index becomes block postings (see postings.go): one row per
+-- distinct (scope, attribute, value) of a block of consecutive events, instead of one B-tree
+-- entry per event per attribute. Existing events are indexed when the store opens.
+DROP INDEX events_by_time;
+DROP INDEX events_by_name;
+DROP INDEX events_by_source;
+DROP INDEX events_by_user;
+DROP INDEX events_by_key;
+DROP INDEX events_by_readonly;
+DROP TABLE event_resources;
+
+-- list holds the block's events with this value, newest first, as (time, seq) pairs
+-- (encodePostings); mintime and maxtime bound their times.
+CREATE TABLE event_postings (
+	scope   INTEGER NOT NULL,
+	attr    INTEGER NOT NULL,
+	value   TEXT NOT NULL,
+	block   INTEGER NOT NULL,
+	mintime INTEGER NOT NULL,
+	maxtime INTEGER NOT NULL,
+	list    BLOB NOT NULL,
+	PRIMARY KEY (scope, attr, value, block)
+) WITHOUT ROWID;
+
+-- A block is the events with seq from block to last; events after the newest block's last
+-- are not indexed yet (the tail).
+CREATE TABLE event_blocks (
+	block   INTEGER PRIMARY KEY,
+	last    INTEGER NOT NULL,
+	mintime INTEGER NOT NULL,
+	maxtime INTEGER NOT NULL
+);

@@ -1,0 +1,292 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/bannin/bannin/internal/store"
+)
+
+// The event history's lookup index is made of block postings. One B-tree entry per event per
+// lookup attribute (seven per event) cost ~37 µs of SQLite per event (BENCHMARKS.md, "Where
+// the floor is"); instead, consecutive events (by seq) are indexed together as a block, and
+// for each distinct (scope, attribute, value) of a block one event_postings row lists the
+// block's events with that value, newest first, as (time, seq) pairs. A block is written in
+// one go, after its events were committed: by the writer between transactions once
+// indexEvery events are waiting (recorded calls), and at the end of each AppendEvents
+// (imports). Events after the newest block, the tail, are found by scanning them. The events
+// table stays the truth: a crash loses at most unwritten blocks, and Open indexes the tail.
+
+// Posting attributes (the attr column).
+const (
+	attrAll = iota // every event of the scope, value ""
+	attrEventName
+	attrEventSource
+	attrUsername
+	attrAccessKeyID
+	attrReadOnly // value "0" or "1"
+	attrResourceType
+	attrResourceName
+)
+
+// postingAttr maps the LookupEvents attributes served by postings to their attr.
+var postingAttr = map[string]int{
+	"":                     attrAll,
+	store.AttrEventName:    attrEventName,
+	store.AttrEventSource:  attrEventSource,
+	store.AttrUsername:     attrUsername,
+	store.AttrAccessKeyID:  attrAccessKeyID,
+	store.AttrReadOnly:     attrReadOnly,
+	store.AttrResourceType: attrResourceType,
+	store.AttrResourceName: attrResourceName,
+}
+
+// indexEvery is how many recorded events may wait in the tail before the writer indexes
+// them: each lookup scans the tail, and each block costs one posting row per distinct value.
+const indexEvery = 1024
+
+// indexChunk bounds the events one indexing transaction puts in a block.
+const indexChunk = 1 << 16
+
+// posting is one event in a posting list.
+type posting struct{ time, seq int64 }
+
+// newer orders postings newest first: by time, then by seq.
+func newer(a, b posting) int {
+	switch {
+	case a.time != b.time:
+		return cmpDesc(a.time, b.time)
+	default:
+		return cmpDesc(a.seq, b.seq)
+	}
+}
+
+func cmpDesc(a, b int64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
+}
+
+type postingKey struct {
+	scope int64
+	attr  int
+	value string
+}
+
+// indexedRow is what indexing needs of an event row.
+type indexedRow struct {
+	seq, scope, time                  int64
+	name, source, user, key, readOnly string
+	resources                         []store.EventResource
+}
+
+const indexedCols = "seq, scope, time, event_name, event_source, username, access_key_id, read_only, resources"
+
+// indexedRows reads event rows for indexing; q selects indexedCols.
+func (t *rtx) indexedRows(ctx context.Context, q string, args ...any) ([]indexedRow, error) {
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []indexedRow
+	var res []byte
+	for rows.Next() {
+		var r indexedRow
+		var ro bool
+		if err := rows.Scan(&r.seq, &r.scope, &r.time, &r.name, &r.source, &r.user, &r.key, &ro, &res); err != nil {
+			return nil, err
+		}
+		r.readOnly = "0"
+		if ro {
+			r.readOnly = "1"
+		}
+		if len(res) > 0 {
+			if err := json.Unmarshal(res, &r.resources); err != nil {
+				return nil, fmt.Errorf("event %d resources: %w", r.seq, err)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// postingsOf groups rows into posting lists, one per distinct (scope, attribute, value).
+func postingsOf(rows []indexedRow) map[postingKey][]posting {
+	m := map[postingKey][]posting{}
+	for _, r := range rows {
+		p := posting{r.time, r.seq}
+		add := func(attr int, v string) {
+			k := postingKey{r.scope, attr, v}
+			m[k] = append(m[k], p)
+		}
+		add(attrAll, "")
+		add(attrEventName, r.name)
+		add(attrEventSource, r.source)
+		add(attrUsername, r.user)
+		add(attrAccessKeyID, r.key)
+		add(attrReadOnly, r.readOnly)
+		for i, res := range r.resources {
+			if res.Type != "" && !seenBefore(r.resources[:i], res.Type, func(x store.EventResource) string { return x.Type }) {
+				add(attrResourceType, res.Type)
+			}
+			if res.Name != "" && !seenBefore(r.resources[:i], res.Name, func(x store.EventResource) string { return x.Name }) {
+				add(attrResourceName, res.Name)
+			}
+		}
+	}
+	return m
+}
+
+func seenBefore(rs []store.EventResource, v string, f func(store.EventResource) string) bool {
+	for _, r := range rs {
+		if f(r) == v {
+			return true
+		}
+	}
+	return false
+}
+
+// encodePostings sorts ps newest first and encodes them: per posting the time's distance
+// below the previous one (the first's below maxtime) as a uvarint and the seq's difference
+// from the previous one (the first's from block) as a varint.
+func encodePostings(ps []posting, block int64) (list []byte, mintime, maxtime int64) {
+	slices.SortFunc(ps, newer)
+	maxtime, mintime = ps[0].time, ps[len(ps)-1].time
+	list = make([]byte, 0, 4*len(ps))
+	pt, ps0 := maxtime, block
+	for _, p := range ps {
+		list = binary.AppendUvarint(list, uint64(pt-p.time))
+		list = binary.AppendVarint(list, p.seq-ps0)
+		pt, ps0 = p.time, p.seq
+	}
+	return list, mintime, maxtime
+}
+
+// decodePostings appends to dst the postings of list that keep says to keep.
+func decodePostings(dst []posting, list []byte, block, maxtime int64, keep func(posting) bool) ([]posting, error) {
+	pt, ps0 := maxtime, block
+	for len(list) > 0 {
+		dt, n := binary.Uvarint(list)
+		if n <= 0 {
+			return dst, errors.New("corrupt posting list")
+		}
+		list = list[n:]
+		ds, m := binary.Varint(list)
+		if m <= 0 {
+			return dst, errors.New("corrupt posting list")
+		}
+		list = list[m:]
+		p := posting{pt - int64(dt), ps0 + ds}
+		pt, ps0 = p.time, p.seq
+		if keep(p) {
+			dst = append(dst, p)
+		}
+	}
+	return dst, nil
+}
+
+// indexedUpTo returns the last seq of the newest block (0: none).
+func (t *rtx) indexedUpTo(ctx context.Context) (int64, error) {
+	var last int64
+	if _, err := t.queryRow(ctx, "SELECT last FROM event_blocks ORDER BY block DESC LIMIT 1", nil, &last); err != nil {
+		return 0, fmt.Errorf("indexed events: %w", err)
+	}
+	return last, nil
+}
+
+// indexEvents puts the events of the tail, at most max of them (0: all), into a new block
+// and reports how many it indexed.
+func (t *wtx) indexEvents(ctx context.Context, max int) (int, error) {
+	upto, err := t.indexedUpTo(ctx)
+	if err != nil {
+		return 0, err
+	}
+	limit := int64(max)
+	if max <= 0 {
+		limit = -1
+	}
+	rows, err := t.indexedRows(ctx, "SELECT "+indexedCols+" FROM events WHERE seq > ? ORDER BY seq LIMIT ?", upto, limit)
+	if err != nil {
+		return 0, fmt.Errorf("index events: %w", err)
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	if err := t.writeBlock(ctx, rows[0].seq, rows[len(rows)-1].seq, rows); err != nil {
+		return 0, fmt.Errorf("index events: %w", err)
+	}
+	return len(rows), nil
+}
+
+// writeBlock writes the postings and the block row of the events with seq from block to
+// last, rows (which may be fewer, after a purge; none deletes the block).
+func (t *wtx) writeBlock(ctx context.Context, block, last int64, rows []indexedRow) error {
+	if len(rows) == 0 {
+		_, err := t.exec(ctx, "DELETE FROM event_blocks WHERE block = ?", block)
+		return err
+	}
+	bmin, bmax := rows[0].time, rows[0].time
+	for _, r := range rows {
+		bmin, bmax = min(bmin, r.time), max(bmax, r.time)
+	}
+	for k, ps := range postingsOf(rows) {
+		list, lo, hi := encodePostings(ps, block)
+		if _, err := t.exec(ctx, "INSERT INTO event_postings (scope, attr, value, block, mintime, maxtime, list) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			k.scope, k.attr, k.value, block, lo, hi, list); err != nil {
+			return err
+		}
+	}
+	_, err := t.exec(ctx, "INSERT OR REPLACE INTO event_blocks (block, last, mintime, maxtime) VALUES (?, ?, ?, ?)", block, last, bmin, bmax)
+	return err
+}
+
+// deletePostings deletes the posting rows of block that rows' values have.
+func (t *wtx) deletePostings(ctx context.Context, block int64, rows []indexedRow) error {
+	for k := range postingsOf(rows) {
+		if _, err := t.exec(ctx, "DELETE FROM event_postings WHERE scope = ? AND attr = ? AND value = ? AND block = ?",
+			k.scope, k.attr, k.value, block); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexTail indexes the tail in transactions of its own, on the writer's connection (the
+// writer goroutine, or Open before it starts).
+func (s *Store) indexTail() error {
+	for {
+		n, err := s.indexTx()
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if n < indexChunk {
+			s.unindexed = 0
+			return nil
+		}
+	}
+}
+
+func (s *Store) indexTx() (int, error) {
+	if _, err := s.wexec("BEGIN IMMEDIATE"); err != nil {
+		return 0, err
+	}
+	t := &wtx{rtx: rtx{s: s, write: true, stmt: s.writeStmtCtx}}
+	n, err := t.indexEvents(context.Background(), indexChunk)
+	if err == nil {
+		_, err = s.wexec("COMMIT")
+	}
+	if err != nil {
+		s.wconn.ExecContext(context.Background(), "ROLLBACK")
+		return 0, err
+	}
+	return n, nil
+}
