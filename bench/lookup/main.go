@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -53,19 +54,20 @@ func main() {
 	conc := flag.Int("concurrency", 1, "concurrent callers")
 	warmup := flag.Int("warmup", 300, "untimed lookups before measuring")
 	cache := flag.String("cache", "", "cache directory (default <tmp>/bannin-bench-lookup-<events>)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed lookups to this file (use with -mode inprocess to see the server)")
 	flag.Parse()
 	fmt.Println("command:", harness.CommandLine())
 	fmt.Println("machine:", harness.Machine())
 	if *cache == "" {
 		*cache = filepath.Join(os.TempDir(), fmt.Sprintf("bannin-bench-lookup-%d", *events))
 	}
-	if err := run(*mode, *bin, *cache, *events, *calls, *perAttr, *conc, *warmup); err != nil {
+	if err := run(*mode, *bin, *cache, *events, *calls, *perAttr, *conc, *warmup, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "lookup:", err)
 		os.Exit(1)
 	}
 }
 
-func run(mode, bin, cache string, events, calls int, perAttr time.Duration, conc, warmup int) error {
+func run(mode, bin, cache string, events, calls int, perAttr time.Duration, conc, warmup int, cpuprofile string) error {
 	sample, err := ensureStore(cache, events)
 	if err != nil {
 		return err
@@ -107,6 +109,17 @@ func run(mode, bin, cache string, events, calls int, perAttr time.Duration, conc
 	}
 	fmt.Printf("warm-up: %d untimed lookups in %s\n", warmup, time.Since(warm).Round(time.Millisecond))
 
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	fmt.Printf("\nLookupEvents, one attribute and a time range (width 1h, 1d, 7d, 30d or 90d, chosen at random around a sampled event), first page of up to 50, %d caller(s)\n\n", conc)
 	fmt.Printf("%-13s %6s %8s %8s %8s %8s %9s %7s %7s\n", "attribute", "calls", "p50 ms", "p90 ms", "p99 ms", "max ms", "events/pg", "retried", "errors")

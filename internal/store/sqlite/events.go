@@ -354,16 +354,16 @@ func (t *rtx) lookupIndexed(ctx context.Context, f *eventFilter, limit int) ([]f
 		return nil, err
 	}
 	attr, value := postingAttr[f.q.AttributeKey], fmt.Sprint(f.value)
-	type blockRef struct{ block, maxtime int64 }
+	type blockRef struct{ block, maxtime, list int64 }
 	var blocks []blockRef
-	rows, err := t.query(ctx, "SELECT block, maxtime FROM event_postings WHERE scope = ? AND attr = ? AND value = ? AND maxtime >= ? AND mintime <= ?",
+	rows, err := t.query(ctx, "SELECT block, maxtime, list FROM event_postings WHERE scope = ? AND attr = ? AND value = ? AND maxtime >= ? AND mintime <= ?",
 		f.scope, attr, value, f.lo, f.hi)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
 		var b blockRef
-		if err := rows.Scan(&b.block, &b.maxtime); err != nil {
+		if err := rows.Scan(&b.block, &b.maxtime, &b.list); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -383,8 +383,7 @@ func (t *rtx) lookupIndexed(ctx context.Context, f *eventFilter, limit int) ([]f
 		if len(best) >= limit && best[limit-1].time > b.maxtime {
 			break
 		}
-		if _, err := t.queryRow(ctx, "SELECT list FROM event_postings WHERE scope = ? AND attr = ? AND value = ? AND block = ?",
-			[]any{f.scope, attr, value, b.block}, &list); err != nil {
+		if _, err := t.queryRow(ctx, "SELECT postings FROM event_lists WHERE id = ?", []any{b.list}, &list); err != nil {
 			return nil, err
 		}
 		if best, err = decodePostings(best, list, b.block, b.maxtime, f.keeps); err != nil {
@@ -399,13 +398,17 @@ func (t *rtx) lookupIndexed(ctx context.Context, f *eventFilter, limit int) ([]f
 	for _, fe := range tail {
 		fromTail[fe.seq] = fe.e
 	}
-	out := make([]found, 0, len(best))
+	byID := make(map[int64]*store.Event, len(best))
+	var seqs []any
 	for _, p := range best {
 		if e, ok := fromTail[p.seq]; ok {
-			out = append(out, found{p.seq, e})
-			continue
+			byID[p.seq] = e
+		} else {
+			seqs = append(seqs, p.seq)
 		}
-		rows, err := t.query(ctx, "SELECT "+eventCols+" FROM events WHERE seq = ?", p.seq)
+	}
+	if len(seqs) > 0 {
+		rows, err := t.query(ctx, "SELECT "+eventCols+" FROM events WHERE seq IN (?"+strings.Repeat(", ?", len(seqs)-1)+")", seqs...)
 		if err != nil {
 			return nil, err
 		}
@@ -413,11 +416,17 @@ func (t *rtx) lookupIndexed(ctx context.Context, f *eventFilter, limit int) ([]f
 		if err != nil {
 			return nil, err
 		}
-		// A scope hash shared by two scopes would show here; the row decides.
 		for _, fe := range fs {
+			// A scope hash shared by two scopes would show here; the row decides.
 			if fe.e.Account == f.q.Account && fe.e.Region == f.q.Region && fe.e.Category == f.cat {
-				out = append(out, fe)
+				byID[fe.seq] = fe.e
 			}
+		}
+	}
+	out := make([]found, 0, len(best))
+	for _, p := range best {
+		if e, ok := byID[p.seq]; ok {
+			out = append(out, found{p.seq, e})
 		}
 	}
 	return out, nil

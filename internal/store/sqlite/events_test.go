@@ -177,12 +177,13 @@ func TestLookupEventsBlocksAndTail(t *testing.T) {
 	appendMany := func(es []*store.Event) {
 		update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, es); return err })
 	}
+	// Fewer than indexEvery single appends in all, so that only AppendEvents makes blocks.
 	appendMany(es[:400])
-	appendOne(es[400:700]) // the tail, then indexed with the next batch
-	appendMany(es[700:1000])
-	appendOne(es[1000:1300]) // stays the tail
-	appendMany(es[1300:1350])
-	appendOne(es[1350:])
+	appendOne(es[400:600]) // the tail, then indexed with the next batch
+	appendMany(es[600:1000])
+	appendOne(es[1000:1200])
+	appendMany(es[1200:1400])
+	appendOne(es[1400:]) // stays the tail
 	var blocks, tail int
 	if err := s.rdb.QueryRow("SELECT COUNT(*) FROM event_blocks").Scan(&blocks); err != nil {
 		t.Fatal(err)
@@ -190,8 +191,8 @@ func TestLookupEventsBlocksAndTail(t *testing.T) {
 	if err := s.rdb.QueryRow("SELECT COUNT(*) FROM events WHERE seq > (SELECT MAX(last) FROM event_blocks)").Scan(&tail); err != nil {
 		t.Fatal(err)
 	}
-	if blocks != 3 || tail != 150 {
-		t.Fatalf("%d blocks and a tail of %d events; want 3 and 150", blocks, tail)
+	if blocks != 3 || tail != 100 {
+		t.Fatalf("%d blocks and a tail of %d events; want 3 and 100", blocks, tail)
 	}
 	checkLookups(t, s, es)
 	if err := s.Close(); err != nil {

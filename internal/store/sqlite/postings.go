@@ -47,7 +47,7 @@ var postingAttr = map[string]int{
 
 // indexEvery is how many recorded events may wait in the tail before the writer indexes
 // them: each lookup scans the tail, and each block costs one posting row per distinct value.
-const indexEvery = 1024
+const indexEvery = 512
 
 // indexChunk bounds the events one indexing transaction puts in a block.
 const indexChunk = 1 << 16
@@ -240,8 +240,16 @@ func (t *wtx) writeBlock(ctx context.Context, block, last int64, rows []indexedR
 	}
 	for k, ps := range postingsOf(rows) {
 		list, lo, hi := encodePostings(ps, block)
+		res, err := t.exec(ctx, "INSERT INTO event_lists (postings) VALUES (?)", list)
+		if err != nil {
+			return err
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
 		if _, err := t.exec(ctx, "INSERT INTO event_postings (scope, attr, value, block, mintime, maxtime, list) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			k.scope, k.attr, k.value, block, lo, hi, list); err != nil {
+			k.scope, k.attr, k.value, block, lo, hi, id); err != nil {
 			return err
 		}
 	}
@@ -252,6 +260,10 @@ func (t *wtx) writeBlock(ctx context.Context, block, last int64, rows []indexedR
 // deletePostings deletes the posting rows of block that rows' values have.
 func (t *wtx) deletePostings(ctx context.Context, block int64, rows []indexedRow) error {
 	for k := range postingsOf(rows) {
+		if _, err := t.exec(ctx, "DELETE FROM event_lists WHERE id = (SELECT list FROM event_postings WHERE scope = ? AND attr = ? AND value = ? AND block = ?)",
+			k.scope, k.attr, k.value, block); err != nil {
+			return err
+		}
 		if _, err := t.exec(ctx, "DELETE FROM event_postings WHERE scope = ? AND attr = ? AND value = ? AND block = ?",
 			k.scope, k.attr, k.value, block); err != nil {
 			return err

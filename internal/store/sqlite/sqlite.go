@@ -119,6 +119,10 @@ type Store struct {
 // pace at which the database file can take them.
 const walLimitFrames = 1 << 16 // 256 MiB of 4 KiB pages
 
+// maxMmap is the read connections' mmap_size: SQLite's own upper bound (SQLITE_MAX_MMAP_SIZE),
+// so that lookups read the pages of a large history without a system call each.
+const maxMmap = 0x7fff0000
+
 // Stats counts the writer's work since Open.
 type Stats struct {
 	Batches int64 // transactions committed or rolled back by the writer
@@ -220,7 +224,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 
 	rdsn := fmt.Sprintf("file:%s?_busy_timeout=10000&_query_only=1&_pragma=cache_size(%d)&_pragma=mmap_size(%d)",
-		path, -opts.CacheMiB*1024/4, 1<<30)
+		path, -opts.CacheMiB*1024/4, maxMmap)
 	rdb, err := sql.Open("sqlite", rdsn)
 	if err != nil {
 		wconn.Close()

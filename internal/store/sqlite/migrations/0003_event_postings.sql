@@ -9,8 +9,9 @@ DROP INDEX events_by_key;
 DROP INDEX events_by_readonly;
 DROP TABLE event_resources;
 
--- list holds the block's events with this value, newest first, as (time, seq) pairs
--- (encodePostings); mintime and maxtime bound their times.
+-- A posting row names the list of the block's events with this value (event_lists.id);
+-- mintime and maxtime bound their times. The lists live apart so that the rows a lookup
+-- scans for a value stay a few dozen bytes each.
 CREATE TABLE event_postings (
 	scope   INTEGER NOT NULL,
 	attr    INTEGER NOT NULL,
@@ -18,9 +19,15 @@ CREATE TABLE event_postings (
 	block   INTEGER NOT NULL,
 	mintime INTEGER NOT NULL,
 	maxtime INTEGER NOT NULL,
-	list    BLOB NOT NULL,
+	list    INTEGER NOT NULL,
 	PRIMARY KEY (scope, attr, value, block)
 ) WITHOUT ROWID;
+
+-- The events of a posting, newest first, as (time, seq) pairs (encodePostings).
+CREATE TABLE event_lists (
+	id       INTEGER PRIMARY KEY,
+	postings BLOB NOT NULL
+);
 
 -- A block is the events with seq from block to last; events after the newest block's last
 -- are not indexed yet (the tail).
