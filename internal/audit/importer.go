@@ -2,7 +2,6 @@ package audit
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -15,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/bannin/bannin/internal/store"
 )
@@ -155,9 +156,10 @@ func Import(ctx context.Context, paths []string, opts ImportOptions) (*ImportSum
 	order := make(chan job, 2*parseWorkers)
 	for range parseWorkers {
 		go func() {
+			rp := new(recordParser)
 			for j := range jobs {
 				var p parsed
-				p.size, p.err = readLogFile(j.path, func(ev *store.Event) { p.evs = append(p.evs, ev) })
+				p.size, p.err = rp.readLogFile(j.path, func(ev *store.Event) { p.evs = append(p.evs, ev) })
 				j.out <- p
 			}
 		}()
@@ -238,26 +240,37 @@ const parseWorkers = 2
 
 var gzipReaders sync.Pool // *gzip.Reader
 
+// readLogFile decodes one {"Records":[...]} file, plain or gzipped, with a new recordParser.
+func readLogFile(path string, emit func(*store.Event)) (int64, error) {
+	return new(recordParser).readLogFile(path, emit)
+}
+
 // readLogFile decodes one {"Records":[...]} file, plain or gzipped. A file is taken
 // whole or not at all: the first bad record rejects it, with the record's position.
 //
-// The file is read whole and split into records by a scanner that only finds where each
-// value ends; ParseRecord then decodes (and fully validates) each record once, and the
-// event keeps its record as a slice of the file's bytes. (A json.Decoder would scan every
-// record a second time and copy it.)
-func readLogFile(path string, emit func(*store.Event)) (int64, error) {
-	raw, err := os.ReadFile(path)
+// The file is read whole and each record parsed in place by the recordParser, which also
+// finds where it ends; the event keeps its record as a slice of the file's bytes. A record
+// the recordParser leaves alone is delimited by a scanner that only finds where each value
+// ends and decoded by parseRecordJSON, which gives the error if it is malformed.
+func (p *recordParser) readLogFile(path string, emit func(*store.Event)) (int64, error) {
+	raw, err := p.readFile(path)
 	if err != nil {
 		return 0, err
 	}
 	size := int64(len(raw))
 	data := raw
 	if len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
-		if data, err = gunzip(raw); err != nil {
+		data, err = gunzip(raw)
+		p.file = raw[:0] // the compressed bytes are not kept: read the next file into them
+		if err != nil {
 			return size, fmt.Errorf("gzip: %w", err)
 		}
 	}
-	var evs []*store.Event
+	evs := p.fileEvs[:0]
+	defer func() {
+		clear(evs)
+		p.fileEvs = evs[:0]
+	}()
 	found := false
 	sc := scanner{b: data}
 	sc.ws()
@@ -294,13 +307,17 @@ func readLogFile(path string, emit func(*store.Event)) (int64, error) {
 				if !sc.eat(']') {
 					for i := 0; ; i++ {
 						sc.ws()
-						v, err := sc.value()
-						if err != nil {
-							return size, fmt.Errorf("record %d: %w", i+1, err)
-						}
-						ev, err := ParseRecord(json.RawMessage(v))
-						if err != nil {
-							return size, fmt.Errorf("record %d: %w", i+1, err)
+						ev, end, ok := p.parse(sc.b, sc.i)
+						if ok {
+							sc.i = end
+						} else {
+							v, err := sc.value()
+							if err != nil {
+								return size, fmt.Errorf("record %d: %w", i+1, err)
+							}
+							if ev, err = parseRecordJSON(json.RawMessage(v)); err != nil {
+								return size, fmt.Errorf("record %d: %w", i+1, err)
+							}
 						}
 						evs = append(evs, ev)
 						sc.ws()
@@ -333,6 +350,35 @@ func readLogFile(path string, emit func(*store.Event)) (int64, error) {
 		emit(ev)
 	}
 	return size, nil
+}
+
+// readFile reads a whole file into p.file, which it grows as needed. The caller owns the
+// bytes it returns until it gives them back by setting p.file (gzipped files are, since only
+// their decompressed bytes are kept).
+func (p *recordParser) readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := p.file[:0]
+	p.file = nil
+	if info, err := f.Stat(); err == nil && int64(cap(buf)) < info.Size()+1 {
+		buf = make([]byte, 0, info.Size()+512)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // gunzip decompresses a whole gzip file (all members) with a pooled reader. The output is

@@ -90,7 +90,7 @@ func (g *benchGen) record(t time.Time, account, region string) []byte {
 	}
 	rec := benchRecord{EventVersion: "1.09", UserIdentity: ui, EventTime: t.UTC().Format(time.RFC3339), AWSRegion: region,
 		SourceIPAddress: fmt.Sprintf("%d.%d.%d.%d", 3+g.rng.IntN(200), g.rng.IntN(256), g.rng.IntN(256), 1+g.rng.IntN(254)),
-		UserAgent: benchAgents[g.rng.IntN(len(benchAgents))], RequestID: g.uuid(), EventID: g.uuid(),
+		UserAgent:       benchAgents[g.rng.IntN(len(benchAgents))], RequestID: g.uuid(), EventID: g.uuid(),
 		EventType: "AwsApiCall", ManagementEvent: true, RecipientAccountID: account, EventCategory: "Management"}
 	switch g.rng.IntN(3) {
 	case 0:
@@ -223,8 +223,8 @@ func BenchmarkImportParse(b *testing.B) {
 	})
 }
 
-// BenchmarkReadLogFile parses the same tree's files one after the other on one goroutine:
-// the per-event CPU cost of one parse worker.
+// BenchmarkReadLogFile parses the same tree's files one after the other on one goroutine
+// with one recordParser, as an import's parse worker does: the per-event CPU of one worker.
 func BenchmarkReadLogFile(b *testing.B) {
 	dir := b.TempDir()
 	events, jsonBytes := writeBenchTree(b, dir, 400, 30)
@@ -232,10 +232,11 @@ func BenchmarkReadLogFile(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	p := new(recordParser)
 	benchPerEvent(b, events, int(jsonBytes), func() {
 		n := 0
 		for _, f := range files {
-			if _, err := readLogFile(f, func(*store.Event) { n++ }); err != nil {
+			if _, err := p.readLogFile(f, func(*store.Event) { n++ }); err != nil {
 				b.Fatal(err)
 			}
 		}
