@@ -13,7 +13,7 @@ import (
 
 // tagged finds the trail a tagging call names by ARN.
 func tagged(ctx context.Context, c *call.Call, id string) (*Trail, map[string]string, error) {
-	if !trailARN.MatchString(id) {
+	if _, _, _, ok := parseTrailARN(id); !ok {
 		return nil, nil, errf("CloudTrailARNInvalidException", "Resource ARN %q is not a valid trail ARN (arn:aws:cloudtrail:region:account-id:trail/trail-name).", id)
 	}
 	t, err := find(ctx, c, id)

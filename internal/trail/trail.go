@@ -115,7 +115,6 @@ func ARN(region, account, name string) string {
 var (
 	nameChars   = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 	badAdjacent = regexp.MustCompile(`[._-]{2}`)
-	trailARN    = regexp.MustCompile(`^arn:aws[a-z-]*:cloudtrail:([a-z0-9-]+):(\d{12}):trail/(.+)$`)
 )
 
 // validateName applies CloudTrail's trail name rules.
@@ -146,17 +145,20 @@ func find(ctx context.Context, c *call.Call, nameOrARN string) (*Trail, error) {
 		return nil, errf("TrailNotProvidedException", "Trail name or ARN must be provided.")
 	}
 	name, region, account := nameOrARN, "", c.Account
-	if m := trailARN.FindStringSubmatch(nameOrARN); m != nil {
-		region, account, name = m[1], m[2], m[3]
+	if rg, acct, n, ok := parseTrailARN(nameOrARN); ok {
+		region, account, name = rg, acct, n
 	} else if strings.HasPrefix(nameOrARN, "arn:") {
 		return nil, errf("CloudTrailARNInvalidException", "Trail ARN %q is not valid. The ARN format is arn:aws:cloudtrail:region:account-id:trail/trail-name.", nameOrARN)
 	} else if err := validateName(nameOrARN); err != nil {
 		return nil, err
 	}
-	notFound := awserr.New("TrailNotFoundException", http.StatusBadRequest,
-		"Unknown trail: %s for the user: %s", ARN(orDefault(region, c.Region), account, name), c.Account)
+	// Built only when needed: formatting it on every call costs the writer's time.
+	notFound := func() error {
+		return awserr.New("TrailNotFoundException", http.StatusBadRequest,
+			"Unknown trail: %s for the user: %s", ARN(orDefault(region, c.Region), account, name), c.Account)
+	}
 	if account != c.Account {
-		return nil, notFound
+		return nil, notFound()
 	}
 	var rs []*store.Resource
 	if region != "" {
@@ -186,7 +188,46 @@ func find(ctx context.Context, c *call.Call, nameOrARN string) (*Trail, error) {
 			return t, nil
 		}
 	}
-	return nil, notFound
+	return nil, notFound()
+}
+
+// parseTrailARN splits a trail ARN (arn:aws[a-z-]*:cloudtrail:region:account:trail/name)
+// into its parts; ok is false for anything else. It accepts exactly what the pattern
+// ^arn:aws[a-z-]*:cloudtrail:([a-z0-9-]+):(\d{12}):trail/(.+)$ matches, without running a regular expression on every tagging call.
+func parseTrailARN(s string) (region, account, name string, ok bool) {
+	rest, found := strings.CutPrefix(s, "arn:aws")
+	if !found {
+		return "", "", "", false
+	}
+	i := strings.IndexByte(rest, ':')
+	if i < 0 || !allBytes(rest[:i], func(b byte) bool { return b >= 'a' && b <= 'z' || b == '-' }) {
+		return "", "", "", false
+	}
+	if rest, found = strings.CutPrefix(rest[i+1:], "cloudtrail:"); !found {
+		return "", "", "", false
+	}
+	i = strings.IndexByte(rest, ':')
+	if i <= 0 || !allBytes(rest[:i], func(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' }) {
+		return "", "", "", false
+	}
+	region, rest = rest[:i], rest[i+1:]
+	if len(rest) < 12 || !allBytes(rest[:12], func(b byte) bool { return b >= '0' && b <= '9' }) {
+		return "", "", "", false
+	}
+	account, rest = rest[:12], rest[12:]
+	if name, found = strings.CutPrefix(rest, ":trail/"); !found || name == "" || strings.IndexByte(name, '\n') >= 0 {
+		return "", "", "", false
+	}
+	return region, account, name, true
+}
+
+func allBytes(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func orDefault(s, d string) string {
@@ -196,11 +237,20 @@ func orDefault(s, d string) string {
 	return s
 }
 
+// decode reads a stored trail. Decoding the same configuration document again (every
+// tagging call on a trail reads it inside the store's single writer) is answered from
+// decodedTrails.
 func decode(r *store.Resource) (*Trail, error) {
+	k := trailKey{r.Account, r.Region, r.ID}
+	if t, ok := decodedTrails.get(k, r.Config); ok {
+		t.tags = r.Tags
+		return t, nil
+	}
 	var t Trail
 	if err := json.Unmarshal(r.Config, &t); err != nil {
 		return nil, fmt.Errorf("trail: decode %s: %w", r.ID, err)
 	}
+	decodedTrails.put(k, r.Config, &t)
 	t.tags = r.Tags
 	return &t, nil
 }

@@ -401,3 +401,86 @@ func TestTrailRules(t *testing.T) {
 	_, err = ct.ListTrails(ctx, &cloudtrail.ListTrailsInput{NextToken: aws.String("not-a-token")})
 	testenv.WantCode(t, "ListTrails with a bad token", err, "InvalidNextTokenException")
 }
+
+// TestTagsFollowTrailChanges tags trails by ARN (the path whose decoded trails are
+// cached) while the trails change under it: an update, a delete and re-create, and a
+// trail of the same name in another region.
+func TestTagsFollowTrailChanges(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	east := e.CloudTrail()
+	west := cloudtrail.NewFromConfig(e.Config, func(o *cloudtrail.Options) { o.Region = "us-west-2" })
+	mkBucket(t, e, "logs-a")
+	mkBucket(t, e, "logs-b")
+	mkBucket(t, e, "logs-c")
+	eastARN := "arn:aws:cloudtrail:us-east-1:" + e.Account + ":trail/tagged"
+	westARN := "arn:aws:cloudtrail:us-west-2:" + e.Account + ":trail/tagged"
+	if _, err := east.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("tagged"), S3BucketName: aws.String("logs-a")}); err != nil {
+		t.Fatalf("CreateTrail us-east-1: %v", err)
+	}
+	if _, err := west.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("tagged"), S3BucketName: aws.String("logs-b")}); err != nil {
+		t.Fatalf("CreateTrail us-west-2: %v", err)
+	}
+	addTag := func(c *cloudtrail.Client, arn, k, v string) {
+		t.Helper()
+		if _, err := c.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(arn), TagsList: []types.Tag{{Key: aws.String(k), Value: aws.String(v)}}}); err != nil {
+			t.Fatalf("AddTags(%s, %s): %v", arn, k, err)
+		}
+	}
+	check := func(what string, c *cloudtrail.Client, arn, bucket, prefix string, tags map[string]string) {
+		t.Helper()
+		g, err := c.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(arn)})
+		if err != nil {
+			t.Fatalf("%s: GetTrail(%s): %v", what, arn, err)
+		}
+		if aws.ToString(g.Trail.S3BucketName) != bucket || aws.ToString(g.Trail.S3KeyPrefix) != prefix {
+			t.Errorf("%s: trail %s bucket %q prefix %q; want %q %q", what, arn, aws.ToString(g.Trail.S3BucketName), aws.ToString(g.Trail.S3KeyPrefix), bucket, prefix)
+		}
+		l, err := c.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{arn}})
+		if err != nil {
+			t.Fatalf("%s: ListTags(%s): %v", what, arn, err)
+		}
+		got := map[string]string{}
+		for _, tag := range l.ResourceTagList[0].TagsList {
+			got[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+		if len(got) != len(tags) {
+			t.Errorf("%s: tags of %s = %v; want %v", what, arn, got, tags)
+		}
+		for k, v := range tags {
+			if got[k] != v {
+				t.Errorf("%s: tags of %s = %v; want %v", what, arn, got, tags)
+				break
+			}
+		}
+	}
+
+	addTag(east, eastARN, "n", "1")
+	addTag(east, eastARN, "n", "2")
+	addTag(west, westARN, "w", "1")
+	check("tagged twice", east, eastARN, "logs-a", "", map[string]string{"n": "2"})
+	check("other region", west, westARN, "logs-b", "", map[string]string{"w": "1"})
+
+	if _, err := east.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("tagged"), S3KeyPrefix: aws.String("p/")}); err != nil {
+		t.Fatalf("UpdateTrail: %v", err)
+	}
+	addTag(east, eastARN, "after", "update")
+	check("after update", east, eastARN, "logs-a", "p/", map[string]string{"n": "2", "after": "update"})
+
+	if _, err := east.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(eastARN)}); err != nil {
+		t.Fatalf("DeleteTrail: %v", err)
+	}
+	_, err := east.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(eastARN), TagsList: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+	testenv.WantCode(t, "AddTags on a deleted trail", err, "ResourceNotFoundException")
+	if _, err := east.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("tagged"), S3BucketName: aws.String("logs-c")}); err != nil {
+		t.Fatalf("CreateTrail again: %v", err)
+	}
+	addTag(east, eastARN, "new", "1")
+	check("re-created", east, eastARN, "logs-c", "", map[string]string{"new": "1"})
+	check("other region untouched", west, westARN, "logs-b", "", map[string]string{"w": "1"})
+
+	// Another account's ARN is not found, whatever is cached for this one.
+	_, err = east.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String("arn:aws:cloudtrail:us-east-1:999999999999:trail/tagged"),
+		TagsList: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+	testenv.WantCode(t, "AddTags on another account's trail", err, "ResourceNotFoundException")
+}
