@@ -25,10 +25,37 @@ type Outcome struct {
 
 // Build makes the CloudTrail record of a call and its event-history entry.
 func Build(c *call.Call, o Outcome) (*store.Event, error) {
+	p, err := Prepare(c, o)
+	if err != nil {
+		return nil, err
+	}
+	return p.Finish(c, o)
+}
+
+// Prepared is the part of a call's record that is known before its handler runs: who
+// called what, when, from where, with which parameters. The gateway prepares it before
+// the store's write transaction so that the single writer only adds the outcome
+// (error, response elements, resources) with Finish.
+type Prepared struct {
+	// rec holds the fields known up front; the outcome's fields stay empty.
+	rec Record
+	ev  store.Event
+	// The record's JSON is these pieces with the outcome's fields between them, in
+	// Record's field order: head (eventVersion..userAgent, without the closing brace),
+	// requestParameters' value, mid (requestID, eventID, readOnly) and tail
+	// (eventType..tlsDetails, without the opening brace), both without their braces.
+	head, params, mid, tail []byte
+	// responses is whether the record carries response elements.
+	responses bool
+}
+
+// Prepare builds the part of the call's record that does not depend on its outcome. The
+// call's input (o.In) must not change between Prepare and Finish.
+func Prepare(c *call.Call, o Outcome) (*Prepared, error) {
 	ro := ReadOnly(o.Service.Name, c.Operation)
 	op := EventName(o.Service.Name, c.Operation)
 	cat := Category(o.Service, o.Op)
-	rec := &Record{
+	p := &Prepared{rec: Record{
 		EventVersion:       EventVersion,
 		UserIdentity:       Identity(c.Caller),
 		EventTime:          FormatTime(c.Time),
@@ -45,7 +72,8 @@ func Build(c *call.Call, o Outcome) (*store.Event, error) {
 		RecipientAccountID: c.Account,
 		EventCategory:      cat,
 		TLSDetails:         o.TLS,
-	}
+	}}
+	rec := &p.rec
 	if rec.EventID == "" {
 		rec.EventID = NewEventID()
 	}
@@ -54,31 +82,20 @@ func Build(c *call.Call, o Outcome) (*store.Event, error) {
 		rec.UserAgent = c.Caller.InvokedBy
 	}
 	if o.Op != nil {
-		var p map[string]any
+		var params map[string]any
 		if o.Service.Name == "s3" {
-			p = s3RequestParams(o.Op, o.In, o.Host)
+			params = s3RequestParams(o.Op, o.In, o.Host)
 		} else {
-			p = Params(o.Op.Input, o.In)
+			params = Params(o.Op.Input, o.In)
 		}
-		redactSecrets(o.Service.Name, op, p)
-		if p != nil {
-			rec.RequestParameters = p
+		redactSecrets(o.Service.Name, op, params)
+		if params != nil {
+			rec.RequestParameters = params
 		}
 		// S3 records carry no response elements for the calls bannin serves.
-		if o.Err == nil && !ro && o.Service.Name != "s3" {
-			if p := Params(o.Op.Output, o.Out); p != nil {
-				rec.ResponseElements = p
-			}
-		}
+		p.responses = !ro && o.Service.Name != "s3"
 	}
-	if o.Err != nil {
-		if ce, ok := awserr.As(o.Err); ok {
-			rec.ErrorCode, rec.ErrorMessage = ce.AWSErrorCode(), ce.AWSMessage()
-		} else {
-			rec.ErrorCode, rec.ErrorMessage = "InternalFailure", "An internal error occurred."
-		}
-	}
-	ev := &store.Event{
+	p.ev = store.Event{
 		EventID:     rec.EventID,
 		Time:        c.Time,
 		Account:     c.Account,
@@ -90,11 +107,73 @@ func Build(c *call.Call, o Outcome) (*store.Event, error) {
 		ReadOnly:    ro,
 		Category:    cat,
 	}
+	var err error
+	if p.head, err = json.Marshal(preparedHead{rec.EventVersion, rec.UserIdentity, rec.EventTime, rec.EventSource,
+		rec.EventName, rec.AWSRegion, rec.SourceIPAddress, rec.UserAgent}); err != nil {
+		return nil, err
+	}
+	p.head = p.head[:len(p.head)-1]
+	if p.params, err = json.Marshal(rec.RequestParameters); err != nil {
+		return nil, err
+	}
+	if p.mid, err = json.Marshal(preparedMid{rec.RequestID, rec.EventID, rec.ReadOnly}); err != nil {
+		return nil, err
+	}
+	p.mid = p.mid[1 : len(p.mid)-1]
+	if p.tail, err = json.Marshal(preparedTail{rec.EventType, rec.ManagementEvent, rec.RecipientAccountID,
+		rec.EventCategory, rec.TLSDetails}); err != nil {
+		return nil, err
+	}
+	p.tail = p.tail[1:]
+	return p, nil
+}
+
+// The pieces of Record that Prepare encodes ahead; their fields and tags are Record's.
+type preparedHead struct {
+	EventVersion    string       `json:"eventVersion"`
+	UserIdentity    UserIdentity `json:"userIdentity"`
+	EventTime       string       `json:"eventTime"`
+	EventSource     string       `json:"eventSource"`
+	EventName       string       `json:"eventName"`
+	AWSRegion       string       `json:"awsRegion"`
+	SourceIPAddress string       `json:"sourceIPAddress"`
+	UserAgent       string       `json:"userAgent"`
+}
+
+type preparedMid struct {
+	RequestID string `json:"requestID"`
+	EventID   string `json:"eventID"`
+	ReadOnly  bool   `json:"readOnly"`
+}
+
+type preparedTail struct {
+	EventType          string      `json:"eventType"`
+	ManagementEvent    bool        `json:"managementEvent"`
+	RecipientAccountID string      `json:"recipientAccountId"`
+	EventCategory      string      `json:"eventCategory"`
+	TLSDetails         *TLSDetails `json:"tlsDetails,omitempty"`
+}
+
+// outcome fills the record's fields that depend on how the call went; rec and ev are
+// the prepared ones' copies.
+func (p *Prepared) outcome(c *call.Call, o Outcome, rec *Record, ev *store.Event) {
+	if o.Err == nil && p.responses {
+		if r := Params(o.Op.Output, o.Out); r != nil {
+			rec.ResponseElements = r
+		}
+	}
+	if o.Err != nil {
+		if ce, ok := awserr.As(o.Err); ok {
+			rec.ErrorCode, rec.ErrorMessage = ce.AWSErrorCode(), ce.AWSMessage()
+		} else {
+			rec.ErrorCode, rec.ErrorMessage = "InternalFailure", "An internal error occurred."
+		}
+	}
 	resources := c.Resources
 	switch {
-	case o.Service.Name == "s3" && cat == "Data":
+	case o.Service.Name == "s3" && ev.Category == "Data":
 		resources = s3DataResources(o.In, resources)
-	case o.Service.Name == "cloudwatch" && cat == "Data":
+	case o.Service.Name == "cloudwatch" && ev.Category == "Data":
 		// As CloudTrail shows them: the resource type alone, no ARN.
 		resources = []call.Resource{{Type: cloudwatchMetricType}}
 	}
@@ -106,12 +185,66 @@ func Build(c *call.Call, o Outcome) (*store.Event, error) {
 		rec.Resources = append(rec.Resources, RecordResource{ARN: r.ARN, AccountID: acct, Type: r.Type})
 		ev.Resources = append(ev.Resources, store.EventResource{Type: r.Type, Name: r.Name})
 	}
-	b, err := json.Marshal(rec)
+}
+
+// record returns the whole Record, as Finish encodes it.
+func (p *Prepared) record(c *call.Call, o Outcome) (*Record, *store.Event) {
+	rec, ev := p.rec, p.ev
+	p.outcome(c, o, &rec, &ev)
+	return &rec, &ev
+}
+
+// Finish completes the record with the call's outcome (o.Err, o.Out and the resources
+// the handler touched) and returns its event-history entry. It encodes only the outcome:
+// the rest was encoded by Prepare.
+func (p *Prepared) Finish(c *call.Call, o Outcome) (*store.Event, error) {
+	var rec Record
+	ev := p.ev
+	p.outcome(c, o, &rec, &ev)
+	b := make([]byte, 0, len(p.head)+len(p.params)+len(p.mid)+len(p.tail)+256)
+	b = append(b, p.head...)
+	var err error
+	if rec.ErrorCode != "" {
+		b = append(b, `,"errorCode":`...)
+		if b, err = appendJSON(b, rec.ErrorCode); err != nil {
+			return nil, err
+		}
+	}
+	if rec.ErrorMessage != "" {
+		b = append(b, `,"errorMessage":`...)
+		if b, err = appendJSON(b, rec.ErrorMessage); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, `,"requestParameters":`...)
+	b = append(b, p.params...)
+	b = append(b, `,"responseElements":`...)
+	if rec.ResponseElements == nil {
+		b = append(b, "null"...)
+	} else if b, err = appendJSON(b, rec.ResponseElements); err != nil {
+		return nil, err
+	}
+	b = append(b, ',')
+	b = append(b, p.mid...)
+	if len(rec.Resources) > 0 {
+		b = append(b, `,"resources":`...)
+		if b, err = appendJSON(b, rec.Resources); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, ',')
+	b = append(b, p.tail...)
+	ev.Record = b
+	return &ev, nil
+}
+
+// appendJSON appends v's JSON encoding (as json.Marshal writes it) to b.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	e, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	ev.Record = b
-	return ev, nil
+	return append(b, e...), nil
 }
 
 // Identity is the userIdentity element for a principal.

@@ -272,12 +272,20 @@ func (g *Gateway) execute(ctx context.Context, c *call.Call, svc Service, protoc
 	if audit.ReadOnly(c.Service, op.Name) {
 		err = g.opts.Store.View(ctx, func(tx store.ReadTx) error { c.Tx = tx; return run() })
 	} else {
+		// The record's request part is encoded here, off the store's single writer; in
+		// the transaction only the outcome is added to it.
+		p, perr := audit.Prepare(c, *o)
+		if perr != nil {
+			o.Err = awserr.Internal()
+			g.opts.Logger.Error("gateway: prepare record", "op", op.Name, "err", perr)
+			return false
+		}
 		err = g.opts.Store.Update(ctx, func(tx store.Tx) error {
 			c.Tx = tx
 			if err := run(); err != nil {
 				return err
 			}
-			ev, err := audit.Build(c, *o)
+			ev, err := p.Finish(c, *o)
 			if err != nil {
 				return err
 			}
