@@ -266,3 +266,34 @@ func TestBenchRecordsParse(t *testing.T) {
 		t.Errorf("records average %d bytes; want about 1,300", avg)
 	}
 }
+
+// BenchmarkRecordParser parses records already in memory (no file, no gzip): the cost of
+// recordParser alone, against ParseRecord through encoding/json.
+func BenchmarkRecordParser(b *testing.B) {
+	g := &benchGen{rng: rand.New(rand.NewPCG(1, 2))}
+	var recs [][]byte
+	size := 0
+	for i := range 1000 {
+		recs = append(recs, g.record(time.Date(2026, 11, 1, 0, 0, i%60, 0, time.UTC), "111122223333", "us-east-1"))
+		size += len(recs[i])
+	}
+	b.Run("fast", func(b *testing.B) {
+		p := new(recordParser)
+		benchPerEvent(b, len(recs), size, func() {
+			for _, r := range recs {
+				if _, _, ok := p.parse(r, 0); !ok {
+					b.Fatalf("recordParser left %s", r)
+				}
+			}
+		})
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		benchPerEvent(b, len(recs), size, func() {
+			for _, r := range recs {
+				if _, err := parseRecordJSON(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+}
