@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -159,7 +160,7 @@ func Import(ctx context.Context, paths []string, opts ImportOptions) (*ImportSum
 			rp := new(recordParser)
 			for j := range jobs {
 				var p parsed
-				p.size, p.err = rp.readLogFile(j.path, func(ev *store.Event) { p.evs = append(p.evs, ev) })
+				p.evs, p.size, p.err = rp.readLogFile(j.path)
 				j.out <- p
 			}
 		}()
@@ -242,7 +243,11 @@ var gzipReaders sync.Pool // *gzip.Reader
 
 // readLogFile decodes one {"Records":[...]} file, plain or gzipped, with a new recordParser.
 func readLogFile(path string, emit func(*store.Event)) (int64, error) {
-	return new(recordParser).readLogFile(path, emit)
+	evs, size, err := new(recordParser).readLogFile(path)
+	for _, ev := range evs {
+		emit(ev)
+	}
+	return size, err
 }
 
 // readLogFile decodes one {"Records":[...]} file, plain or gzipped. A file is taken
@@ -252,10 +257,10 @@ func readLogFile(path string, emit func(*store.Event)) (int64, error) {
 // finds where it ends; the event keeps its record as a slice of the file's bytes. A record
 // the recordParser leaves alone is delimited by a scanner that only finds where each value
 // ends and decoded by parseRecordJSON, which gives the error if it is malformed.
-func (p *recordParser) readLogFile(path string, emit func(*store.Event)) (int64, error) {
+func (p *recordParser) readLogFile(path string) ([]*store.Event, int64, error) {
 	raw, err := p.readFile(path)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	size := int64(len(raw))
 	data := raw
@@ -263,7 +268,7 @@ func (p *recordParser) readLogFile(path string, emit func(*store.Event)) (int64,
 		data, err = gunzip(raw)
 		p.file = raw[:0] // the compressed bytes are not kept: read the next file into them
 		if err != nil {
-			return size, fmt.Errorf("gzip: %w", err)
+			return nil, size, fmt.Errorf("gzip: %w", err)
 		}
 	}
 	evs := p.fileEvs[:0]
@@ -275,7 +280,7 @@ func (p *recordParser) readLogFile(path string, emit func(*store.Event)) (int64,
 	sc := scanner{b: data}
 	sc.ws()
 	if !sc.eat('{') {
-		return size, fmt.Errorf("not a CloudTrail log file: %w", sc.errorf("expected '{'"))
+		return nil, size, fmt.Errorf("not a CloudTrail log file: %w", sc.errorf("expected '{'"))
 	}
 	sc.ws()
 	if !sc.eat('}') {
@@ -283,25 +288,25 @@ func (p *recordParser) readLogFile(path string, emit func(*store.Event)) (int64,
 			sc.ws()
 			key, err := sc.key()
 			if err != nil {
-				return size, fmt.Errorf("not a CloudTrail log file: %w", err)
+				return nil, size, fmt.Errorf("not a CloudTrail log file: %w", err)
 			}
 			sc.ws()
 			if !sc.eat(':') {
-				return size, sc.errorf("expected ':' after object key")
+				return nil, size, sc.errorf("expected ':' after object key")
 			}
 			sc.ws()
 			if key != "Records" {
 				v, err := sc.value()
 				if err != nil {
-					return size, err
+					return nil, size, err
 				}
 				if !json.Valid(v) {
-					return size, fmt.Errorf("%q: invalid JSON value", key)
+					return nil, size, fmt.Errorf("%q: invalid JSON value", key)
 				}
 			} else {
 				found = true
 				if !sc.eat('[') {
-					return size, fmt.Errorf("Records: %w", sc.errorf("expected '['"))
+					return nil, size, fmt.Errorf("Records: %w", sc.errorf("expected '['"))
 				}
 				sc.ws()
 				if !sc.eat(']') {
@@ -313,10 +318,10 @@ func (p *recordParser) readLogFile(path string, emit func(*store.Event)) (int64,
 						} else {
 							v, err := sc.value()
 							if err != nil {
-								return size, fmt.Errorf("record %d: %w", i+1, err)
+								return nil, size, fmt.Errorf("record %d: %w", i+1, err)
 							}
 							if ev, err = parseRecordJSON(json.RawMessage(v)); err != nil {
-								return size, fmt.Errorf("record %d: %w", i+1, err)
+								return nil, size, fmt.Errorf("record %d: %w", i+1, err)
 							}
 						}
 						evs = append(evs, ev)
@@ -325,7 +330,7 @@ func (p *recordParser) readLogFile(path string, emit func(*store.Event)) (int64,
 							break
 						}
 						if !sc.eat(',') {
-							return size, fmt.Errorf("record %d: %w", i+1, sc.errorf("expected ',' or ']' after a record"))
+							return nil, size, fmt.Errorf("record %d: %w", i+1, sc.errorf("expected ',' or ']' after a record"))
 						}
 					}
 				}
@@ -335,21 +340,18 @@ func (p *recordParser) readLogFile(path string, emit func(*store.Event)) (int64,
 				break
 			}
 			if !sc.eat(',') {
-				return size, sc.errorf("expected ',' or '}' after an object value")
+				return nil, size, sc.errorf("expected ',' or '}' after an object value")
 			}
 		}
 	}
 	sc.ws()
 	if sc.i != len(sc.b) {
-		return size, sc.errorf("data after the top-level object")
+		return nil, size, sc.errorf("data after the top-level object")
 	}
 	if !found {
-		return size, errors.New(`not a CloudTrail log file: no "Records" array`)
+		return nil, size, errors.New(`not a CloudTrail log file: no "Records" array`)
 	}
-	for _, ev := range evs {
-		emit(ev)
-	}
-	return size, nil
+	return slices.Clone(evs), size, nil
 }
 
 // readFile reads a whole file into p.file, which it grows as needed. The caller owns the

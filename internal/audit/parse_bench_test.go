@@ -236,9 +236,11 @@ func BenchmarkReadLogFile(b *testing.B) {
 	benchPerEvent(b, events, int(jsonBytes), func() {
 		n := 0
 		for _, f := range files {
-			if _, err := p.readLogFile(f, func(*store.Event) { n++ }); err != nil {
+			evs, _, err := p.readLogFile(f)
+			if err != nil {
 				b.Fatal(err)
 			}
+			n += len(evs)
 		}
 		if n != events {
 			b.Fatalf("read %d events; want %d", n, events)
