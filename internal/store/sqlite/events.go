@@ -56,7 +56,7 @@ func (t *wtx) AppendEvents(ctx context.Context, es []*store.Event) (int, error) 
 	}
 	if n > 0 {
 		for {
-			k, err := t.indexEvents(ctx, indexChunk)
+			k, err := t.indexEvents(ctx, indexChunk, t.fresh)
 			if err != nil {
 				return n, fmt.Errorf("store: append events: %w", err)
 			}
@@ -64,7 +64,7 @@ func (t *wtx) AppendEvents(ctx context.Context, es []*store.Event) (int, error) 
 				break
 			}
 		}
-		t.inserted = 0
+		t.fresh = nil
 	}
 	return n, nil
 }
@@ -115,7 +115,16 @@ func (t *wtx) insertEvent(ctx context.Context, e *store.Event) (bool, error) {
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, err
 	}
-	t.inserted++
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return false, err
+	}
+	ro := "0"
+	if e.ReadOnly {
+		ro = "1"
+	}
+	t.fresh = append(t.fresh, indexedRow{seq: seq, scope: scope, time: ts, name: e.EventName, source: e.EventSource,
+		user: e.Username, key: e.AccessKeyID, readOnly: ro, resources: e.Resources})
 	return true, nil
 }
 
@@ -168,7 +177,7 @@ func (t *wtx) PurgeEvents(ctx context.Context, before time.Time) (int64, error) 
 		n, _ := res.RowsAffected()
 		total += n
 		kept := slices.DeleteFunc(evs, func(r indexedRow) bool { return r.time < cut })
-		if err := t.writeBlock(ctx, b.block, b.last, kept); err != nil {
+		if err := t.writeBlock(ctx, b.block, kept); err != nil {
 			return total, fail(err)
 		}
 	}

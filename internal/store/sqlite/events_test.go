@@ -453,6 +453,37 @@ func TestPurgeEvents(t *testing.T) {
 	})
 }
 
+// TestPurgeNewestSeqs purges the events with the highest seqs (imported late, but old), so
+// that SQLite hands their seqs out again: the new events must be found.
+func TestPurgeNewestSeqs(t *testing.T) {
+	s, _ := openTest(t, t.TempDir())
+	ctx := context.Background()
+	es := genEvents(300, 17)
+	cut := eventBase.Add(1000 * time.Hour)
+	for _, e := range es {
+		e.Time = e.Time.Add(2000 * time.Hour) // kept
+	}
+	old := genEvents(200, 18)
+	// One block whose newest seqs are purged, one block purged whole, and a tail.
+	update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, append(slices.Clone(es[:100]), old[:50]...)); return err })
+	update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, old[50:150]); return err })
+	for _, e := range old[150:] {
+		update(t, s, func(tx store.Tx) error { return tx.AppendEvent(ctx, e) })
+	}
+	update(t, s, func(tx store.Tx) error {
+		n, err := tx.PurgeEvents(ctx, cut)
+		if n != 200 {
+			t.Errorf("PurgeEvents = %d; want 200", n)
+		}
+		return err
+	})
+	update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, es[100:200]); return err })
+	for _, e := range es[200:] {
+		update(t, s, func(tx store.Tx) error { return tx.AppendEvent(ctx, e) })
+	}
+	checkLookups(t, s, es)
+}
+
 // TestLookupQueryPlans checks that the statements of a lookup are range reads: the tail by
 // rowid, the postings by primary key, EventId by its index. (Only lookups without account and
 // region scan the whole table.)

@@ -203,40 +203,54 @@ func (t *rtx) indexedUpTo(ctx context.Context) (int64, error) {
 	return last, nil
 }
 
-// indexEvents puts the events of the tail, at most max of them (0: all), into a new block
-// and reports how many it indexed.
-func (t *wtx) indexEvents(ctx context.Context, max int) (int, error) {
+// indexEvents puts the events of the tail, at most max of them, into a new block and
+// reports how many it indexed. fresh are rows inserted since the tail was last indexed, as
+// far as the caller knows (see tailRows).
+func (t *wtx) indexEvents(ctx context.Context, max int, fresh []indexedRow) (int, error) {
 	upto, err := t.indexedUpTo(ctx)
 	if err != nil {
 		return 0, err
 	}
-	limit := int64(max)
-	if max <= 0 {
-		limit = -1
-	}
-	rows, err := t.indexedRows(ctx, "SELECT "+indexedCols+" FROM events WHERE seq > ? ORDER BY seq LIMIT ?", upto, limit)
+	rows, err := t.tailRows(ctx, upto, max, fresh)
 	if err != nil {
 		return 0, fmt.Errorf("index events: %w", err)
 	}
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	if err := t.writeBlock(ctx, rows[0].seq, rows[len(rows)-1].seq, rows); err != nil {
+	if err := t.writeBlock(ctx, rows[0].seq, rows); err != nil {
 		return 0, fmt.Errorf("index events: %w", err)
 	}
 	return len(rows), nil
 }
 
-// writeBlock writes the postings and the block row of the events with seq from block to
-// last, rows (which may be fewer, after a purge; none deletes the block).
-func (t *wtx) writeBlock(ctx context.Context, block, last int64, rows []indexedRow) error {
+// tailRows returns the first max events after upto. They are fresh when fresh is exactly
+// the tail (consecutive seqs from upto+1 to the newest event: nobody else, no other process,
+// inserted in between), and are read from the table otherwise.
+func (t *wtx) tailRows(ctx context.Context, upto int64, max int, fresh []indexedRow) ([]indexedRow, error) {
+	if n := len(fresh); n > 0 && n <= max && fresh[0].seq == upto+1 && fresh[n-1].seq == upto+int64(n) {
+		var newest int64
+		if _, err := t.queryRow(ctx, "SELECT MAX(seq) FROM events", nil, &newest); err != nil {
+			return nil, err
+		}
+		if newest == fresh[n-1].seq {
+			return fresh, nil
+		}
+	}
+	return t.indexedRows(ctx, "SELECT "+indexedCols+" FROM events WHERE seq > ? ORDER BY seq LIMIT ?", upto, max)
+}
+
+// writeBlock writes the postings and the block row of rows, the events of block (all of
+// them, or those a purge kept: none deletes the block). The block's last seq is the newest
+// row's, so that the seqs SQLite hands out after a purge of the newest events are in the tail.
+func (t *wtx) writeBlock(ctx context.Context, block int64, rows []indexedRow) error {
 	if len(rows) == 0 {
 		_, err := t.exec(ctx, "DELETE FROM event_blocks WHERE block = ?", block)
 		return err
 	}
-	bmin, bmax := rows[0].time, rows[0].time
+	bmin, bmax, last := rows[0].time, rows[0].time, rows[0].seq
 	for _, r := range rows {
-		bmin, bmax = min(bmin, r.time), max(bmax, r.time)
+		bmin, bmax, last = min(bmin, r.time), max(bmax, r.time), max(last, r.seq)
 	}
 	for k, ps := range postingsOf(rows) {
 		list, lo, hi := encodePostings(ps, block)
@@ -281,7 +295,7 @@ func (s *Store) indexTail() error {
 			return fmt.Errorf("store: %w", err)
 		}
 		if n < indexChunk {
-			s.unindexed = 0
+			s.unindexed, s.fresh = 0, s.fresh[:0]
 			return nil
 		}
 	}
@@ -292,7 +306,7 @@ func (s *Store) indexTx() (int, error) {
 		return 0, err
 	}
 	t := &wtx{rtx: rtx{s: s, write: true, stmt: s.writeStmtCtx}}
-	n, err := t.indexEvents(context.Background(), indexChunk)
+	n, err := t.indexEvents(context.Background(), indexChunk, s.fresh)
 	if err == nil {
 		_, err = s.wexec("COMMIT")
 	}

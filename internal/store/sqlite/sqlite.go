@@ -100,9 +100,10 @@ type Store struct {
 	// streamLast is the newest Seq the writer knows of (writer goroutine only).
 	tail       streamTail
 	streamLast int64
-	// unindexed counts the events committed since the writer last indexed the tail (writer
-	// goroutine only; see postings.go).
+	// unindexed counts the events committed since the writer last indexed the tail, and
+	// fresh holds them while they are few enough (writer goroutine only; see postings.go).
 	unindexed int
+	fresh     []indexedRow
 
 	batches, updates atomic.Int64
 	// walFrames is the WAL size in frames seen by the last checkpoint; walLimit is
@@ -499,7 +500,7 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 	appended := false
 	var pending []pendingEntry
 	var trimTo int64
-	inserted := 0
+	var fresh []indexedRow
 	wrote := false // a function of this transaction has succeeded
 	for i := 0; ; i++ {
 		if i == len(batch) {
@@ -549,13 +550,16 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 			appended = appended || t.appended
 			pending = append(pending, t.pending...)
 			trimTo = max(trimTo, t.trimTo)
-			inserted += t.inserted
+			fresh = append(fresh, t.fresh...)
 		}
 	}
 	if _, err := s.wexec("COMMIT"); err != nil {
 		return fail(fmt.Errorf("store: update: commit: %w", err))
 	}
-	s.unindexed += inserted
+	s.unindexed += len(fresh)
+	if s.fresh = append(s.fresh, fresh...); len(s.fresh) > indexChunk {
+		s.fresh = nil // read back instead (tailRows)
+	}
 	// Published before the wake-up, so that a woken consumer finds the entries in the tail.
 	s.tail.publish(pending, trimTo)
 	for _, e := range pending {

@@ -205,8 +205,9 @@ type wtx struct {
 	// stream tail once the transaction commits.
 	pending []pendingEntry
 	trimTo  int64
-	// inserted counts the events this function added to the tail (see indexEvery).
-	inserted int
+	// fresh are the events this function added to the tail, for indexing them without
+	// reading them back (see tailRows).
+	fresh []indexedRow
 }
 
 var _ store.Tx = (*wtx)(nil)
