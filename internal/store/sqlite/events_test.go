@@ -465,7 +465,10 @@ func TestPurgeNewestSeqs(t *testing.T) {
 	}
 	old := genEvents(200, 18)
 	// One block whose newest seqs are purged, one block purged whole, and a tail.
-	update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, append(slices.Clone(es[:100]), old[:50]...)); return err })
+	update(t, s, func(tx store.Tx) error {
+		_, err := tx.AppendEvents(ctx, append(slices.Clone(es[:100]), old[:50]...))
+		return err
+	})
 	update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, old[50:150]); return err })
 	for _, e := range old[150:] {
 		update(t, s, func(tx store.Tx) error { return tx.AppendEvent(ctx, e) })
