@@ -214,3 +214,34 @@ func FuzzParseRecord(f *testing.F) {
 	p := &recordParser{}
 	f.Fuzz(func(t *testing.T, raw []byte) { checkParser(t, p, raw) })
 }
+
+// TestParseEventTime checks the eventTime fast path against time.Parse(time.RFC3339) on
+// every month and day edge, leap years and out-of-range fields included.
+func TestParseEventTime(t *testing.T) {
+	n := 0
+	for _, y := range []int{0, 1900, 2000, 2023, 2024, 2026, 2100, 9999} {
+		for mo := 0; mo <= 13; mo++ {
+			for d := 0; d <= 32; d++ {
+				for _, hms := range [][3]int{{0, 0, 0}, {23, 59, 59}, {24, 0, 0}, {12, 60, 0}, {12, 0, 60}} {
+					s := fmt.Sprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, hms[0], hms[1], hms[2])
+					want, err := time.Parse(time.RFC3339, s)
+					got, ok := parseEventTime(jstr{q: []byte(`"` + s + `"`)})
+					if ok != (err == nil) || ok && !reflect.DeepEqual(got, want.UTC()) {
+						t.Fatalf("parseEventTime(%s) = %v, %v; time.Parse: %v, %v", s, got, ok, want, err)
+					}
+					if ok {
+						n++
+					}
+				}
+			}
+		}
+	}
+	for _, s := range []string{"2026-11-01T10:00:00z", "2026-11-01t10:00:00Z", "2026-11-01T10:00:0aZ", "2026-1a-01T10:00:00Z", "-026-11-01T10:00:00Z"} {
+		if _, ok := parseEventTime(jstr{q: []byte(`"` + s + `"`)}); ok {
+			t.Errorf("parseEventTime(%s) took it; want it left to time.Parse", s)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no valid time checked")
+	}
+}
