@@ -21,7 +21,7 @@ func (t *wtx) AppendEvent(ctx context.Context, e *store.Event) error {
 	if err := t.check(ctx); err != nil {
 		return err
 	}
-	inserted, err := t.insertEvent(ctx, e)
+	inserted, err := t.insertEvent(ctx, e, packJSON(e.Record))
 	if err != nil {
 		return fmt.Errorf("store: append event %s: %w", e.EventID, err)
 	}
@@ -39,14 +39,30 @@ func (t *wtx) AppendEvent(ctx context.Context, e *store.Event) error {
 }
 
 // AppendEvents implements store.Tx. The events go into a block of their own at once (with
-// any tail before them), so that an import leaves no tail behind.
+// any tail before them), so that an import leaves no tail behind. Their records are
+// compressed on another goroutine, a chunk ahead of the inserts: the writer is an import's
+// bottleneck.
 func (t *wtx) AppendEvents(ctx context.Context, es []*store.Event) (int, error) {
 	if err := t.check(ctx); err != nil {
 		return 0, err
 	}
+	const chunk = 256
+	packed := make([][]byte, len(es))
+	ready := make(chan struct{}, (len(es)+chunk-1)/chunk)
+	go func() {
+		for i, e := range es {
+			packed[i] = packJSON(e.Record)
+			if (i+1)%chunk == 0 || i == len(es)-1 {
+				ready <- struct{}{}
+			}
+		}
+	}()
 	n := 0
-	for _, e := range es {
-		inserted, err := t.insertEvent(ctx, e)
+	for i, e := range es {
+		if i%chunk == 0 {
+			<-ready
+		}
+		inserted, err := t.insertEvent(ctx, e, packed[i])
 		if err != nil {
 			return n, fmt.Errorf("store: append events: %s: %w", e.EventID, err)
 		}
@@ -71,7 +87,12 @@ func (t *wtx) AppendEvents(ctx context.Context, es []*store.Event) (int, error) 
 
 const insertEventSQL = `INSERT INTO events (scope, event_id, time, account, region, category, event_name, event_source,
 	username, access_key_id, read_only, resources, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (event_id) DO NOTHING`
+	ON CONFLICT DO NOTHING`
+
+// eventDay is the day of an event's time, the leading column of the event id index.
+const eventDay = "time / 86400000000000"
+
+const nanosPerDay = 86400_000_000_000
 
 // eventScope is the scope column of events: a 63-bit FNV-1a hash of account, region and
 // category, the leading key of every posting row.
@@ -85,8 +106,9 @@ func eventScope(account, region, category string) int64 {
 	return int64(h.Sum64() &^ (1 << 63))
 }
 
-// insertEvent stores e; it reports false if e.EventID was stored already.
-func (t *wtx) insertEvent(ctx context.Context, e *store.Event) (bool, error) {
+// insertEvent stores e with its record as packJSON stored it; it reports false if e.EventID
+// was stored already.
+func (t *wtx) insertEvent(ctx context.Context, e *store.Event, record []byte) (bool, error) {
 	if e.EventID == "" {
 		return false, errors.New("event id is required")
 	}
@@ -104,7 +126,6 @@ func (t *wtx) insertEvent(ctx context.Context, e *store.Event) (bool, error) {
 			return false, err
 		}
 	}
-	record := packJSON(e.Record)
 	ts := e.Time.UnixNano()
 	scope := eventScope(e.Account, e.Region, cat)
 	res, err := t.exec(ctx, insertEventSQL, scope, e.EventID, ts, e.Account, e.Region, cat, e.EventName, e.EventSource,
@@ -212,7 +233,9 @@ type eventFilter struct {
 	value any
 	// lo and hi bound the time (inclusive), after the page token's cursor is applied to hi.
 	lo, hi int64
-	tok    *pageToken
+	// days are the days (eventDay) an EventId lookup probes.
+	days []any
+	tok  *pageToken
 }
 
 func newEventFilter(q store.EventQuery, cat string, tok *pageToken) (*eventFilter, error) {
@@ -274,6 +297,9 @@ func (f *eventFilter) scanSQL(after *int64) (string, []any) {
 		}
 		where = append(where, "EXISTS (SELECT 1 FROM json_each(e.resources) AS r WHERE json_extract(r.value, '"+field+"') = ?)")
 		args = append(args, f.value)
+	case store.AttrEventID:
+		where = append(where, "e."+eventDay+" IN (?"+strings.Repeat(", ?", len(f.days)-1)+") AND e.event_id = ?")
+		args = append(append(args, f.days...), f.value)
 	default:
 		where = append(where, "e."+eventColumn[f.q.AttributeKey]+" = ?")
 		args = append(args, f.value)
@@ -441,6 +467,35 @@ func (t *rtx) lookupIndexed(ctx context.Context, f *eventFilter, limit int) ([]f
 	return out, nil
 }
 
+// lookupEventID probes the event id index for each day of the filter's time range that the
+// store has events of, a thousand days per statement.
+func (t *rtx) lookupEventID(ctx context.Context, f *eventFilter, limit int) ([]found, error) {
+	var first, last sql.NullInt64
+	if _, err := t.queryRow(ctx, "SELECT (SELECT MIN("+eventDay+") FROM events), (SELECT MAX("+eventDay+") FROM events)", nil, &first, &last); err != nil {
+		return nil, err
+	}
+	if !first.Valid {
+		return nil, nil
+	}
+	from, to := max(first.Int64, f.lo/nanosPerDay), min(last.Int64, f.hi/nanosPerDay)
+	var out []found
+	for d := to; d >= from; d -= 1000 {
+		f.days = f.days[:0]
+		for day := d; day > d-1000 && day >= from; day-- {
+			f.days = append(f.days, day)
+		}
+		fs, err := t.scan(ctx, f, nil, limit)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fs...)
+	}
+	slices.SortFunc(out, func(a, b found) int {
+		return newer(posting{a.e.Time.UnixNano(), a.seq}, posting{b.e.Time.UnixNano(), b.seq})
+	})
+	return out[:min(len(out), limit)], nil
+}
+
 // LookupEvents implements store.ReadTx.
 func (t *rtx) LookupEvents(ctx context.Context, q store.EventQuery) ([]*store.Event, string, error) {
 	limit := q.Limit
@@ -465,9 +520,12 @@ func (t *rtx) LookupEvents(ctx context.Context, q store.EventQuery) ([]*store.Ev
 		return nil, "", fmt.Errorf("store: lookup events: %w", err)
 	}
 	var fs []found
-	if f.fast && q.AttributeKey != store.AttrEventID {
+	switch {
+	case q.AttributeKey == store.AttrEventID:
+		fs, err = t.lookupEventID(ctx, f, limit+1)
+	case f.fast:
 		fs, err = t.lookupIndexed(ctx, f, limit+1)
-	} else {
+	default:
 		fs, err = t.scan(ctx, f, nil, limit+1)
 	}
 	if err != nil {

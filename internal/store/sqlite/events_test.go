@@ -546,9 +546,14 @@ func TestLookupQueryPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.days = []any{int64(20000), int64(20001)}
 	query, args := f.scanSQL(nil)
-	if p, want := plan(query, append(args, 50)...), "SEARCH e USING INDEX events_by_event_id (event_id=?)"; p != want {
+	if p, want := plan(query, append(args, 50)...), "SEARCH e USING INDEX events_by_event_id (<expr>=? AND event_id=?); USE TEMP B-TREE FOR ORDER BY"; p != want {
 		t.Errorf("plan of LookupEvents(EventId) = %q; want %q", p, want)
+	}
+	if p, want := plan("SELECT (SELECT MIN("+eventDay+") FROM events), (SELECT MAX("+eventDay+") FROM events)"),
+		"SCAN CONSTANT ROW; SCALAR SUBQUERY 1; SEARCH events USING COVERING INDEX events_by_event_id; SCALAR SUBQUERY 2; SEARCH events USING COVERING INDEX events_by_event_id"; p != want {
+		t.Errorf("plan of the event id index's day range = %q; want %q", p, want)
 	}
 }
 

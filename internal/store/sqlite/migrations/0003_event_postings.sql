@@ -9,6 +9,13 @@ DROP INDEX events_by_key;
 DROP INDEX events_by_readonly;
 DROP TABLE event_resources;
 
+-- Event ids are unique per day of event time: a re-delivered record has its original time,
+-- and an import then touches the part of the index of the days it imports instead of pages
+-- all over it (random UUIDs), which is most of what its commits write. LookupEvents by
+-- EventId probes each day of its time range (eventDay).
+DROP INDEX events_by_event_id;
+CREATE UNIQUE INDEX events_by_event_id ON events (time / 86400000000000, event_id);
+
 -- A posting row names the list of the block's events with this value (event_lists.id);
 -- mintime and maxtime bound their times. The lists live apart so that the rows a lookup
 -- scans for a value stay a few dozen bytes each.
