@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -54,10 +55,37 @@ type recordHead struct {
 }
 
 func (s *Service) deliverLogs(ctx context.Context, entries []store.Entry) error {
+	// Without a trail that delivers to CloudWatch Logs (the common case) there is nothing
+	// to do, and no turn in the store's single writer (which every recorded call waits
+	// for) is needed to know it: nothing has saved a trail with a log group since the
+	// writer last found none.
+	if s.idle.Load() == logGroupSaves.Load() {
+		return nil
+	}
 	// Trails are read in the transaction that delivers, so that a StopLogging committed
 	// meanwhile is seen.
-	return s.opts.Store.Update(ctx, func(tx store.Tx) error { return s.deliverIn(ctx, tx, entries) })
+	idleAt := int64(-1)
+	err := s.opts.Store.Update(ctx, func(tx store.Tx) error {
+		// Trails are only saved inside the writer, so no save runs between this load and
+		// the read below: a later save changes logGroupSaves and the next batch looks again.
+		saves := logGroupSaves.Load()
+		none, err := s.deliverIn(ctx, tx, entries)
+		if none {
+			idleAt = saves
+		}
+		return err
+	})
+	if err == nil && idleAt >= 0 {
+		// Only once committed: a failed commit may have undone a deletion the read saw.
+		s.idle.Store(idleAt)
+	}
+	return err
 }
+
+// logGroupSaves counts the saves of trails with a CloudWatch Logs group, in any Service
+// of the process (one counter is only ever too cautious). A Service's idle holds its value
+// when a delivery transaction last found no trail delivering (-1: not known yet).
+var logGroupSaves atomic.Int64
 
 // owned is a trail with the account it belongs to.
 type owned struct {
@@ -65,23 +93,25 @@ type owned struct {
 	account string
 }
 
-func (s *Service) deliverIn(ctx context.Context, tx store.Tx, entries []store.Entry) error {
+// deliverIn delivers entries to the log groups of the trails that select them; none
+// reports that no trail delivers to CloudWatch Logs at all.
+func (s *Service) deliverIn(ctx context.Context, tx store.Tx, entries []store.Entry) (none bool, err error) {
 	rs, err := store.AllResources(ctx, tx, store.ResourceQuery{Type: ResourceType})
 	if err != nil {
-		return err
+		return false, err
 	}
 	var trails []owned
 	for _, r := range rs {
 		t, err := decode(r)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if t.CloudWatchLogsLogGroupArn != "" && t.StartLoggingTime != nil {
 			trails = append(trails, owned{t, r.Account})
 		}
 	}
 	if len(trails) == 0 {
-		return nil
+		return true, nil
 	}
 	type pending struct {
 		cwlogs.InputEvent
@@ -127,7 +157,7 @@ func (s *Service) deliverIn(ctx context.Context, tx store.Tx, entries []store.En
 		b := batches[arn]
 		done := int64(0)
 		if v, err := tx.Get(ctx, deliveredKV, arn); err != nil {
-			return err
+			return false, err
 		} else if v != nil {
 			done, _ = strconv.ParseInt(string(v), 10, 64)
 		}
@@ -149,13 +179,13 @@ func (s *Service) deliverIn(ctx context.Context, tx store.Tx, entries []store.En
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("trail: deliver to %s: %w", b.group, err)
+			return false, fmt.Errorf("trail: deliver to %s: %w", b.group, err)
 		}
 		if err := tx.Put(ctx, deliveredKV, arn, []byte(strconv.FormatInt(b.last, 10))); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // checkLogGroup requires a trail's log group, if it has one, to exist in the caller's account.

@@ -3,6 +3,7 @@ package trail_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/testenv"
 )
 
@@ -225,5 +227,81 @@ func TestDeliveryDataEvents(t *testing.T) {
 		{ARN: "arn:aws:s3:::data", AccountID: e.Account, Type: "AWS::S3::Bucket"}}
 	if len(resources) != 2 || resources[0] != want[0] || resources[1] != want[1] {
 		t.Errorf("PutObject record resources = %+v; want %+v", resources, want)
+	}
+}
+
+// TestDeliveryAfterIdle makes delivery find no trail with a log group first (so that it
+// stops looking), then starts a trail that has one: the calls made after it must still be
+// delivered.
+func TestDeliveryAfterIdle(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	ct, cwl := e.CloudTrail(), cloudwatchlogs.NewFromConfig(e.Config)
+	mkBucket(t, e, "idle-logs")
+	if _, err := cwl.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("CloudTrail/idle")}); err != nil {
+		t.Fatal(err)
+	}
+	// A trail without a log group, tagged a few times: recorded calls delivery looks at
+	// and finds nothing to do for.
+	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("plain"), S3BucketName: aws.String("idle-logs")}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := ct.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String("arn:aws:cloudtrail:us-east-1:" + e.Account + ":trail/plain"),
+			TagsList: []types.Tag{{Key: aws.String("k"), Value: aws.String(strconv.Itoa(i))}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitConsumed(t, e, "trail.cloudwatch-logs")
+
+	groupARN := "arn:aws:logs:us-east-1:" + e.Account + ":log-group:CloudTrail/idle:*"
+	role := "arn:aws:iam::" + e.Account + ":role/CloudTrail_CloudWatchLogs_Role"
+	if _, err := ct.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("plain"),
+		CloudWatchLogsLogGroupArn: aws.String(groupARN), CloudWatchLogsRoleArn: aws.String(role)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("plain")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.RemoveTags(ctx, &cloudtrail.RemoveTagsInput{ResourceId: aws.String("arn:aws:cloudtrail:us-east-1:" + e.Account + ":trail/plain"),
+		TagsList: []types.Tag{{Key: aws.String("k")}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitConsumed(t, e, "trail.cloudwatch-logs")
+	out, err := cwl.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("CloudTrail/idle"),
+		FilterPattern: aws.String(`{ $.eventName = "RemoveTags" }`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Events) != 1 {
+		t.Errorf("RemoveTags events in the log group = %d; want 1 (made after the trail started logging to it)", len(out.Events))
+	}
+}
+
+// waitConsumed waits until a stream consumer's checkpoint reaches the stream's head.
+func waitConsumed(t *testing.T, e *testenv.Env, consumer string) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var head, pos int64
+		err := e.Server.Storage().View(ctx, func(tx store.ReadTx) error {
+			var err error
+			if head, err = tx.StreamHead(ctx); err != nil {
+				return err
+			}
+			pos, err = tx.Checkpoint(ctx, consumer)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pos >= head {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer %s at %d; stream head %d after 10s", consumer, pos, head)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

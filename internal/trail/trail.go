@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -42,6 +43,8 @@ type Options struct {
 type Service struct {
 	*lake.Service
 	opts Options
+	// idle is logGroupSaves' value when delivery last found no trail with a log group.
+	idle atomic.Int64
 }
 
 // New returns the CloudTrail service.
@@ -52,7 +55,9 @@ func New(opts Options) *Service {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	return &Service{Service: lake.New(lake.Options{}), opts: opts}
+	s := &Service{Service: lake.New(lake.Options{}), opts: opts}
+	s.idle.Store(-1) // not known until delivery has looked
+	return s
 }
 
 // Trail is a trail's stored configuration and logging state.
@@ -260,6 +265,9 @@ func save(ctx context.Context, c *call.Call, t *Trail) error {
 	b, err := json.Marshal(t)
 	if err != nil {
 		return err
+	}
+	if t.CloudWatchLogsLogGroupArn != "" {
+		logGroupSaves.Add(1) // delivery looks at the trails again
 	}
 	c.Touch(ResourceType, t.TrailARN, t.TrailARN)
 	return c.Write().PutResource(ctx, &store.Resource{Account: c.Account, Region: t.HomeRegion, Type: ResourceType,
