@@ -107,51 +107,67 @@ func Prepare(c *call.Call, o Outcome) (*Prepared, error) {
 		ReadOnly:    ro,
 		Category:    cat,
 	}
+	// One buffer holds the three pieces; requestParameters is a map and keeps
+	// encoding/json's rendering (sorted keys, any value).
+	b := make([]byte, 0, 512)
+	b = append(b, '{')
+	b = appendField(b, false, "eventVersion", rec.EventVersion)
+	b = append(b, `,"userIdentity":`...)
 	var err error
-	if p.head, err = json.Marshal(preparedHead{rec.EventVersion, rec.UserIdentity, rec.EventTime, rec.EventSource,
-		rec.EventName, rec.AWSRegion, rec.SourceIPAddress, rec.UserAgent}); err != nil {
+	if b, err = appendIdentity(b, &rec.UserIdentity); err != nil {
 		return nil, err
 	}
-	p.head = p.head[:len(p.head)-1]
-	if p.params, err = json.Marshal(rec.RequestParameters); err != nil {
+	b = appendField(b, true, "eventTime", rec.EventTime)
+	b = appendField(b, true, "eventSource", rec.EventSource)
+	b = appendField(b, true, "eventName", rec.EventName)
+	b = appendField(b, true, "awsRegion", rec.AWSRegion)
+	b = appendField(b, true, "sourceIPAddress", rec.SourceIPAddress)
+	b = appendField(b, true, "userAgent", rec.UserAgent)
+	headEnd := len(b)
+	b = appendField(b, false, "requestID", rec.RequestID)
+	b = appendField(b, true, "eventID", rec.EventID)
+	b = appendBool(b, "readOnly", rec.ReadOnly)
+	midEnd := len(b)
+	b = appendField(b, false, "eventType", rec.EventType)
+	b = appendBool(b, "managementEvent", rec.ManagementEvent)
+	b = appendField(b, true, "recipientAccountId", rec.RecipientAccountID)
+	b = appendField(b, true, "eventCategory", rec.EventCategory)
+	if t := rec.TLSDetails; t != nil {
+		b = append(b, `,"tlsDetails":{`...)
+		b = appendField(b, false, "tlsVersion", t.TLSVersion)
+		b = appendField(b, true, "cipherSuite", t.CipherSuite)
+		b = appendField(b, true, "clientProvidedHostHeader", t.ClientProvidedHostHeader)
+		b = append(b, '}')
+	}
+	b = append(b, '}')
+	p.head, p.mid, p.tail = b[:headEnd:headEnd], b[headEnd:midEnd:midEnd], b[midEnd:]
+	if rec.RequestParameters == nil {
+		p.params = []byte("null")
+	} else if p.params, err = json.Marshal(rec.RequestParameters); err != nil {
 		return nil, err
 	}
-	if p.mid, err = json.Marshal(preparedMid{rec.RequestID, rec.EventID, rec.ReadOnly}); err != nil {
-		return nil, err
-	}
-	p.mid = p.mid[1 : len(p.mid)-1]
-	if p.tail, err = json.Marshal(preparedTail{rec.EventType, rec.ManagementEvent, rec.RecipientAccountID,
-		rec.EventCategory, rec.TLSDetails}); err != nil {
-		return nil, err
-	}
-	p.tail = p.tail[1:]
 	return p, nil
 }
 
-// The pieces of Record that Prepare encodes ahead; their fields and tags are Record's.
-type preparedHead struct {
-	EventVersion    string       `json:"eventVersion"`
-	UserIdentity    UserIdentity `json:"userIdentity"`
-	EventTime       string       `json:"eventTime"`
-	EventSource     string       `json:"eventSource"`
-	EventName       string       `json:"eventName"`
-	AWSRegion       string       `json:"awsRegion"`
-	SourceIPAddress string       `json:"sourceIPAddress"`
-	UserAgent       string       `json:"userAgent"`
-}
-
-type preparedMid struct {
-	RequestID string `json:"requestID"`
-	EventID   string `json:"eventID"`
-	ReadOnly  bool   `json:"readOnly"`
-}
-
-type preparedTail struct {
-	EventType          string      `json:"eventType"`
-	ManagementEvent    bool        `json:"managementEvent"`
-	RecipientAccountID string      `json:"recipientAccountId"`
-	EventCategory      string      `json:"eventCategory"`
-	TLSDetails         *TLSDetails `json:"tlsDetails,omitempty"`
+// appendIdentity appends the userIdentity element as json.Marshal writes it; a session
+// context, the rare nested part, is left to encoding/json.
+func appendIdentity(b []byte, u *UserIdentity) ([]byte, error) {
+	if u.SessionContext != nil {
+		e, err := json.Marshal(u)
+		if err != nil {
+			return nil, err
+		}
+		return append(b, e...), nil
+	}
+	b = append(b, '{')
+	b = appendField(b, false, "type", u.Type)
+	b, _ = appendOmitEmpty(b, true, "principalId", u.PrincipalID)
+	b, _ = appendOmitEmpty(b, true, "arn", u.ARN)
+	b, _ = appendOmitEmpty(b, true, "accountId", u.AccountID)
+	b, _ = appendOmitEmpty(b, true, "accessKeyId", u.AccessKeyID)
+	b, _ = appendOmitEmpty(b, true, "userName", u.UserName)
+	b, _ = appendOmitEmpty(b, true, "invokedBy", u.InvokedBy)
+	return append(b, '}'), nil
 }
 
 // outcome fills the record's fields that depend on how the call went; rec and ev are
@@ -204,18 +220,8 @@ func (p *Prepared) Finish(c *call.Call, o Outcome) (*store.Event, error) {
 	b := make([]byte, 0, len(p.head)+len(p.params)+len(p.mid)+len(p.tail)+256)
 	b = append(b, p.head...)
 	var err error
-	if rec.ErrorCode != "" {
-		b = append(b, `,"errorCode":`...)
-		if b, err = appendJSON(b, rec.ErrorCode); err != nil {
-			return nil, err
-		}
-	}
-	if rec.ErrorMessage != "" {
-		b = append(b, `,"errorMessage":`...)
-		if b, err = appendJSON(b, rec.ErrorMessage); err != nil {
-			return nil, err
-		}
-	}
+	b, _ = appendOmitEmpty(b, true, "errorCode", rec.ErrorCode)
+	b, _ = appendOmitEmpty(b, true, "errorMessage", rec.ErrorMessage)
 	b = append(b, `,"requestParameters":`...)
 	b = append(b, p.params...)
 	b = append(b, `,"responseElements":`...)
@@ -228,9 +234,7 @@ func (p *Prepared) Finish(c *call.Call, o Outcome) (*store.Event, error) {
 	b = append(b, p.mid...)
 	if len(rec.Resources) > 0 {
 		b = append(b, `,"resources":`...)
-		if b, err = appendJSON(b, rec.Resources); err != nil {
-			return nil, err
-		}
+		b = appendResources(b, rec.Resources)
 	}
 	b = append(b, ',')
 	b = append(b, p.tail...)

@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -165,4 +166,55 @@ func BenchmarkBuild(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestAppendStringMatchesEncodingJSON checks the hand-written string encoder against
+// json.Marshal: every ASCII byte, HTML characters, line and paragraph separators,
+// invalid and truncated UTF-8, and random byte strings.
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	cases := []string{"", "plain", "a\"b\\c", "<script>&</script>", "\u2028\u2029", "\xff", "a\xc3", "\xe2\x80", "é日本\U0001F600",
+		"\x00\x01\x1f\x7f", "\b\f\n\r\t", "tail\xed\xa0\x80"}
+	var all []byte
+	for b := 0; b < 256; b++ {
+		all = append(all, byte(b))
+	}
+	cases = append(cases, string(all))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 2000; i++ {
+		b := make([]byte, rng.IntN(24))
+		for j := range b {
+			switch rng.IntN(4) {
+			case 0:
+				b[j] = byte(rng.IntN(256))
+			case 1:
+				b[j] = byte(0x80 + rng.IntN(64)) // continuation bytes
+			default:
+				b[j] = byte(0x20 + rng.IntN(0x60))
+			}
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Errorf("appendString(%q) = %s; json.Marshal = %s", s, got, want)
+		}
+	}
+	rs := []RecordResource{{}, {ARN: "arn:<x>"}, {AccountID: "1", Type: "T"}, {ARN: "a", AccountID: "b", Type: "c\n"}}
+	want, _ := json.Marshal(rs)
+	if got := appendResources(nil, rs); string(got) != string(want) {
+		t.Errorf("appendResources = %s; json.Marshal = %s", got, want)
+	}
+	for _, u := range []UserIdentity{{}, {Type: "IAMUser", PrincipalID: "AIDA", ARN: "arn:aws:iam::1:user/a&b", AccountID: "1",
+		AccessKeyID: "AKIA", UserName: "a&b"}, {Type: "AWSService", InvokedBy: "config.amazonaws.com"},
+		{Type: "AssumedRole", SessionContext: &SessionContext{Attributes: SessionAttribute{MFAAuthenticated: "false"}}}} {
+		want, _ := json.Marshal(u)
+		got, err := appendIdentity(nil, &u)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("appendIdentity(%+v) = %s, %v; json.Marshal = %s", u, got, err, want)
+		}
+	}
 }
