@@ -59,6 +59,11 @@ func (s *Service) handleChanges(ctx context.Context, entries []store.Entry) erro
 	if err != nil {
 		return err
 	}
+	// Most changes happen where no recorder records: then nothing is decoded, and the
+	// writer is not asked for a turn.
+	if any, err := anyRecording(ctx, st); err != nil || !any {
+		return err
+	}
 	// Decode before the transaction: the store's writer is serial and every write waits
 	// for it, whereas this runs on the consumer's own goroutine.
 	type change struct {
@@ -133,6 +138,31 @@ func (s *Service) handleChanges(ctx context.Context, entries []store.Entry) erro
 		}
 		return nil
 	})
+}
+
+// anyRecording reports whether a configuration recorder is recording in any account and
+// region (or there are too many recorders to tell quickly).
+func anyRecording(ctx context.Context, st store.Store) (bool, error) {
+	const most = 500
+	found := false
+	err := st.View(ctx, func(tx store.ReadTx) error {
+		kvs, err := tx.List(ctx, recordersBucket, "", "", most)
+		if err != nil {
+			return fmt.Errorf("recorder: list recorders: %w", err)
+		}
+		found = len(kvs) == most
+		for _, kv := range kvs {
+			var r struct {
+				Recording bool `json:"recording"`
+			}
+			if err := json.Unmarshal(kv.Value, &r); err != nil {
+				return fmt.Errorf("recorder: decode recorder: %w", err)
+			}
+			found = found || r.Recording
+		}
+		return nil
+	})
+	return found, err
 }
 
 // versionAt returns the version of a resource current at a moment, or nil if it did not
