@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/bannin/bannin/internal/audit"
 	"github.com/bannin/bannin/internal/bus/pattern"
 	"github.com/bannin/bannin/internal/store"
 	"github.com/bannin/bannin/internal/stream"
@@ -134,11 +135,20 @@ func (s *Service) handle(ctx context.Context, entries []store.Entry) error {
 		var be *busEntry
 		switch e.Kind {
 		case store.KindAPICall:
+			// Most calls meet a default bus without rules: no event to build then, and the
+			// record's account and region are all that is read of it (audit's parser is
+			// several times faster than decoding the header with encoding/json).
+			if h, err := audit.ParseRecord(e.Payload); err == nil {
+				if c, err := rulesOf(h.Account, h.Region, DefaultBus); err != nil {
+					return err
+				} else if len(c.rules) == 0 {
+					continue
+				}
+			}
 			r, t, ok := ctHeader(e.Payload)
 			if !ok {
 				continue
 			}
-			// Most calls meet a default bus without rules: no event to build then.
 			if c, err := rulesOf(r.RecipientAccountID, r.AWSRegion, DefaultBus); err != nil {
 				return err
 			} else if len(c.rules) == 0 {
