@@ -21,7 +21,8 @@ func (t *wtx) AppendEvent(ctx context.Context, e *store.Event) error {
 	if err := t.check(ctx); err != nil {
 		return err
 	}
-	inserted, err := t.insertEvent(ctx, e, packJSON(e.Record))
+	col, stored, packed := packBoth(e.Record)
+	inserted, err := t.insertEvent(ctx, e, col)
 	if err != nil {
 		return fmt.Errorf("store: append event %s: %w", e.EventID, err)
 	}
@@ -31,7 +32,7 @@ func (t *wtx) AppendEvent(ctx context.Context, e *store.Event) error {
 		if at.IsZero() {
 			at = t.now()
 		}
-		if _, err := t.append(ctx, store.KindAPICall, at, e.Record); err != nil {
+		if _, err := t.appendStored(ctx, store.KindAPICall, at, e.Record, stored, packed); err != nil {
 			return fmt.Errorf("store: append event %s: %w", e.EventID, err)
 		}
 	}
@@ -572,6 +573,15 @@ func packJSON(rec []byte) []byte {
 		return p
 	}
 	return rec
+}
+
+// packBoth compresses b once for both a JSON column (as packJSON) and a stream row (as
+// packStream): a resource's history document and a call's record are stored in both.
+func packBoth(b []byte) (col, stream []byte, packed bool) {
+	if p := pack([]byte{packedRecord}, b); p != nil {
+		return p, p[1:], true
+	}
+	return b, b, false
 }
 
 // unpackJSON reads what packJSON stored (or a plain value stored before compression).

@@ -245,10 +245,15 @@ func (t *wtx) Append(ctx context.Context, kind string, payload []byte) (int64, e
 }
 
 func (t *wtx) append(ctx context.Context, kind string, at time.Time, payload []byte) (int64, error) {
+	stored, packed := packStream(payload)
+	return t.appendStored(ctx, kind, at, payload, stored, packed)
+}
+
+// appendStored appends payload, stored (and packed) as packStream would store it.
+func (t *wtx) appendStored(ctx context.Context, kind string, at time.Time, payload, stored []byte, packed bool) (int64, error) {
 	if kind == "" {
 		return 0, errors.New("empty kind")
 	}
-	stored, packed := packStream(payload)
 	res, err := t.exec(ctx, "INSERT INTO stream (kind, time, payload, packed) VALUES (?, ?, ?, ?)", kind, at.UnixNano(), stored, packed)
 	if err != nil {
 		return 0, err
