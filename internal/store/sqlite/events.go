@@ -145,7 +145,7 @@ func (t *wtx) insertEvent(ctx context.Context, e *store.Event, record []byte) (b
 	if e.ReadOnly {
 		ro = "1"
 	}
-	t.fresh = append(t.fresh, indexedRow{seq: seq, scope: scope, time: ts, name: e.EventName, source: e.EventSource,
+	t.fresh = append(t.fresh, indexedRow{seq: seq, scope: scope, time: ts, account: e.Account, region: e.Region, category: cat, name: e.EventName, source: e.EventSource,
 		user: e.Username, key: e.AccessKeyID, readOnly: ro, resources: e.Resources})
 	return true, nil
 }
@@ -276,8 +276,7 @@ func (f *eventFilter) keeps(p posting) bool {
 }
 
 // scanSQL selects the filter's events newest first by reading the events table itself: for
-// EventId (its unique index), for lookups without account and region (a scan and a sort,
-// meant for occasional cross-account views), and for the tail (seq > after, a rowid range).
+// EventId (the event id index, per day), and for the tail (seq > after, a rowid range).
 func (f *eventFilter) scanSQL(after *int64) (string, []any) {
 	var where []string
 	var args []any
@@ -376,10 +375,11 @@ func (t *rtx) scan(ctx context.Context, f *eventFilter, after *int64, limit int)
 	return scanEvents(rows)
 }
 
-// lookupIndexed answers a lookup with account and region through the postings and the tail:
-// the newest limit events of the tail, merged with the posting lists of the blocks whose time
-// span meets the range, read newest block first until no unread block can hold anything
-// newer than the limit-th event found.
+// lookupIndexed answers a lookup through the postings and the tail: the newest limit events
+// of the tail, merged with the posting lists of the blocks whose time span meets the range,
+// read newest block first until no unread block can hold anything newer than the limit-th
+// event found. Without account and region it reads the postings of every scope that
+// matches (event_scopes).
 func (t *rtx) lookupIndexed(ctx context.Context, f *eventFilter, limit int) ([]found, error) {
 	upto, err := t.indexedUpTo(ctx)
 	if err != nil {
@@ -389,25 +389,33 @@ func (t *rtx) lookupIndexed(ctx context.Context, f *eventFilter, limit int) ([]f
 	if err != nil {
 		return nil, err
 	}
+	scopes := []int64{f.scope}
+	if !f.fast {
+		if scopes, err = t.eventScopes(ctx, f); err != nil {
+			return nil, err
+		}
+	}
 	attr, value := postingAttr[f.q.AttributeKey], fmt.Sprint(f.value)
 	type blockRef struct{ block, maxtime, list int64 }
 	var blocks []blockRef
-	rows, err := t.query(ctx, "SELECT block, maxtime, list FROM event_postings WHERE scope = ? AND attr = ? AND value = ? AND maxtime >= ? AND mintime <= ?",
-		f.scope, attr, value, f.lo, f.hi)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var b blockRef
-		if err := rows.Scan(&b.block, &b.maxtime, &b.list); err != nil {
-			rows.Close()
+	for _, scope := range scopes {
+		rows, err := t.query(ctx, "SELECT block, maxtime, list FROM event_postings WHERE scope = ? AND attr = ? AND value = ? AND maxtime >= ? AND mintime <= ?",
+			scope, attr, value, f.lo, f.hi)
+		if err != nil {
 			return nil, err
 		}
-		blocks = append(blocks, b)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+		for rows.Next() {
+			var b blockRef
+			if err := rows.Scan(&b.block, &b.maxtime, &b.list); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			blocks = append(blocks, b)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
 	slices.SortFunc(blocks, func(a, b blockRef) int { return cmpDesc(a.maxtime, b.maxtime) })
 	best := make([]posting, 0, 2*limit)
@@ -454,7 +462,7 @@ func (t *rtx) lookupIndexed(ctx context.Context, f *eventFilter, limit int) ([]f
 		}
 		for _, fe := range fs {
 			// A scope hash shared by two scopes would show here; the row decides.
-			if fe.e.Account == f.q.Account && fe.e.Region == f.q.Region && fe.e.Category == f.cat {
+			if (f.q.Account == "" || fe.e.Account == f.q.Account) && (f.q.Region == "" || fe.e.Region == f.q.Region) && fe.e.Category == f.cat {
 				byID[fe.seq] = fe.e
 			}
 		}
@@ -466,6 +474,26 @@ func (t *rtx) lookupIndexed(ctx context.Context, f *eventFilter, limit int) ([]f
 		}
 	}
 	return out, nil
+}
+
+// eventScopes returns the scopes of the events a lookup without account or region may
+// find: those of its category in the account or region it names, if any.
+func (t *rtx) eventScopes(ctx context.Context, f *eventFilter) ([]int64, error) {
+	rows, err := t.query(ctx, "SELECT scope FROM event_scopes WHERE category = ? AND (? = '' OR account = ?) AND (? = '' OR region = ?)",
+		f.cat, f.q.Account, f.q.Account, f.q.Region, f.q.Region)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var scopes []int64
+	for rows.Next() {
+		var sc int64
+		if err := rows.Scan(&sc); err != nil {
+			return nil, err
+		}
+		scopes = append(scopes, sc)
+	}
+	return scopes, rows.Err()
 }
 
 // lookupEventID probes the event id index for each day of the filter's time range that the
@@ -524,10 +552,8 @@ func (t *rtx) LookupEvents(ctx context.Context, q store.EventQuery) ([]*store.Ev
 	switch {
 	case q.AttributeKey == store.AttrEventID:
 		fs, err = t.lookupEventID(ctx, f, limit+1)
-	case f.fast:
-		fs, err = t.lookupIndexed(ctx, f, limit+1)
 	default:
-		fs, err = t.scan(ctx, f, nil, limit+1)
+		fs, err = t.lookupIndexed(ctx, f, limit+1)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("store: lookup events: %w", err)

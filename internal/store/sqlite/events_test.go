@@ -269,7 +269,9 @@ func checkLookups(t *testing.T, s *Store, es []*store.Event) {
 		{testAccounts[0], testRegions[0], ""},
 		{testAccounts[1], testRegions[1], "insight"},
 		{testAccounts[0], testRegions[1], "Data"},
-		{"", "", ""}, // any account and region (slow path)
+		{"", "", ""}, // any account and region: every matching scope's postings
+		{testAccounts[1], "", "data"},
+		{"", testRegions[0], ""},
 	}
 	view(t, s, func(tx store.ReadTx) error {
 		nonEmpty := 0

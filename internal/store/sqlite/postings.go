@@ -84,11 +84,12 @@ type postingKey struct {
 // indexedRow is what indexing needs of an event row.
 type indexedRow struct {
 	seq, scope, time                  int64
+	account, region, category         string
 	name, source, user, key, readOnly string
 	resources                         []store.EventResource
 }
 
-const indexedCols = "seq, scope, time, event_name, event_source, username, access_key_id, read_only, resources"
+const indexedCols = "seq, scope, time, account, region, category, event_name, event_source, username, access_key_id, read_only, resources"
 
 // indexedRows reads event rows for indexing; q selects indexedCols.
 func (t *rtx) indexedRows(ctx context.Context, q string, args ...any) ([]indexedRow, error) {
@@ -102,7 +103,7 @@ func (t *rtx) indexedRows(ctx context.Context, q string, args ...any) ([]indexed
 	for rows.Next() {
 		var r indexedRow
 		var ro bool
-		if err := rows.Scan(&r.seq, &r.scope, &r.time, &r.name, &r.source, &r.user, &r.key, &ro, &res); err != nil {
+		if err := rows.Scan(&r.seq, &r.scope, &r.time, &r.account, &r.region, &r.category, &r.name, &r.source, &r.user, &r.key, &ro, &res); err != nil {
 			return nil, err
 		}
 		r.readOnly = "0"
@@ -249,8 +250,16 @@ func (t *wtx) writeBlock(ctx context.Context, block int64, rows []indexedRow) er
 		return err
 	}
 	bmin, bmax, last := rows[0].time, rows[0].time, rows[0].seq
-	for _, r := range rows {
+	scopes := map[int64]*indexedRow{}
+	for i, r := range rows {
 		bmin, bmax, last = min(bmin, r.time), max(bmax, r.time), max(last, r.seq)
+		scopes[r.scope] = &rows[i]
+	}
+	for sc, r := range scopes {
+		if _, err := t.exec(ctx, "INSERT OR IGNORE INTO event_scopes (scope, account, region, category) VALUES (?, ?, ?, ?)",
+			sc, r.account, r.region, r.category); err != nil {
+			return err
+		}
 	}
 	for k, ps := range postingsOf(rows) {
 		list, lo, hi := encodePostings(ps, block)

@@ -36,6 +36,15 @@ CREATE TABLE event_lists (
 	postings BLOB NOT NULL
 );
 
+-- The account, region and category of each scope hash that events have, for lookups
+-- without account or region (they read the postings of every matching scope).
+CREATE TABLE event_scopes (
+	scope    INTEGER PRIMARY KEY,
+	account  TEXT NOT NULL,
+	region   TEXT NOT NULL,
+	category TEXT NOT NULL
+);
+
 -- A block is the events with seq from block to last; events after the newest block's last
 -- are not indexed yet (the tail).
 CREATE TABLE event_blocks (
