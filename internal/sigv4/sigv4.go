@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -178,22 +179,22 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte) (*R
 		return nil, errSignature(f)
 	}
 	matched := false
-	var sb strings.Builder
+	var creqBuf []byte
 	for _, uri := range canonicalURIs(r, f == famS3) {
 		for _, ph := range hashes {
-			sb.Reset()
-			sb.WriteString(r.Method)
-			sb.WriteByte('\n')
-			sb.WriteString(uri)
-			sb.WriteByte('\n')
-			sb.WriteString(query)
-			sb.WriteByte('\n')
-			sb.WriteString(headers)
-			sb.WriteByte('\n')
-			sb.WriteString(signedList)
-			sb.WriteByte('\n')
-			sb.WriteString(ph)
-			creq := sha256.Sum256([]byte(sb.String()))
+			b := append(creqBuf[:0], r.Method...)
+			b = append(b, '\n')
+			b = append(b, uri...)
+			b = append(b, '\n')
+			b = append(b, query...)
+			b = append(b, '\n')
+			b = append(b, headers...)
+			b = append(b, '\n')
+			b = append(b, signedList...)
+			b = append(b, '\n')
+			b = append(b, ph...)
+			creqBuf = b
+			creq := sha256.Sum256(b)
 			sts := algorithm + "\n" + amzDate + "\n" + scopeStr + "\n" + hex.EncodeToString(creq[:])
 			if hmac.Equal(hmacSHA256(key, sts), want) {
 				matched = true
@@ -337,7 +338,10 @@ type auth struct {
 
 // parseAuth reads the Authorization header or the presigned query parameters.
 func parseAuth(r *http.Request) (*auth, error) {
-	q := r.URL.Query()
+	var q url.Values // nil for the usual request without a query: no map to build
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query()
+	}
 	presigned := q.Has("X-Amz-Credential") || q.Has("X-Amz-Signature") || q.Has("X-Amz-Algorithm")
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "AWS ") {
 		return parseV2Header(h)
