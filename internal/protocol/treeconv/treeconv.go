@@ -62,7 +62,7 @@ func DecodeStruct(raw any, sh *model.Shape, o *Options) (map[string]any, error) 
 	if raw == nil {
 		return map[string]any{}, nil
 	}
-	v, err := decode(raw, &model.Member{Shape: sh}, "", o)
+	v, err := decodeTracked(raw, &model.Member{Shape: sh}, "", o)
 	if err != nil {
 		return nil, err
 	}
@@ -74,10 +74,22 @@ func DecodeStruct(raw any, sh *model.Shape, o *Options) (map[string]any, error) 
 
 // Decode converts one decoded wire value into the value tree form of member m.
 func Decode(raw any, m *model.Member, path string, o *Options) (any, error) {
-	return decode(raw, m, path, o)
+	return decodeTracked(raw, m, path, o)
 }
 
-func decode(raw any, m *model.Member, path string, o *Options) (any, error) {
+// decodeTracked decodes without building member paths, which only errors show and which
+// cost more than the rest of decoding a valid request; a failed decode runs again with
+// them, to say where the error is (decoding is deterministic, so it fails the same way).
+func decodeTracked(raw any, m *model.Member, path string, o *Options) (any, error) {
+	v, err := decode(raw, m, path, false, o)
+	if err != nil {
+		return decode(raw, m, path, true, o)
+	}
+	return v, nil
+}
+
+// decode converts raw; with track it names the member path of an error ("" otherwise).
+func decode(raw any, m *model.Member, path string, track bool, o *Options) (any, error) {
 	if raw == nil {
 		return nil, nil
 	}
@@ -100,7 +112,11 @@ func decode(raw any, m *model.Member, path string, o *Options) (any, error) {
 			if !ok {
 				continue
 			}
-			v, err := decode(rv, mem, join(path, mem.Name), o)
+			sub := ""
+			if track {
+				sub = join(path, mem.Name)
+			}
+			v, err := decode(rv, mem, sub, track, o)
 			if err != nil {
 				return nil, err
 			}
@@ -116,7 +132,11 @@ func decode(raw any, m *model.Member, path string, o *Options) (any, error) {
 		}
 		out := make([]any, 0, len(arr))
 		for i, e := range arr {
-			v, err := decode(e, sh.Member, fmt.Sprintf("%s[%d]", path, i), o)
+			sub := ""
+			if track {
+				sub = fmt.Sprintf("%s[%d]", path, i)
+			}
+			v, err := decode(e, sh.Member, sub, track, o)
 			if err != nil {
 				return nil, err
 			}
@@ -132,7 +152,11 @@ func decode(raw any, m *model.Member, path string, o *Options) (any, error) {
 		}
 		out := make(map[string]any, len(obj))
 		for k, e := range obj {
-			v, err := decode(e, sh.Value, fmt.Sprintf("%s[%q]", path, k), o)
+			sub := ""
+			if track {
+				sub = fmt.Sprintf("%s[%q]", path, k)
+			}
+			v, err := decode(e, sh.Value, sub, track, o)
 			if err != nil {
 				return nil, err
 			}
