@@ -103,7 +103,7 @@ func newRequestID() string {
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
-	w.Header().Set("x-amzn-RequestId", reqID)
+	w.Header()["X-Amzn-Requestid"] = []string{reqID} // canonical form of x-amzn-RequestId
 	now := g.opts.Clock().UTC()
 	name, region, err := g.opts.Scope(r)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -173,16 +174,22 @@ func (Codec) WriteResponse(w http.ResponseWriter, svc *model.Service, op *model.
 }
 
 func writeJSON(w http.ResponseWriter, contentType string, status int, requestID string, obj any) {
-	b, err := json.Marshal(obj)
-	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"__type":"InternalFailure","message":"the response could not be encoded"}`)
+	var b []byte
+	if m, ok := obj.(map[string]any); ok && m != nil && len(m) == 0 {
+		b = []byte("{}") // most write calls answer an empty output
+	} else {
+		var err error
+		if b, err = json.Marshal(obj); err != nil {
+			status = http.StatusInternalServerError
+			b = []byte(`{"__type":"InternalFailure","message":"the response could not be encoded"}`)
+		}
 	}
+	// The keys are in canonical form already, so the header map is written directly.
 	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Length", fmt.Sprint(len(b)))
+	h["Content-Type"] = []string{contentType}
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	if requestID != "" {
-		h.Set("X-Amzn-RequestId", requestID)
+		h["X-Amzn-Requestid"] = []string{requestID}
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
