@@ -46,7 +46,7 @@ func (c *decodedCache) get(k trailKey, config []byte) (*Trail, bool) {
 // put remembers t as decoded from config; t itself stays the caller's.
 func (c *decodedCache) put(k trailKey, config []byte, t *Trail) {
 	d := &decodedTrail{config: bytes.Clone(config), t: *t.clone()}
-	d.t.tags = nil
+	d.t.tags, d.t.stored = nil, nil
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= maxDecodedTrails {
 		c.m = map[trailKey]*decodedTrail{}

@@ -65,6 +65,12 @@ func resource(t *testing.T, account, region string, tr *Trail, tags map[string]s
 	return &store.Resource{Account: account, Region: region, Type: ResourceType, ID: tr.Name, Name: tr.Name, Config: b, Tags: tags}
 }
 
+func withoutStored(t *Trail) Trail {
+	c := *t
+	c.stored = nil
+	return c
+}
+
 func mustDecode(t *testing.T, r *store.Resource) *Trail {
 	t.Helper()
 	tr, err := decode(r)
@@ -94,7 +100,10 @@ func TestDecodeCache(t *testing.T) {
 	}
 	want := *orig
 	want.tags = map[string]string{"team": "sec"}
-	if !reflect.DeepEqual(*second, want) {
+	if string(second.stored) != string(r.Config) {
+		t.Fatalf("cached decode keeps document %s; want the one read, %s", second.stored, r.Config)
+	}
+	if !reflect.DeepEqual(withoutStored(second), want) {
 		t.Fatalf("cached decode = %+v; want %+v", *second, want)
 	}
 
@@ -107,7 +116,7 @@ func TestDecodeCache(t *testing.T) {
 	second.S3BucketName = "changed"
 	second.tags["team"] = "changed"
 	third := mustDecode(t, resource(t, "111111111111", "us-east-1", orig, map[string]string{"team": "sec"}))
-	if !reflect.DeepEqual(*third, want) {
+	if !reflect.DeepEqual(withoutStored(third), want) {
 		t.Fatalf("decode after a caller changed its copy = %+v; want %+v", *third, want)
 	}
 

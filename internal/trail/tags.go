@@ -37,7 +37,7 @@ func (s *Service) AddTags(ctx context.Context, in *cloudtrail.AddTagsRequest) (*
 		return nil, err
 	}
 	t.tags = tags
-	if err := save(ctx, c, t); err != nil {
+	if err := saveTags(ctx, c, t); err != nil {
 		return nil, err
 	}
 	return &cloudtrail.AddTagsResponse{}, nil
@@ -58,7 +58,7 @@ func (s *Service) RemoveTags(ctx context.Context, in *cloudtrail.RemoveTagsReque
 		delete(tags, aws.ToString(tag.Key))
 	}
 	t.tags = tags
-	if err := save(ctx, c, t); err != nil {
+	if err := saveTags(ctx, c, t); err != nil {
 		return nil, err
 	}
 	return &cloudtrail.RemoveTagsResponse{}, nil

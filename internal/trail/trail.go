@@ -86,6 +86,9 @@ type Trail struct {
 
 	// tags are the stored resource's tags, carried so that saving needs no second read.
 	tags map[string]string
+	// stored is the configuration document the trail was decoded from, which saveTags
+	// writes back as it is.
+	stored []byte
 }
 
 func (t *Trail) wire() cloudtrail.Trail {
@@ -248,7 +251,7 @@ func orDefault(s, d string) string {
 func decode(r *store.Resource) (*Trail, error) {
 	k := trailKey{r.Account, r.Region, r.ID}
 	if t, ok := decodedTrails.get(k, r.Config); ok {
-		t.tags = r.Tags
+		t.tags, t.stored = r.Tags, r.Config
 		return t, nil
 	}
 	var t Trail
@@ -256,7 +259,7 @@ func decode(r *store.Resource) (*Trail, error) {
 		return nil, fmt.Errorf("trail: decode %s: %w", r.ID, err)
 	}
 	decodedTrails.put(k, r.Config, &t)
-	t.tags = r.Tags
+	t.tags, t.stored = r.Tags, r.Config
 	return &t, nil
 }
 
@@ -266,6 +269,19 @@ func save(ctx context.Context, c *call.Call, t *Trail) error {
 	if err != nil {
 		return err
 	}
+	return put(ctx, c, t, b)
+}
+
+// saveTags writes a trail of which only the tags changed: its configuration document is
+// the one it was read from, not encoded again.
+func saveTags(ctx context.Context, c *call.Call, t *Trail) error {
+	if t.stored == nil {
+		return save(ctx, c, t)
+	}
+	return put(ctx, c, t, t.stored)
+}
+
+func put(ctx context.Context, c *call.Call, t *Trail, b []byte) error {
 	if t.CloudWatchLogsLogGroupArn != "" {
 		logGroupSaves.Add(1) // delivery looks at the trails again
 	}
