@@ -141,9 +141,7 @@ func Prepare(c *call.Call, o Outcome) (*Prepared, error) {
 	}
 	b = append(b, '}')
 	p.head, p.mid, p.tail = b[:headEnd:headEnd], b[headEnd:midEnd:midEnd], b[midEnd:]
-	if rec.RequestParameters == nil {
-		p.params = []byte("null")
-	} else if p.params, err = json.Marshal(rec.RequestParameters); err != nil {
+	if p.params, err = marshalParams(nil, rec.RequestParameters); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -225,9 +223,7 @@ func (p *Prepared) Finish(c *call.Call, o Outcome) (*store.Event, error) {
 	b = append(b, `,"requestParameters":`...)
 	b = append(b, p.params...)
 	b = append(b, `,"responseElements":`...)
-	if rec.ResponseElements == nil {
-		b = append(b, "null"...)
-	} else if b, err = appendJSON(b, rec.ResponseElements); err != nil {
+	if b, err = marshalParams(b, rec.ResponseElements); err != nil {
 		return nil, err
 	}
 	b = append(b, ',')
@@ -240,15 +236,6 @@ func (p *Prepared) Finish(c *call.Call, o Outcome) (*store.Event, error) {
 	b = append(b, p.tail...)
 	ev.Record = b
 	return &ev, nil
-}
-
-// appendJSON appends v's JSON encoding (as json.Marshal writes it) to b.
-func appendJSON(b []byte, v any) ([]byte, error) {
-	e, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, e...), nil
 }
 
 // Identity is the userIdentity element for a principal.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,6 +216,31 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		got, err := appendIdentity(nil, &u)
 		if err != nil || string(got) != string(want) {
 			t.Errorf("appendIdentity(%+v) = %s, %v; json.Marshal = %s", u, got, err, want)
+		}
+	}
+}
+
+// TestMarshalParamsMatchesEncodingJSON checks the parameter tree encoder against
+// json.Marshal, including the values it leaves to encoding/json.
+func TestMarshalParamsMatchesEncodingJSON(t *testing.T) {
+	many := map[string]any{}
+	for i := 0; i < 40; i++ {
+		many[string(rune('z'-i%26))+strings.Repeat("k", i%3)+"<&>"[i%3:i%3+1]] = int64(i)
+	}
+	for _, v := range []any{
+		nil, "s", true, false, int64(-5), 7, int32(3), map[string]any{}, []any{}, map[string]any(nil), []any(nil),
+		map[string]any{"b": "x", "a": []any{int64(1), "two", map[string]any{"é": nil, "<": true}}, "A": map[string]any{}},
+		many,
+		map[string]any{"f": 1.5e21, "g": 0.000001, "n": json.Number("12.50")}, // floats and numbers: encoding/json's
+		[]any{map[string]any{"t": time.Unix(0, 0).UTC()}},                     // unusual: encoding/json's
+	} {
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := marshalParams([]byte("prefix:"), v)
+		if err != nil || string(got) != "prefix:"+string(want) {
+			t.Errorf("marshalParams(%v) = %s, %v; want prefix:%s", v, got, err, want)
 		}
 	}
 }

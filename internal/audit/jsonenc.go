@@ -1,6 +1,11 @@
 package audit
 
-import "unicode/utf8"
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
 
 // appendString appends s as a JSON string exactly as encoding/json writes it (with its
 // HTML escaping of <, > and &, \u2028 and \u2029 escaped, invalid UTF-8 as \ufffd), so
@@ -103,4 +108,78 @@ func appendResources(dst []byte, rs []RecordResource) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, ']')
+}
+
+// appendValue appends the JSON of a rendered parameter tree (what Params returns) as
+// json.Marshal writes it: object keys sorted, strings escaped alike. ok is false, with dst
+// unspecified, for a value it does not write itself (floats, json.Number, anything
+// unusual); the caller then uses json.Marshal for the whole tree.
+func appendValue(dst []byte, v any) (_ []byte, ok bool) {
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...), true
+	case string:
+		return appendString(dst, x), true
+	case bool:
+		if x {
+			return append(dst, "true"...), true
+		}
+		return append(dst, "false"...), true
+	case int64:
+		return strconv.AppendInt(dst, x, 10), true
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10), true
+	case int32:
+		return strconv.AppendInt(dst, int64(x), 10), true
+	case map[string]any:
+		if x == nil {
+			return append(dst, "null"...), true
+		}
+		var small [16]string
+		keys := small[:0]
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, k)
+			dst = append(dst, ':')
+			if dst, ok = appendValue(dst, x[k]); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, '}'), true
+	case []any:
+		if x == nil {
+			return append(dst, "null"...), true
+		}
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, ok = appendValue(dst, e); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, ']'), true
+	}
+	return dst, false
+}
+
+// marshalParams encodes a rendered parameter tree: by appendValue, else json.Marshal.
+func marshalParams(dst []byte, v any) ([]byte, error) {
+	n := len(dst)
+	if out, ok := appendValue(dst, v); ok {
+		return out, nil
+	}
+	e, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst[:n], e...), nil
 }
