@@ -109,7 +109,7 @@ func Prepare(c *call.Call, o Outcome) (*Prepared, error) {
 	}
 	// One buffer holds the three pieces; requestParameters is a map and keeps
 	// encoding/json's rendering (sorted keys, any value).
-	b := make([]byte, 0, 512)
+	b := make([]byte, 0, 1024) // the fixed part of a record is 500-900 bytes
 	b = append(b, '{')
 	b = appendField(b, false, "eventVersion", rec.EventVersion)
 	b = append(b, `,"userIdentity":`...)
