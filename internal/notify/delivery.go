@@ -63,6 +63,7 @@ func (s *Service) enqueue(ctx context.Context, tx store.Tx, d *delivery, due tim
 	if err := tx.Put(ctx, queueBucket, queueKey(due, d.ID), raw); err != nil {
 		return fmt.Errorf("notify: queue delivery %s: %w", d.ID, err)
 	}
+	s.queued.Store(time.Now().UnixNano())
 	return nil
 }
 
@@ -128,7 +129,8 @@ func (s *Service) Run(ctx context.Context) error {
 	if n, ok := s.opts.Store.(stream.Notifier); ok {
 		changed = n.Changed
 	}
-	var pruned time.Time
+	var pruned, next time.Time
+	read := true // the queue is read at start, on a signal, when a delivery falls due, and on commits shortly after an enqueue
 	for ctx.Err() == nil {
 		var wake <-chan struct{}
 		if changed != nil {
@@ -140,19 +142,26 @@ func (s *Service) Run(ctx context.Context) error {
 				s.opts.Logger.Error("notify: drop expired tokens", "err", err)
 			}
 		}
-		next, err := s.deliverDue(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.opts.Logger.Error("notify: deliver", "err", err)
+		if read {
+			var err error
+			if next, err = s.deliverDue(ctx); err != nil && ctx.Err() == nil {
+				s.opts.Logger.Error("notify: deliver", "err", err)
+			}
 		}
 		wait := s.opts.Poll
 		if !next.IsZero() {
 			wait = min(wait, max(next.Sub(s.opts.Clock()), time.Millisecond))
 		}
 		t := time.NewTimer(wait)
+		read = true
 		select {
 		case <-ctx.Done():
 		case <-s.wake:
 		case <-wake:
+			// A commit: it can only have queued something if an enqueue ran lately (its
+			// transaction commits after it ran; a second covers any transaction, and the
+			// Poll timer anything else).
+			read = time.Since(time.Unix(0, s.queued.Load())) < time.Second
 		case <-t.C:
 		}
 		t.Stop()

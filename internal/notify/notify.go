@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -57,6 +58,9 @@ type Service struct {
 	opts Options
 	// wake tells Run that deliveries were queued.
 	wake chan struct{}
+	// queued is when enqueue last ran (Unix nanoseconds): Run reads the queue on a store
+	// commit only shortly after, not on every commit of every call.
+	queued atomic.Int64
 
 	signerMu sync.Mutex
 	signer   *signer
