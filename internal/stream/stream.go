@@ -60,11 +60,11 @@ type Options struct {
 	Backoff, MaxBackoff time.Duration
 	// Logger receives consumer failures (default slog.Default()).
 	Logger *slog.Logger
-	// Linger is how long after handling a batch a consumer waits before reading the next
-	// (default 5ms; negative: not at all). Under sustained writes a consumer then takes many
-	// entries at a time instead of one per commit, so that its per-batch work (reads, the
-	// checkpoint's transaction on the store's single writer) is shared; a consumer that has
-	// been idle for Linger answers at once.
+	// Linger is the shortest time between two reads of the stream by a consumer (default
+	// 5ms; negative: none). Under sustained writes a consumer then wakes once per Linger
+	// instead of at every commit and takes many entries at a time, so that its per-batch
+	// work (the read, the checkpoint's transaction on the store's single writer) is shared;
+	// a consumer that has not read for Linger answers at once.
 	Linger time.Duration
 	// TrimEvery is how often the entries every consumer is past are deleted (default 10s;
 	// negative: never).
@@ -282,9 +282,9 @@ func (r *Runner) consume(ctx context.Context, c Consumer) {
 		backoff = r.opts.Backoff
 		return true
 	}
-	var handled time.Time // when the last batch was handled
+	var read time.Time // when the stream was last read
 	for ctx.Err() == nil {
-		if d := r.opts.Linger - time.Since(handled); d > 0 {
+		if d := r.opts.Linger - time.Since(read); d > 0 {
 			t := time.NewTimer(d)
 			select {
 			case <-ctx.Done():
@@ -309,6 +309,7 @@ func (r *Runner) consume(ctx context.Context, c Consumer) {
 			}
 			return err
 		})
+		read = time.Now()
 		if err != nil {
 			if ctx.Err() != nil || !fail("read stream", err) {
 				return
@@ -343,7 +344,6 @@ func (r *Runner) consume(ctx context.Context, c Consumer) {
 				}
 				continue
 			}
-			handled = time.Now()
 		}
 		pos = last
 		if len(sel) > 0 || time.Since(lastSave) >= checkpointEvery {
