@@ -42,9 +42,10 @@ type Options struct {
 	Store store.Store
 	// Tick is how often Run looks at the clock for due schedules and retries (default 1s).
 	Tick time.Duration
-	// TrailLogs tells whether a trail logs a CloudTrail record: data events reach
-	// EventBridge only then (default trail.LogsEvent over Store).
-	TrailLogs func(ctx context.Context, record []byte) (bool, error)
+	// TrailLogs tells whether a trail logging at the call's time (at, the stream entry's
+	// exact time) logs a CloudTrail record: data events reach EventBridge only then
+	// (default trail.LogsEvent over Store).
+	TrailLogs func(ctx context.Context, record []byte, at time.Time) (bool, error)
 }
 
 // Service implements events.API.
@@ -79,7 +80,9 @@ func New(opts Options) *Service {
 	}
 	if opts.TrailLogs == nil && opts.Store != nil {
 		st := opts.Store
-		opts.TrailLogs = func(ctx context.Context, record []byte) (bool, error) { return trail.LogsEvent(ctx, st, record) }
+		opts.TrailLogs = func(ctx context.Context, record []byte, at time.Time) (bool, error) {
+			return trail.LogsEvent(ctx, st, record, at)
+		}
 	}
 	return &Service{opts: opts, buses: map[string]*compiled{}, tokens: map[string]oauthToken{}, rate: newRateLimiter(),
 		wake: make(chan struct{}, 1)}

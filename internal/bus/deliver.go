@@ -158,7 +158,7 @@ func (s *Service) handle(ctx context.Context, entries []store.Entry) error {
 				if s.opts.TrailLogs == nil {
 					continue
 				}
-				logged, err := s.opts.TrailLogs(ctx, e.Payload)
+				logged, err := s.opts.TrailLogs(ctx, e.Payload, e.Time)
 				if err != nil {
 					return err
 				}

@@ -398,12 +398,14 @@ func fieldMatches(f cloudtrail.AdvancedFieldSelector, vals []string) bool {
 // LogsEvent reports whether a trail of the record's account that was logging at the
 // call's time logs the CloudTrail record (its regions and event selectors). EventBridge
 // receives data events only when a trail logs them, as the CloudTrail User Guide says.
-func (s *Service) LogsEvent(ctx context.Context, record []byte) (bool, error) {
-	return LogsEvent(ctx, s.opts.Store, record)
+// at is the call's exact time (the stream entry's), or zero to take the record's
+// eventTime, which has whole seconds.
+func (s *Service) LogsEvent(ctx context.Context, record []byte, at time.Time) (bool, error) {
+	return LogsEvent(ctx, s.opts.Store, record, at)
 }
 
 // LogsEvent is Service.LogsEvent over the trails kept in st.
-func LogsEvent(ctx context.Context, st store.Store, record []byte) (bool, error) {
+func LogsEvent(ctx context.Context, st store.Store, record []byte, exact time.Time) (bool, error) {
 	if st == nil {
 		return false, nil
 	}
@@ -426,9 +428,18 @@ func LogsEvent(ctx context.Context, st store.Store, record []byte) (bool, error)
 			if err != nil {
 				return err
 			}
-			// eventTime has whole seconds: a call in the second logging started counts.
-			if t.StartLoggingTime == nil || at.Before(t.StartLoggingTime.Truncate(time.Second)) {
+			if t.StartLoggingTime == nil {
 				continue
+			}
+			switch {
+			case !exact.IsZero() && exact.Before(*t.StartLoggingTime):
+				continue
+			case exact.IsZero() && at.Before(t.StartLoggingTime.Truncate(time.Second)):
+				// eventTime has whole seconds: a call in the second logging started counts.
+				continue
+			}
+			if !exact.IsZero() {
+				at = exact
 			}
 			if !t.IsLogging && (t.StopLoggingTime == nil || at.After(*t.StopLoggingTime)) {
 				continue
