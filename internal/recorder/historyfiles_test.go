@@ -163,11 +163,17 @@ func TestHistoryFiles(t *testing.T) {
 	if items := read(trails[0]); len(items) != 1 || items[0].ResourceID != "main" || items[0].Status != "ResourceDiscovered" {
 		t.Errorf("trail history file items = %+v; want main ResourceDiscovered", items)
 	}
-	st, err := cs.DescribeDeliveryChannelStatus(ctx, &configservice.DescribeDeliveryChannelStatusInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h := st.DeliveryChannelsStatus[0].ConfigHistoryDeliveryInfo; h == nil || h.LastStatus != types.DeliveryStatusSuccess || h.LastSuccessfulTime == nil {
+	// The files are put first, the delivery's status is recorded after them.
+	var h *types.ConfigExportDeliveryInfo
+	eventually(t, "history delivery status", func() bool {
+		st, err := cs.DescribeDeliveryChannelStatus(ctx, &configservice.DescribeDeliveryChannelStatusInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = st.DeliveryChannelsStatus[0].ConfigHistoryDeliveryInfo
+		return h != nil && h.LastStatus != ""
+	})
+	if h.LastStatus != types.DeliveryStatusSuccess || h.LastSuccessfulTime == nil {
 		t.Errorf("configHistoryDeliveryInfo = %+v; want Success with a time", h)
 	}
 	var notified []string
