@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -417,7 +418,7 @@ func (t *rtx) lookupIndexed(ctx context.Context, f *eventFilter, limit int) ([]f
 			return nil, err
 		}
 	}
-	slices.SortFunc(blocks, func(a, b blockRef) int { return cmpDesc(a.maxtime, b.maxtime) })
+	slices.SortFunc(blocks, func(a, b blockRef) int { return cmp.Compare(b.maxtime, a.maxtime) })
 	best := make([]posting, 0, 2*limit)
 	for _, fe := range tail {
 		best = append(best, posting{fe.e.Time.UnixNano(), fe.seq})

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -14,8 +15,9 @@ import (
 // The event history's lookup index is made of block postings. One B-tree entry per event per
 // lookup attribute (seven per event) cost ~37 µs of SQLite per event (BENCHMARKS.md, "Where
 // the floor is"); instead, consecutive events (by seq) are indexed together as a block, and
-// for each distinct (scope, attribute, value) of a block one event_postings row lists the
-// block's events with that value, newest first, as (time, seq) pairs. A block is written in
+// for each distinct (scope, attribute, value) of a block one event_postings row names the
+// list (event_lists) of the block's events with that value, newest first, as (time, seq)
+// pairs. A block is written in
 // one go, after its events were committed: by the writer between transactions once
 // indexEvery events are waiting (recorded calls), and at the end of each AppendEvents
 // (imports). Events after the newest block, the tail, are found by scanning them. The events
@@ -57,22 +59,10 @@ type posting struct{ time, seq int64 }
 
 // newer orders postings newest first: by time, then by seq.
 func newer(a, b posting) int {
-	switch {
-	case a.time != b.time:
-		return cmpDesc(a.time, b.time)
-	default:
-		return cmpDesc(a.seq, b.seq)
+	if c := cmp.Compare(b.time, a.time); c != 0 {
+		return c
 	}
-}
-
-func cmpDesc(a, b int64) int {
-	switch {
-	case a > b:
-		return -1
-	case a < b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(b.seq, a.seq)
 }
 
 type postingKey struct {
