@@ -142,12 +142,8 @@ func (t *wtx) insertEvent(ctx context.Context, e *store.Event, record []byte) (b
 	if err != nil {
 		return false, err
 	}
-	ro := "0"
-	if e.ReadOnly {
-		ro = "1"
-	}
 	t.fresh = append(t.fresh, indexedRow{seq: seq, scope: scope, time: ts, account: e.Account, region: e.Region, category: cat, name: e.EventName, source: e.EventSource,
-		user: e.Username, key: e.AccessKeyID, readOnly: ro, resources: e.Resources})
+		user: e.Username, key: e.AccessKeyID, readOnly: readOnlyValue(e.ReadOnly), resources: e.Resources})
 	return true, nil
 }
 
@@ -166,15 +162,15 @@ func (t *wtx) PurgeEvents(ctx context.Context, before time.Time) (int64, error) 
 	if err != nil {
 		return 0, fail(err)
 	}
-	type blockRow struct{ block, last, maxtime int64 }
+	type blockRow struct{ block, last int64 }
 	var blocks []blockRow
-	rows, err := t.query(ctx, "SELECT block, last, maxtime FROM event_blocks WHERE mintime < ? ORDER BY block", cut)
+	rows, err := t.query(ctx, "SELECT block, last FROM event_blocks WHERE mintime < ? ORDER BY block", cut)
 	if err != nil {
 		return 0, fail(err)
 	}
 	for rows.Next() {
 		var b blockRow
-		if err := rows.Scan(&b.block, &b.last, &b.maxtime); err != nil {
+		if err := rows.Scan(&b.block, &b.last); err != nil {
 			rows.Close()
 			return 0, fail(err)
 		}
@@ -299,6 +295,10 @@ func (f *eventFilter) scanSQL(after *int64) (string, []any) {
 		where = append(where, "EXISTS (SELECT 1 FROM json_each(e.resources) AS r WHERE json_extract(r.value, '"+field+"') = ?)")
 		args = append(args, f.value)
 	case store.AttrEventID:
+		if len(f.days) == 0 {
+			where = append(where, "0") // no day to probe: nothing
+			break
+		}
 		where = append(where, "e."+eventDay+" IN (?"+strings.Repeat(", ?", len(f.days)-1)+") AND e.event_id = ?")
 		args = append(append(args, f.days...), f.value)
 	default:

@@ -96,10 +96,7 @@ func (t *rtx) indexedRows(ctx context.Context, q string, args ...any) ([]indexed
 		if err := rows.Scan(&r.seq, &r.scope, &r.time, &r.account, &r.region, &r.category, &r.name, &r.source, &r.user, &r.key, &ro, &res); err != nil {
 			return nil, err
 		}
-		r.readOnly = "0"
-		if ro {
-			r.readOnly = "1"
-		}
+		r.readOnly = readOnlyValue(ro)
 		if len(res) > 0 {
 			if err := json.Unmarshal(res, &r.resources); err != nil {
 				return nil, fmt.Errorf("event %d resources: %w", r.seq, err)
@@ -108,6 +105,14 @@ func (t *rtx) indexedRows(ctx context.Context, q string, args ...any) ([]indexed
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// readOnlyValue is the posting value of the ReadOnly attribute.
+func readOnlyValue(ro bool) string {
+	if ro {
+		return "1"
+	}
+	return "0"
 }
 
 // postingsOf groups rows into posting lists, one per distinct (scope, attribute, value).
