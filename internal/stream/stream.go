@@ -205,12 +205,7 @@ func (r *Runner) Trim(ctx context.Context) (int64, error) {
 		if to >= first {
 			// Paced: each step holds the store's writer, and the calls queued behind it wait;
 			// steps back to back would hold it for a burst (a second at 5,000 calls/s).
-			t := time.NewTimer(trimPause)
-			select {
-			case <-ctx.Done():
-			case <-t.C:
-			}
-			t.Stop()
+			sleep(ctx, trimPause)
 		}
 		to = min(to+r.opts.TrimBatch, upTo)
 		var n int64
@@ -242,15 +237,9 @@ func (r *Runner) consume(ctx context.Context, c Consumer) {
 	// fail logs err and waits out the backoff; it reports false when ctx ended meanwhile.
 	fail := func(msg string, err error) bool {
 		log.Error("stream: "+msg, "err", err, "retry_in", backoff)
-		t := time.NewTimer(backoff)
-		defer t.Stop()
+		ok := sleep(ctx, backoff)
 		backoff = min(2*backoff, r.opts.MaxBackoff)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-			return true
-		}
+		return ok
 	}
 
 	var pos int64
@@ -285,12 +274,7 @@ func (r *Runner) consume(ctx context.Context, c Consumer) {
 	var read time.Time // when the stream was last read
 	for ctx.Err() == nil {
 		if d := r.opts.Linger - time.Since(read); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-			case <-t.C:
-			}
-			t.Stop()
+			sleep(ctx, d)
 		}
 		// Take the wake-up channel before reading, so that a commit between the read and the
 		// wait still wakes us.
@@ -351,6 +335,18 @@ func (r *Runner) consume(ctx context.Context, c Consumer) {
 				return
 			}
 		}
+	}
+}
+
+// sleep waits d; it reports false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
