@@ -22,20 +22,23 @@ func (t *wtx) AppendEvent(ctx context.Context, e *store.Event) error {
 	if err := t.check(ctx); err != nil {
 		return err
 	}
-	col, stored, packed := packBoth(e.Record)
-	inserted, err := t.insertEvent(ctx, e, col)
+	col := packJSON(e.Record)
+	seq, err := t.insertEvent(ctx, e, col)
 	if err != nil {
 		return fmt.Errorf("store: append event %s: %w", e.EventID, err)
 	}
-	if inserted {
-		// The entry's time is the call's, so consumers can tell what was in force when it was made.
-		at := e.Time
-		if at.IsZero() {
-			at = t.now()
-		}
-		if _, err := t.appendStored(ctx, store.KindAPICall, at, e.Record, stored, packed); err != nil {
-			return fmt.Errorf("store: append event %s: %w", e.EventID, err)
-		}
+	if seq == 0 {
+		return nil // a duplicate
+	}
+	// The entry's time is the call's (the row's), so consumers can tell what was in force
+	// when it was made.
+	if len(col) > 0 {
+		_, err = t.appendRef(ctx, store.KindAPICall, e.Time, e.Record, streamEvent, seq)
+	} else {
+		_, err = t.append(ctx, store.KindAPICall, e.Time, e.Record)
+	}
+	if err != nil {
+		return fmt.Errorf("store: append event %s: %w", e.EventID, err)
 	}
 	return nil
 }
@@ -64,11 +67,11 @@ func (t *wtx) AppendEvents(ctx context.Context, es []*store.Event) (int, error) 
 		if i%chunk == 0 {
 			<-ready
 		}
-		inserted, err := t.insertEvent(ctx, e, packed[i])
+		seq, err := t.insertEvent(ctx, e, packed[i])
 		if err != nil {
 			return n, fmt.Errorf("store: append events: %s: %w", e.EventID, err)
 		}
-		if inserted {
+		if seq != 0 {
 			n++
 		}
 	}
@@ -108,24 +111,24 @@ func eventScope(account, region, category string) int64 {
 	return int64(h.Sum64() &^ (1 << 63))
 }
 
-// insertEvent stores e with its record as packJSON stored it; it reports false if e.EventID
-// was stored already.
-func (t *wtx) insertEvent(ctx context.Context, e *store.Event, record []byte) (bool, error) {
+// insertEvent stores e with its record as packJSON stored it and returns its seq, or 0 if
+// e.EventID was stored already.
+func (t *wtx) insertEvent(ctx context.Context, e *store.Event, record []byte) (int64, error) {
 	if e.EventID == "" {
-		return false, errors.New("event id is required")
+		return 0, errors.New("event id is required")
 	}
 	if e.Time.IsZero() {
-		return false, errors.New("event time is required")
+		return 0, errors.New("event time is required")
 	}
 	cat := store.NormalizeCategory(e.Category)
 	if cat == "" {
-		return false, fmt.Errorf("unknown category %q", e.Category)
+		return 0, fmt.Errorf("unknown category %q", e.Category)
 	}
 	var resources []byte
 	if len(e.Resources) > 0 {
 		var err error
 		if resources, err = json.Marshal(e.Resources); err != nil {
-			return false, err
+			return 0, err
 		}
 	}
 	ts := e.Time.UnixNano()
@@ -133,18 +136,18 @@ func (t *wtx) insertEvent(ctx context.Context, e *store.Event, record []byte) (b
 	res, err := t.exec(ctx, insertEventSQL, scope, e.EventID, ts, e.Account, e.Region, cat, e.EventName, e.EventSource,
 		e.Username, e.AccessKeyID, e.ReadOnly, resources, record)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return false, err
+		return 0, err
 	}
 	seq, err := res.LastInsertId()
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	t.fresh = append(t.fresh, indexedRow{seq: seq, scope: scope, time: ts, account: e.Account, region: e.Region, category: cat, name: e.EventName, source: e.EventSource,
 		user: e.Username, key: e.AccessKeyID, readOnly: readOnlyValue(e.ReadOnly), resources: e.Resources})
-	return true, nil
+	return seq, nil
 }
 
 // PurgeEvents implements store.Tx. Blocks older than before go whole; a block that straddles
@@ -602,14 +605,23 @@ func packJSON(rec []byte) []byte {
 	return rec
 }
 
-// packBoth compresses b once for both a JSON column (as packJSON) and a stream row (as
-// packStream): a resource's history document and a call's record are stored in both.
-func packBoth(b []byte) (col, stream []byte, packed bool) {
-	if p := pack([]byte{packedRecord}, b); p != nil {
-		return p, p[1:], true
-	}
-	return b, b, false
-}
+// How a stream row holds its payload (stream.packed): as appended, S2-compressed
+// (packStream), or as the document of the row that stream.ref names (appendRef): a call's
+// record in events, a resource change in resource_versions. A named row's time is the
+// entry's: events seqs can be reused after a purge of the newest events, and an entry then
+// finds no row instead of another event.
+const (
+	streamPlain   = 0
+	streamS2      = 1
+	streamEvent   = 2
+	streamHistory = 3
+)
+
+// streamPayload reads a stream row's payload (table alias s) for unpackStream.
+const streamPayload = `CASE s.packed
+	WHEN 2 THEN (SELECT record FROM events WHERE seq = s.ref AND time = s.time)
+	WHEN 3 THEN (SELECT doc FROM resource_versions WHERE rowid = s.ref AND time = s.time)
+	ELSE s.payload END`
 
 // unpackJSON reads what packJSON stored (or a plain value stored before compression).
 func unpackJSON(b []byte) (json.RawMessage, error) {
@@ -622,18 +634,31 @@ func unpackJSON(b []byte) (json.RawMessage, error) {
 	return s2.Decode(nil, b[1:])
 }
 
-// packStream is how a stream payload is stored, and whether it is compressed.
-func packStream(payload []byte) ([]byte, bool) {
+// packStream is how a stream payload is stored, and how (streamPlain or streamS2).
+func packStream(payload []byte) ([]byte, int) {
 	if p := pack(nil, payload); p != nil {
-		return p, true
+		return p, streamS2
 	}
-	return payload, false
+	return payload, streamPlain
 }
 
-// unpackStream reads a stream payload stored by packStream.
-func unpackStream(b []byte, packed bool) ([]byte, error) {
-	if !packed || b == nil {
-		return b, nil
+// unpackStream reads a payload selected with streamPayload. ok is false for an entry whose
+// row is gone (events purged by retention while the entry waited): it is left out, as a
+// trimmed entry would be.
+func unpackStream(b []byte, packed int) (payload []byte, ok bool, err error) {
+	switch packed {
+	case streamEvent, streamHistory:
+		if b == nil {
+			return nil, false, nil
+		}
+		payload, err = unpackJSON(b)
+		return payload, err == nil, err
+	case streamS2:
+		if b == nil {
+			return nil, true, nil
+		}
+		payload, err = s2.Decode(nil, b)
+		return payload, err == nil, err
 	}
-	return s2.Decode(nil, b)
+	return b, true, nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -69,6 +70,11 @@ func SchemaVersion() string {
 // migrate applies, each in its own transaction, the embedded migrations newer than the
 // database's schema_migrations.
 func migrate(ctx context.Context, c *sql.Conn, now time.Time) error {
+	return migrateTo(ctx, c, now, math.MaxInt)
+}
+
+// migrateTo is migrate up to version upTo (tests build older stores with it).
+func migrateTo(ctx context.Context, c *sql.Conn, now time.Time, upTo int) error {
 	ms, err := migrations()
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -85,7 +91,7 @@ func migrate(ctx context.Context, c *sql.Conn, now time.Time) error {
 		return fmt.Errorf("migrate: database schema version %d is newer than this binary's %d", current, ms[n-1].version)
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		if m.version <= current || m.version > upTo {
 			continue
 		}
 		if err := apply(ctx, c, m, now); err != nil {

@@ -255,12 +255,16 @@ func (t *wtx) putResource(ctx context.Context, r *store.Resource) error {
 
 // history records one version of a resource and announces it on the stream.
 func (t *wtx) history(ctx context.Context, c *store.ResourceChange, doc []byte) error {
-	col, stored, packed := packBoth(doc)
-	if _, err := t.exec(ctx, `INSERT INTO resource_versions (account, region, type, id, version, time, status, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.Account, c.Region, c.Type, c.ID, c.Version, c.Updated.UnixNano(), c.Status, col); err != nil {
+	res, err := t.exec(ctx, `INSERT INTO resource_versions (account, region, type, id, version, time, status, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.Account, c.Region, c.Type, c.ID, c.Version, c.Updated.UnixNano(), c.Status, packJSON(doc))
+	if err != nil {
 		return err
 	}
-	_, err := t.appendStored(ctx, store.KindResource, c.Updated, doc, stored, packed)
+	row, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	_, err = t.appendRef(ctx, store.KindResource, c.Updated, doc, streamHistory, row)
 	return err
 }
 

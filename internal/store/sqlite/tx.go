@@ -79,7 +79,7 @@ func (t *rtx) ReadStream(ctx context.Context, after int64, limit int) ([]store.E
 			return es, nil
 		}
 	}
-	rows, err := t.query(ctx, "SELECT seq, kind, time, payload, packed FROM stream WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+	rows, err := t.query(ctx, "SELECT s.seq, s.kind, s.time, "+streamPayload+", s.packed FROM stream s WHERE s.seq > ? ORDER BY s.seq LIMIT ?", after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: read stream after %d: %w", after, err)
 	}
@@ -88,12 +88,15 @@ func (t *rtx) ReadStream(ctx context.Context, after int64, limit int) ([]store.E
 	for rows.Next() {
 		var e store.Entry
 		var ns int64
-		var packed bool
+		var packed int
 		if err := rows.Scan(&e.Seq, &e.Kind, &ns, &e.Payload, &packed); err != nil {
 			return nil, fmt.Errorf("store: read stream after %d: %w", after, err)
 		}
-		if e.Payload, err = unpackStream(e.Payload, packed); err != nil {
+		var ok bool
+		if e.Payload, ok, err = unpackStream(e.Payload, packed); err != nil {
 			return nil, fmt.Errorf("store: read stream entry %d: %w", e.Seq, err)
+		} else if !ok {
+			continue
 		}
 		e.Time = fromNanos(ns)
 		es = append(es, e)
@@ -121,8 +124,8 @@ func (t *rtx) ReadStreamKinds(ctx context.Context, after int64, limit int, kinds
 		}
 	}
 	// Other kinds' payloads are left in the database.
-	q := "SELECT seq, kind, time, CASE WHEN kind IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(kinds)), ", ") +
-		") THEN payload END, packed FROM stream WHERE seq > ? ORDER BY seq LIMIT ?"
+	q := "SELECT s.seq, s.kind, s.time, CASE WHEN s.kind IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(kinds)), ", ") +
+		") THEN " + streamPayload + " END, s.packed FROM stream s WHERE s.seq > ? ORDER BY s.seq LIMIT ?"
 	if len(kinds) == 0 {
 		q = "SELECT seq, kind, time, NULL, packed FROM stream WHERE seq > ? ORDER BY seq LIMIT ?"
 	}
@@ -140,7 +143,7 @@ func (t *rtx) ReadStreamKinds(ctx context.Context, after int64, limit int, kinds
 	for rows.Next() {
 		var e store.Entry
 		var ns int64
-		var packed bool
+		var packed int
 		if err := rows.Scan(&e.Seq, &e.Kind, &ns, &e.Payload, &packed); err != nil {
 			return nil, 0, fmt.Errorf("store: read stream after %d: %w", after, err)
 		}
@@ -148,8 +151,11 @@ func (t *rtx) ReadStreamKinds(ctx context.Context, after int64, limit int, kinds
 		if !slices.Contains(kinds, e.Kind) {
 			continue
 		}
-		if e.Payload, err = unpackStream(e.Payload, packed); err != nil {
+		var ok bool
+		if e.Payload, ok, err = unpackStream(e.Payload, packed); err != nil {
 			return nil, 0, fmt.Errorf("store: read stream entry %d: %w", e.Seq, err)
+		} else if !ok {
+			continue
 		}
 		e.Time = fromNanos(ns)
 		es = append(es, e)
@@ -246,15 +252,27 @@ func (t *wtx) Append(ctx context.Context, kind string, payload []byte) (int64, e
 
 func (t *wtx) append(ctx context.Context, kind string, at time.Time, payload []byte) (int64, error) {
 	stored, packed := packStream(payload)
-	return t.appendStored(ctx, kind, at, payload, stored, packed)
+	return t.appendRow(ctx, kind, at, payload, stored, packed, 0)
 }
 
-// appendStored appends payload, stored (and packed) as packStream would store it.
-func (t *wtx) appendStored(ctx context.Context, kind string, at time.Time, payload, stored []byte, packed bool) (int64, error) {
+// appendRef appends an entry whose payload is the document of row ref of the table that
+// packed names (streamEvent, streamHistory); the row's time must be at. payload is that
+// document, for the tail.
+func (t *wtx) appendRef(ctx context.Context, kind string, at time.Time, payload []byte, packed int, ref int64) (int64, error) {
+	return t.appendRow(ctx, kind, at, payload, nil, packed, ref)
+}
+
+// appendRow inserts a stream row (stored and packed as packStream or appendRef make them)
+// and keeps payload for the tail.
+func (t *wtx) appendRow(ctx context.Context, kind string, at time.Time, payload, stored []byte, packed int, ref int64) (int64, error) {
 	if kind == "" {
 		return 0, errors.New("empty kind")
 	}
-	res, err := t.exec(ctx, "INSERT INTO stream (kind, time, payload, packed) VALUES (?, ?, ?, ?)", kind, at.UnixNano(), stored, packed)
+	var refArg any
+	if ref != 0 {
+		refArg = ref
+	}
+	res, err := t.exec(ctx, "INSERT INTO stream (kind, time, payload, packed, ref) VALUES (?, ?, ?, ?, ?)", kind, at.UnixNano(), stored, packed, refArg)
 	if err != nil {
 		return 0, err
 	}
