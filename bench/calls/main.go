@@ -169,6 +169,9 @@ func run(mode, bin string, clients int, duration, warmup time.Duration, maxCalls
 		if st := stalls(r.done, *stallMin); st != "" {
 			fmt.Printf("         stalls (no call completed for >= %s; start s+duration ms): %s\n", *stallMin, st)
 		}
+		if sl := slowSpread(r.lat, r.done, 10*time.Millisecond, 100*time.Millisecond); sl != "" {
+			fmt.Printf("         %s\n", sl)
+		}
 		if r.upds > 0 {
 			fmt.Printf("         group commit: %d updates in %d transactions (%.1f per commit)\n", r.upds, r.batches, float64(r.upds)/float64(r.batches))
 		}
@@ -211,6 +214,37 @@ func run(mode, bin string, clients int, duration, warmup time.Duration, maxCalls
 
 // stalls lists the stretches of at least `least` in which no call completed, from the sorted
 // completion times (at most 20, then how many more).
+// slowSpread tells whether the calls slower than over came in bursts (a stall that delays
+// every call in flight) or spread out (queueing): how many windows of the given length they
+// completed in, and the share of them in the busiest tenth of those windows.
+func slowSpread(lat, done []time.Duration, over, window time.Duration) string {
+	per := map[int64]int{}
+	n := 0
+	var last time.Duration
+	for i, d := range lat {
+		last = max(last, done[i])
+		if d >= over {
+			per[int64(done[i]/window)]++
+			n++
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	counts := make([]int, 0, len(per))
+	for _, c := range per {
+		counts = append(counts, c)
+	}
+	slices.Sort(counts)
+	slices.Reverse(counts)
+	top := 0
+	for _, c := range counts[:max(1, len(counts)/10)] {
+		top += c
+	}
+	return fmt.Sprintf("calls >= %s: %d (%.2f%%), completed in %d of %d %s windows; the busiest tenth of those windows hold %.0f%% of them",
+		over, n, 100*float64(n)/float64(len(lat)), len(per), int64(last/window)+1, window, 100*float64(top)/float64(n))
+}
+
 func stalls(done []time.Duration, least time.Duration) string {
 	slices.Sort(done)
 	var out []string

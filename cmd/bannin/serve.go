@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -60,6 +61,19 @@ func serve(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// BANNIN_CPUPROFILE names a file for a CPU profile of the server from ready to stop
+	// (for benchmarks: the server runs as its own process there).
+	if p := os.Getenv("BANNIN_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	log.Info("bannin ready", "addr", ln.Addr().String(), "data-dir", *dataDir, "region", *region, "startup", time.Since(start).Round(time.Millisecond))
 	err = srv.Run(ctx, ln)
 	log.Info("bannin stopped")
