@@ -102,10 +102,11 @@ type ReadTx interface {
 	LookupEvents(ctx context.Context, q EventQuery) ([]*Event, string, error)
 	// ReadStream returns up to limit stream entries with Seq > after, in Seq order.
 	ReadStream(ctx context.Context, after int64, limit int) ([]Entry, error)
-	// ReadStreamKinds looks at up to limit stream entries with Seq > after, in Seq order, and
-	// returns those whose Kind is one of kinds, with the Seq of the last entry it looked at
-	// (after itself when there was none): a consumer of a few kinds moves past the others
-	// without their payloads being copied.
+	// ReadStreamKinds returns up to limit stream entries with Seq > after whose Kind is one of
+	// kinds, in Seq order, looking at no more than max(limit, StreamScan) entries, with the Seq
+	// of the last entry it looked at (after itself when there was none): a consumer of a few
+	// kinds moves past the others quickly and without their payloads being copied, whatever
+	// its batch size.
 	ReadStreamKinds(ctx context.Context, after int64, limit int, kinds []string) (es []Entry, last int64, err error)
 	// StreamHead returns the Seq of the newest stream entry (0 if the stream is empty), so a
 	// new consumer can start from now.
@@ -257,6 +258,9 @@ type EventQuery struct {
 	Limit     int // <= 0: 50
 	NextToken string
 }
+
+// StreamScan is how many entries ReadStreamKinds looks at, at least, for the kinds it wants.
+const StreamScan = 4096
 
 // Entry is one stream entry.
 type Entry struct {

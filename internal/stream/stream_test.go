@@ -399,3 +399,22 @@ func TestTrimInSteps(t *testing.T) {
 		t.Errorf("second Trim = %d, %v; want 0", n, err)
 	}
 }
+
+// TestFewKindsSmallBatch: a consumer of a rare kind with a batch of one moves past thousands
+// of other entries in a read or two, not one entry per read (at one read per Linger, 3,000
+// entries would take two and a half minutes here).
+func TestFewKindsSmallBatch(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	others := make([]string, 3000)
+	for i := range others {
+		others[i] = fmt.Sprint(i)
+	}
+	appendEntries(t, s, "a", others...)
+	appendEntries(t, s, "b", "rare")
+	col := newCollector()
+	start(t, stream.Options{Store: s, Poll: time.Hour, Linger: 50 * time.Millisecond},
+		stream.Consumer{Name: "b-only", Kinds: []string{"b"}, Batch: 1, Handle: col.handle})
+	if got := col.await(t, 1); got[0] != "b:rare" {
+		t.Errorf("consumer of b was handed %v; want b:rare", got)
+	}
+}

@@ -104,8 +104,12 @@ func (t *streamTail) read(after, upTo int64, limit int) (es []store.Entry, head 
 	return es, head, ok
 }
 
-// readKinds is read keeping only the entries of kinds (all when kinds is nil); last is the
-// Seq of the last entry looked at (after when none was).
+// streamScan is store.StreamScan (tests lower it).
+var streamScan = store.StreamScan
+
+// readKinds is read keeping only the entries of kinds (all when kinds is nil), looking at
+// no more than max(limit, streamScan) entries when kinds is set; last is the Seq of
+// the last entry looked at (after when none was).
 func (t *streamTail) readKinds(after, upTo int64, limit int, kinds []string) (es []store.Entry, last, head int64, ok bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -117,15 +121,23 @@ func (t *streamTail) readKinds(after, upTo int64, limit int, kinds []string) (es
 		head = t.entries[len(t.entries)-1].Seq
 	}
 	i := sort.Search(len(t.entries), func(i int) bool { return t.entries[i].Seq > after })
-	j := min(len(t.entries), i+limit)
+	scan := limit
+	if kinds != nil {
+		scan = max(limit, streamScan)
+	}
+	j := min(len(t.entries), i+scan)
 	if upTo >= 0 {
 		j = i + sort.Search(j-i, func(k int) bool { return t.entries[i+k].Seq > upTo })
 	}
 	if i >= j {
 		return nil, after, head, true
 	}
-	out := make([]store.Entry, 0, j-i)
+	last = after
 	for _, e := range t.entries[i:j] {
+		if len(es) == limit {
+			break
+		}
+		last = e.Seq
 		if kinds != nil && !slices.Contains(kinds, e.Kind) {
 			continue
 		}
@@ -135,10 +147,7 @@ func (t *streamTail) readKinds(after, upTo int64, limit int, kinds []string) (es
 				e.Payload = []byte{}
 			}
 		}
-		out = append(out, e)
+		es = append(es, e)
 	}
-	if len(out) == 0 {
-		out = nil
-	}
-	return out, t.entries[j-1].Seq, head, true
+	return es, last, head, true
 }

@@ -133,14 +133,14 @@ func (t *rtx) ReadStreamKinds(ctx context.Context, after int64, limit int, kinds
 	for _, k := range kinds {
 		args = append(args, k)
 	}
-	rows, err := t.query(ctx, q, append(args, after, limit)...)
+	rows, err := t.query(ctx, q, append(args, after, max(limit, streamScan))...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: read stream after %d: %w", after, err)
 	}
 	defer rows.Close()
 	var es []store.Entry
 	last := after
-	for rows.Next() {
+	for len(es) < limit && rows.Next() {
 		var e store.Entry
 		var ns int64
 		var packed int
