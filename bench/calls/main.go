@@ -44,7 +44,7 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "measured time per client mode")
 	warmup := flag.Duration("warmup", 2*time.Second, "calls before measuring (recorded and verified, not in the figures)")
 	maxCalls := flag.Int64("max-calls", 2_000_000, "stop after this many calls per client mode")
-	clientModes := flag.String("client", "both", "shared (one SDK client for all callers), each (one per caller), both, or raw (plain HTTP requests signed with the SDK's SigV4 signer: a lean load generator)")
+	clientModes := flag.String("client", "both", "shared (one SDK client for all callers), each (one per caller), both, raw (plain HTTP requests signed with the SDK's SigV4 signer: a lean load generator), or presigned (raw requests signed before the run and written to kept-alive connections: the leanest; needs -rate)")
 	rate := flag.Float64("rate", 0, "open loop: offer this many calls/s on a fixed schedule (latency counted from each call's scheduled time, queueing included; -clients bounds the calls in flight); 0: closed loop")
 	stallMin = flag.Duration("stall", 50*time.Millisecond, "report stretches of at least this long in which no call completed")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process during the measured runs (in-process mode: server and clients)")
@@ -135,10 +135,15 @@ func run(mode, bin string, clients int, duration, warmup time.Duration, maxCalls
 	switch clientModes {
 	case "both":
 		modes = []string{"shared", "each"}
+	case "presigned":
+		if rate <= 0 {
+			return fmt.Errorf("-client presigned needs -rate (the requests are signed ahead, as many as the run offers)")
+		}
+		modes = []string{clientModes}
 	case "shared", "each", "raw":
 		modes = []string{clientModes}
 	default:
-		return fmt.Errorf("-client %q: want shared, each, both or raw", clientModes)
+		return fmt.Errorf("-client %q: want shared, each, both, raw or presigned", clientModes)
 	}
 	var results []*result
 	var total int64
@@ -274,6 +279,13 @@ func verdict(got, want int64) string {
 func bench(ctx context.Context, srv *harness.Server, cfg aws.Config, arn, mode string, clients int, duration, warmup time.Duration, maxCalls int64, rate float64) *result {
 	shared := cloudtrail.NewFromConfig(cfg)
 	raw := newRawClient(srv, clients)
+	var pre *presigned
+	if mode == "presigned" {
+		var err error
+		if pre, err = raw.presign(arn, int(rate*(warmup+duration).Seconds()*1.02)+4*clients); err != nil {
+			return &result{name: mode, errs: map[string]int64{"presign: " + err.Error(): 1}}
+		}
+	}
 	var measuring atomic.Bool
 	var calls atomic.Int64
 	stop := make(chan struct{})
@@ -321,6 +333,12 @@ func bench(ctx context.Context, srv *harness.Server, cfg aws.Config, arn, mode s
 		go func() {
 			defer wg.Done()
 			key := fmt.Sprintf("bench-%02d", w%40)
+			wc := &wireConn{addr: strings.TrimPrefix(srv.URL, "http://")}
+			defer func() {
+				if wc.conn != nil {
+					wc.conn.Close()
+				}
+			}()
 			for i := 0; ; i++ {
 				select {
 				case <-stop:
@@ -352,7 +370,9 @@ func bench(ctx context.Context, srv *harness.Server, cfg aws.Config, arn, mode s
 					t0 = time.Now()
 				}
 				var err error
-				if mode == "raw" {
+				if mode == "presigned" {
+					err = pre.do(wc)
+				} else if mode == "raw" {
 					err = raw.addTags(ctx, arn, key, fmt.Sprintf("%s-%d", mode, i))
 				} else {
 					_, err = c.AddTags(ctx, in)
