@@ -202,10 +202,16 @@ func (t *wtx) PutResource(ctx context.Context, r *store.Resource) error {
 
 func (t *wtx) putResource(ctx context.Context, r *store.Resource) error {
 	var version, created, deleted int64
-	found, err := t.queryRow(ctx, "SELECT version, created, deleted FROM resources WHERE account = ? AND region = ? AND type = ? AND id = ?",
-		[]any{r.Account, r.Region, r.Type, r.ID}, &version, &created, &deleted)
-	if err != nil {
-		return err
+	var found bool
+	if k := t.known; k.ok && k.account == r.Account && k.region == r.Region && k.typ == r.Type && k.id == r.ID {
+		version, created, found = k.version, k.created, true
+	} else {
+		var err error
+		found, err = t.queryRow(ctx, "SELECT version, created, deleted FROM resources WHERE account = ? AND region = ? AND type = ? AND id = ?",
+			[]any{r.Account, r.Region, r.Type, r.ID}, &version, &created, &deleted)
+		if err != nil {
+			return err
+		}
 	}
 	now := t.now()
 	c := store.ResourceChange{Resource: *r, Status: store.StatusOK, EventID: store.EventIDFrom(ctx)}
@@ -224,6 +230,7 @@ func (t *wtx) putResource(ctx context.Context, r *store.Resource) error {
 	var tags []byte
 	if len(r.Tags) > 0 {
 		var plain bool
+		var err error
 		if tags, plain, err = encodeTags(r.Tags); err != nil {
 			return err
 		}
@@ -250,7 +257,30 @@ func (t *wtx) putResource(ctx context.Context, r *store.Resource) error {
 		return err
 	}
 	r.Version, r.Created, r.Updated = c.Version, c.Created, c.Updated
+	t.know(r)
 	return nil
+}
+
+// knownResource is the last live resource a write function read or wrote: writing it back
+// (a read-modify-write, as most handlers do) then needs no second read of its version.
+type knownResource struct {
+	account, region, typ, id string
+	version, created         int64
+	ok                       bool
+}
+
+func (t *wtx) know(r *store.Resource) {
+	t.known = knownResource{account: r.Account, region: r.Region, typ: r.Type, id: r.ID,
+		version: r.Version, created: r.Created.UnixNano(), ok: true}
+}
+
+// GetResource implements store.ReadTx, remembering what it read (see knownResource).
+func (t *wtx) GetResource(ctx context.Context, account, region, typ, id string) (*store.Resource, error) {
+	r, err := t.rtx.GetResource(ctx, account, region, typ, id)
+	if err == nil && r != nil {
+		t.know(r)
+	}
+	return r, err
 }
 
 // history records one version of a resource and announces it on the stream.
@@ -295,6 +325,7 @@ func (t *wtx) DeleteResource(ctx context.Context, account, region, typ, id strin
 	if err := t.history(ctx, &c, doc); err != nil {
 		return fmt.Errorf("store: delete resource %s %s: %w", typ, id, err)
 	}
+	t.known.ok = false
 	return nil
 }
 

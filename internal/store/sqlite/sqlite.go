@@ -97,6 +97,9 @@ type Store struct {
 	tags tagCache
 
 	// tail holds the newest committed stream entries for ReadStream (see streamTail);
+	// dataVersion is the write connection's data_version at the last foreign-append check
+	// (writer goroutine only).
+	dataVersion int64
 	// streamLast is the newest Seq the writer knows of (writer goroutine only).
 	tail       streamTail
 	streamLast int64
@@ -578,9 +581,22 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 // checkForeignAppends empties the stream tail if the stream holds entries this Store did
 // not append (another process wrote to the data dir); it runs inside the writer's
 // transaction, so nothing can append between the check and this transaction's own entries.
+// SQLite's data_version of the writer's connection changes only when another connection
+// commits (the readers cannot), so the stream is read only then.
 func (s *Store) checkForeignAppends() error {
-	st, err := s.writeStmt("SELECT COALESCE(MAX(seq), 0) FROM stream")
+	st, err := s.writeStmt("PRAGMA data_version")
 	if err != nil {
+		return err
+	}
+	var v int64
+	if err := st.QueryRowContext(context.Background()).Scan(&v); err != nil {
+		return fmt.Errorf("data version: %w", err)
+	}
+	if v == s.dataVersion {
+		return nil
+	}
+	s.dataVersion = v
+	if st, err = s.writeStmt("SELECT COALESCE(MAX(seq), 0) FROM stream"); err != nil {
 		return err
 	}
 	var head int64

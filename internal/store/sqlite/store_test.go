@@ -710,3 +710,75 @@ func TestWALStartsOverUnderSteadyWrites(t *testing.T) {
 		t.Errorf("WAL holds %d frames after %d commits of a page each; want it started over on the way", frames, n)
 	}
 }
+
+// TestReadModifyWrite: a write function that reads a resource and writes it back (the
+// store then skips reading its version again) gets the same versions and history as one
+// that writes blind, across deletes, re-creation and other resources in between.
+func TestReadModifyWrite(t *testing.T) {
+	s, clk := openTest(t, t.TempDir())
+	ctx := context.Background()
+	b0, b1 := bucket(0), bucket(1)
+	update(t, s, func(tx store.Tx) error { return tx.PutResource(ctx, b0) })
+	created := b0.Created
+	step := func(fn func(tx store.Tx) error) {
+		t.Helper()
+		clk.Add(time.Minute)
+		update(t, s, fn)
+	}
+	rmw := func(tx store.Tx, b *store.Resource, tag string) error {
+		r, err := tx.GetResource(ctx, b.Account, b.Region, b.Type, b.ID)
+		if err != nil || r == nil {
+			return fmt.Errorf("get %s = %v, %v", b.ID, r, err)
+		}
+		r.Tags = map[string]string{"t": tag}
+		return tx.PutResource(ctx, r)
+	}
+	step(func(tx store.Tx) error { return rmw(tx, b0, "a") })                                // v2
+	step(func(tx store.Tx) error { return errors.Join(rmw(tx, b0, "b"), rmw(tx, b0, "c")) }) // v3, v4
+	step(func(tx store.Tx) error {                                                           // v5 via a read, then b1 (v1) blind, then b0 again: v6
+		if err := rmw(tx, b0, "d"); err != nil {
+			return err
+		}
+		if err := tx.PutResource(ctx, b1); err != nil {
+			return err
+		}
+		return tx.PutResource(ctx, bucket(0))
+	})
+	step(func(tx store.Tx) error { // v7 deleted, v8 created anew
+		if _, err := tx.GetResource(ctx, b0.Account, b0.Region, b0.Type, b0.ID); err != nil {
+			return err
+		}
+		if err := tx.DeleteResource(ctx, b0.Account, b0.Region, b0.Type, b0.ID); err != nil {
+			return err
+		}
+		return tx.PutResource(ctx, bucket(0))
+	})
+	// A function that fails leaves nothing behind, including what it knew.
+	boom := errors.New("boom")
+	if err := s.Update(ctx, func(tx store.Tx) error { return errors.Join(rmw(tx, b0, "x"), boom) }); !errors.Is(err, boom) {
+		t.Fatalf("Update = %v; want boom", err)
+	}
+	step(func(tx store.Tx) error { return rmw(tx, b0, "e") }) // v9
+
+	var hist []*store.ResourceChange
+	view(t, s, func(tx store.ReadTx) error {
+		var err error
+		hist, _, err = tx.ResourceHistory(ctx, store.HistoryQuery{Account: b0.Account, Region: b0.Region, Type: b0.Type, ID: b0.ID, Chronological: true})
+		return err
+	})
+	want := []string{"ResourceDiscovered", "OK", "OK", "OK", "OK", "OK", "ResourceDeleted", "ResourceDiscovered", "OK"}
+	if len(hist) != len(want) {
+		t.Fatalf("history has %d versions; want %d", len(hist), len(want))
+	}
+	for i, c := range hist {
+		if c.Version != int64(i+1) || c.Status != want[i] {
+			t.Errorf("version %d: got version %d status %s; want %s", i+1, c.Version, c.Status, want[i])
+		}
+		if wantCreated := i < 7; wantCreated != c.Created.Equal(created) {
+			t.Errorf("version %d: created %s; the first life began %s", i+1, c.Created, created)
+		}
+	}
+	if got := hist[len(hist)-1].Tags["t"]; got != "e" {
+		t.Errorf("last version's tag t = %q; want e", got)
+	}
+}

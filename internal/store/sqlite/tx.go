@@ -214,6 +214,7 @@ type wtx struct {
 	// fresh are the events this function added to the tail, for indexing them without
 	// reading them back (see tailRows).
 	fresh []indexedRow
+	known knownResource
 }
 
 var _ store.Tx = (*wtx)(nil)
