@@ -203,8 +203,9 @@ func (t *wtx) PutResource(ctx context.Context, r *store.Resource) error {
 func (t *wtx) putResource(ctx context.Context, r *store.Resource) error {
 	var version, created, deleted int64
 	var found bool
-	if k := t.known; k.ok && k.account == r.Account && k.region == r.Region && k.typ == r.Type && k.id == r.ID {
-		version, created, found = k.version, k.created, true
+	key := resKey{r.Account, r.Region, r.Type, r.ID}
+	if cur, ok := t.cached(key); ok && cur != nil {
+		version, created, found = cur.Version, cur.Created.UnixNano(), true
 	} else {
 		var err error
 		found, err = t.queryRow(ctx, "SELECT version, created, deleted FROM resources WHERE account = ? AND region = ? AND type = ? AND id = ?",
@@ -257,28 +258,19 @@ func (t *wtx) putResource(ctx context.Context, r *store.Resource) error {
 		return err
 	}
 	r.Version, r.Created, r.Updated = c.Version, c.Created, c.Updated
-	t.know(r)
+	t.touch(r, key)
 	return nil
 }
 
-// knownResource is the last live resource a write function read or wrote: writing it back
-// (a read-modify-write, as most handlers do) then needs no second read of its version.
-type knownResource struct {
-	account, region, typ, id string
-	version, created         int64
-	ok                       bool
-}
-
-func (t *wtx) know(r *store.Resource) {
-	t.known = knownResource{account: r.Account, region: r.Region, typ: r.Type, id: r.ID,
-		version: r.Version, created: r.Created.UnixNano(), ok: true}
-}
-
-// GetResource implements store.ReadTx, remembering what it read (see knownResource).
+// GetResource implements store.ReadTx, through the writer's resource cache (see live).
 func (t *wtx) GetResource(ctx context.Context, account, region, typ, id string) (*store.Resource, error) {
+	k := resKey{account, region, typ, id}
+	if r, ok := t.cached(k); ok {
+		return r, nil
+	}
 	r, err := t.rtx.GetResource(ctx, account, region, typ, id)
-	if err == nil && r != nil {
-		t.know(r)
+	if err == nil {
+		t.touch(r, k)
 	}
 	return r, err
 }
@@ -325,7 +317,7 @@ func (t *wtx) DeleteResource(ctx context.Context, account, region, typ, id strin
 	if err := t.history(ctx, &c, doc); err != nil {
 		return fmt.Errorf("store: delete resource %s %s: %w", typ, id, err)
 	}
-	t.known.ok = false
+	t.touch(nil, resKey{account, region, typ, id})
 	return nil
 }
 

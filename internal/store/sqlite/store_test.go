@@ -690,12 +690,14 @@ func TestWALStartsOverUnderSteadyWrites(t *testing.T) {
 	}
 	var written atomic.Int64
 	var wg sync.WaitGroup
-	stop := time.Now().Add(1500 * time.Millisecond)
+	// Enough commits for the WAL to pass walResetFrames several times (a slow machine takes
+	// longer, up to the deadline).
+	stop := time.Now().Add(20 * time.Second)
 	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for time.Now().Before(stop) {
+			for time.Now().Before(stop) && written.Load() < 4*walResetFrames {
 				if err := s.Update(ctx, func(tx store.Tx) error { _, err := tx.Append(ctx, "k", payload); return err }); err != nil {
 					t.Error(err)
 					return

@@ -214,7 +214,8 @@ type wtx struct {
 	// fresh are the events this function added to the tail, for indexing them without
 	// reading them back (see tailRows).
 	fresh []indexedRow
-	known knownResource
+	// touched is what this function read or wrote of resources (see live).
+	touched map[resKey]*store.Resource
 }
 
 var _ store.Tx = (*wtx)(nil)
