@@ -150,8 +150,9 @@ type Tx interface {
 	Append(ctx context.Context, kind string, payload []byte) (int64, error)
 	// SetCheckpoint commits a consumer's position.
 	SetCheckpoint(ctx context.Context, consumer string, seq int64) error
-	// TrimStream deletes the stream entries with Seq <= upTo (all consumers are past them)
-	// and returns how many were deleted.
+	// TrimStream deletes the stream entries with Seq <= upTo (all consumers are past them),
+	// except the newest entry of the stream, and returns how many were deleted. Seqs are never
+	// reused.
 	TrimStream(ctx context.Context, upTo int64) (int64, error)
 	// Put sets a value of the generic key-value space.
 	Put(ctx context.Context, bucket, key string, value []byte) error

@@ -600,18 +600,23 @@ func TestChangedNotifiesAppendCommits(t *testing.T) {
 		}
 		return nil
 	})
-	update(t, s, func(tx store.Tx) error {
-		n, err := tx.TrimStream(ctx, seq)
-		if n != 1 {
-			t.Errorf("TrimStream = %d; want 1", n)
-		}
-		return err
-	})
+	trim := func(upTo, want int64) {
+		t.Helper()
+		update(t, s, func(tx store.Tx) error {
+			n, err := tx.TrimStream(ctx, upTo)
+			if n != want {
+				t.Errorf("TrimStream(%d) = %d; want %d", upTo, n, want)
+			}
+			return err
+		})
+	}
+	trim(seq, 0) // the newest entry stays: it holds the high-water mark
 	var next int64
 	update(t, s, func(tx store.Tx) error { var err error; next, err = tx.Append(ctx, "k", nil); return err })
 	if next <= seq {
 		t.Errorf("Append after TrimStream = seq %d; want > %d (never reused)", next, seq)
 	}
+	trim(next, 1)
 }
 
 // TestWALBounded writes far more than the (lowered) WAL limit and checks that the WAL file

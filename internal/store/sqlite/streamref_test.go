@@ -196,3 +196,58 @@ func TestMigrateHistoryRows(t *testing.T) {
 		t.Errorf("history query plan = %s; want a range of resource_versions_by_key", p)
 	}
 }
+
+// TestMigrateStreamSeq opens stores of schema 4 (AUTOINCREMENT seqs): one whose stream
+// trimming had emptied and one with entries. Seqs continue past every seq handed out.
+func TestMigrateStreamSeq(t *testing.T) {
+	ctx := context.Background()
+	for _, emptied := range []bool{true, false} {
+		dir := t.TempDir()
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := migrateTo(ctx, c, time.Now(), 4); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			if _, err := c.ExecContext(ctx, "INSERT INTO stream (kind, time, payload) VALUES ('k', ?, ?)", i, fmt.Sprint(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := c.ExecContext(ctx, "DELETE FROM stream WHERE seq > 3"); err != nil { // seqs 4 and 5 were handed out
+			t.Fatal(err)
+		}
+		if emptied {
+			if _, err := c.ExecContext(ctx, "DELETE FROM stream"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Close()
+		db.Close()
+
+		s, _ := openTest(t, dir)
+		var seq int64
+		update(t, s, func(tx store.Tx) error { var err error; seq, err = tx.Append(ctx, "k", []byte("new")); return err })
+		if seq != 6 {
+			t.Errorf("emptied=%v: first Append after migration = seq %d; want 6", emptied, seq)
+		}
+		_, _, es, _ := readKindsBoth(t, s, 0, 100, []string{"k"})
+		var got []string
+		for _, e := range es {
+			got = append(got, fmt.Sprintf("%d:%s", e.Seq, e.Payload))
+		}
+		want := "[1:0 2:1 3:2 6:new]"
+		if emptied {
+			want = "[6:new]"
+		}
+		if fmt.Sprint(got) != want {
+			t.Errorf("emptied=%v: entries after migration = %v; want %s", emptied, got, want)
+		}
+		s.Close()
+	}
+}

@@ -309,7 +309,8 @@ func (t *wtx) TrimStream(ctx context.Context, upTo int64) (int64, error) {
 	if err := t.check(ctx); err != nil {
 		return 0, err
 	}
-	res, err := t.exec(ctx, "DELETE FROM stream WHERE seq <= ?", upTo)
+	// The newest entry stays: it keeps the stream's high-water mark (migration 0005).
+	res, err := t.exec(ctx, "DELETE FROM stream WHERE seq <= ? AND seq < (SELECT MAX(seq) FROM stream)", upTo)
 	if err != nil {
 		return 0, fmt.Errorf("store: trim stream to %d: %w", upTo, err)
 	}
