@@ -649,27 +649,24 @@ func (s *Store) checkpointOnce(ctx context.Context) {
 		return
 	}
 	s.walFrames.Store(frames)
-	if frames >= walResetFrames && frames-done <= walCatchUpFrames {
+	if frames >= walResetFrames && done == frames {
 		s.walCaughtUp.Store(true)
 	}
 }
 
-// walResetFrames is the WAL size from which the writer helps it start over (see catchUp),
-// once a background checkpoint has left at most walCatchUpFrames for it to copy: when the
-// writer never pauses, a checkpoint never finishes before the next commit.
-const (
-	walResetFrames   = 8192 // 32 MiB of 4 KiB pages
-	walCatchUpFrames = 512
-)
+// walResetFrames is the WAL size from which the writer helps it start over (see catchUp).
+// (Helping as soon as a background checkpoint has nearly caught up, rather than wholly, made
+// imports three times slower: the writer then copied and synced a whole batch each time.)
+const walResetFrames = 8192 // 32 MiB of 4 KiB pages
 
 // catchUp lets the WAL start over without blocking anyone for long. SQLite rewinds the WAL
 // only when a write transaction begins with every frame already copied into the database
 // file; under steady writing the background checkpoint never finishes before the next
 // commit, so the WAL grew until bound's RESTART (which holds all writes while it copies
 // hundreds of megabytes: 100 ms stalls every few seconds at 3,000 calls/s). Once a
-// background checkpoint has caught up (all but walCatchUpFrames), the writer, between two
-// transactions, copies the few frames left and committed since (a PASSIVE checkpoint on its
-// own connection), so that its next transaction can rewind the WAL. Its cost grows with the WAL's size, not only with the
+// background checkpoint has caught up, the writer, between two transactions, copies the
+// few frames committed since (a PASSIVE checkpoint on its own connection), so that its next
+// transaction can rewind the WAL. Its cost grows with the WAL's size, not only with the
 // frames it copies (4 ms at 2,000 frames, 10-17 ms at 16,000, measured at 5,000 calls/s),
 // and every catch-up holds all writes: hence checkpoints every 10 ms, which keep the WAL
 // small and let it start over on its own most of the time, and a catch-up only past
