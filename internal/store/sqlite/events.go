@@ -51,6 +51,7 @@ func (t *wtx) AppendEvents(ctx context.Context, es []*store.Event) (int, error) 
 	if err := t.check(ctx); err != nil {
 		return 0, err
 	}
+	t.bulk = true
 	const chunk = 256
 	packed := make([][]byte, len(es))
 	ready := make(chan struct{}, (len(es)+chunk-1)/chunk)

@@ -118,6 +118,10 @@ type Store struct {
 	// walCaughtUp is set by a background checkpoint that copied a large WAL completely
 	// (see catchUp).
 	walCaughtUp atomic.Bool
+	// walLeft is what that checkpoint left to copy; lastBulk is set when the writer's last
+	// transaction appended events in bulk (AppendEvents; writer goroutine only).
+	walLeft  atomic.Int64
+	lastBulk bool
 }
 
 // walLimitFrames bounds the WAL: when background checkpoints fall behind sustained writing
@@ -504,7 +508,7 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 	if err := s.checkForeignAppends(); err != nil {
 		return fail(fmt.Errorf("store: update: %w", err))
 	}
-	appended := false
+	appended, bulk := false, false
 	var pending []pendingEntry
 	var trimTo int64
 	var fresh []indexedRow
@@ -555,6 +559,7 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 		if errs[i] == nil {
 			wrote = true
 			appended = appended || t.appended
+			bulk = bulk || t.bulk
 			pending = append(pending, t.pending...)
 			trimTo = max(trimTo, t.trimTo)
 			fresh = append(fresh, t.fresh...)
@@ -564,6 +569,7 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 	if _, err := s.wexec("COMMIT"); err != nil {
 		return fail(fmt.Errorf("store: update: commit: %w", err))
 	}
+	s.lastBulk = bulk
 	s.unindexed += len(fresh)
 	if s.fresh = append(s.fresh, fresh...); len(s.fresh) > indexChunk {
 		s.fresh = nil // read back instead (tailRows)
@@ -649,30 +655,39 @@ func (s *Store) checkpointOnce(ctx context.Context) {
 		return
 	}
 	s.walFrames.Store(frames)
-	if frames >= walResetFrames && done == frames {
+	if frames >= walResetFrames && frames-done <= walCatchUpFrames {
+		s.walLeft.Store(frames - done)
 		s.walCaughtUp.Store(true)
 	}
 }
 
-// walResetFrames is the WAL size from which the writer helps it start over (see catchUp).
-// (Helping as soon as a background checkpoint has nearly caught up, rather than wholly, made
-// imports three times slower: the writer then copied and synced a whole batch each time.)
-const walResetFrames = 8192 // 32 MiB of 4 KiB pages
+// walResetFrames is the WAL size from which the writer helps it start over (see catchUp),
+// once a background checkpoint has left at most walCatchUpFrames: under steady writing one
+// seldom finishes between two commits.
+const (
+	walResetFrames   = 8192 // 32 MiB of 4 KiB pages
+	walCatchUpFrames = 512
+)
 
 // catchUp lets the WAL start over without blocking anyone for long. SQLite rewinds the WAL
 // only when a write transaction begins with every frame already copied into the database
 // file; under steady writing the background checkpoint never finishes before the next
 // commit, so the WAL grew until bound's RESTART (which holds all writes while it copies
 // hundreds of megabytes: 100 ms stalls every few seconds at 3,000 calls/s). Once a
-// background checkpoint has caught up, the writer, between two transactions, copies the
-// few frames committed since (a PASSIVE checkpoint on its own connection), so that its next
-// transaction can rewind the WAL. Its cost grows with the WAL's size, not only with the
+// background checkpoint has caught up (all but walCatchUpFrames), the writer, between two
+// transactions, copies the few frames left and committed since (a PASSIVE checkpoint on its
+// own connection), so that its next transaction can rewind the WAL. Its cost grows with the WAL's size, not only with the
 // frames it copies (4 ms at 2,000 frames, 10-17 ms at 16,000, measured at 5,000 calls/s),
 // and every catch-up holds all writes: hence checkpoints every 10 ms, which keep the WAL
 // small and let it start over on its own most of the time, and a catch-up only past
 // walResetFrames (1-3 ms, a few times a second at 5,000 calls/s).
 func (s *Store) catchUp() {
 	if !s.walCaughtUp.Swap(false) {
+		return
+	}
+	// After a bulk transaction (an import's batch) the catch-up would copy and sync all of
+	// it, which made imports three times slower: only a complete background checkpoint will do.
+	if s.lastBulk && s.walLeft.Load() > 0 {
 		return
 	}
 	var busy, frames, done int64

@@ -205,8 +205,9 @@ type wtx struct {
 	rtx
 	// done is set when the Update function has returned; the tx is unusable after.
 	done bool
-	// appended records that this function appended stream entries.
-	appended bool
+	// appended records that this function appended stream entries, bulk that it appended
+	// events with AppendEvents.
+	appended, bulk bool
 	// pending are the entries appended, and trimTo the highest TrimStream bound, for the
 	// stream tail once the transaction commits.
 	pending []pendingEntry
