@@ -8,7 +8,9 @@
 // per batch instead of one per call is what makes thousands of small recorded writes per
 // second possible. Reads (View) run concurrently on a pool of read-only connections, each on a
 // WAL snapshot; the newest stream entries are also kept in memory for the consumers that
-// poll the stream after every commit (see streamTail).
+// poll the stream after every commit (see streamTail). Write functions read resources
+// through the writer's cache of what it last read or wrote (rowcache.go), and the stream
+// entries of calls and resource changes name the row holding their document (streamPayload).
 //
 // Durability: journal_mode=WAL with synchronous=NORMAL writes every committed transaction into
 // the WAL file (write(2) into the OS page cache) before COMMIT returns, so once Update returns
