@@ -39,6 +39,39 @@ func newRawClient(srv *harness.Server, conns int) *rawClient {
 			IdleConnTimeout: time.Minute}}}
 }
 
+// request is an AddTags request tagging the trail arn with key=value, signed now.
+func (c *rawClient) request(ctx context.Context, arn, key, value string) (*http.Request, error) {
+	body, err := json.Marshal(map[string]any{"ResourceId": arn, "TagsList": []map[string]string{{"Key": key, "Value": value}}})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.AddTags")
+	sum := sha256.Sum256(body)
+	if err := c.signer.SignHTTP(ctx, c.creds, req, hex.EncodeToString(sum[:]), "cloudtrail", harness.Region, time.Now()); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// answer is nil for a 200, else the AWS error the body names.
+func answer(status int, out []byte) error {
+	if status == http.StatusOK {
+		return nil
+	}
+	var e struct {
+		Type string `json:"__type"`
+	}
+	if json.Unmarshal(out, &e) != nil || e.Type == "" {
+		return fmt.Errorf("HTTP %d: %.200s", status, out)
+	}
+	return &rawError{code: e.Type}
+}
+
 // rawError is a call the server answered with an AWS error.
 type rawError struct{ code string }
 
@@ -46,18 +79,8 @@ func (e *rawError) Error() string { return e.code }
 
 // addTags tags the trail arn with key=value.
 func (c *rawClient) addTags(ctx context.Context, arn, key, value string) error {
-	body, err := json.Marshal(map[string]any{"ResourceId": arn, "TagsList": []map[string]string{{"Key": key, "Value": value}}})
+	req, err := c.request(ctx, arn, key, value)
 	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.AddTags")
-	sum := sha256.Sum256(body)
-	if err := c.signer.SignHTTP(ctx, c.creds, req, hex.EncodeToString(sum[:]), "cloudtrail", harness.Region, time.Now()); err != nil {
 		return err
 	}
 	resp, err := c.hc.Do(req)
@@ -69,16 +92,7 @@ func (c *rawClient) addTags(ctx context.Context, arn, key, value string) error {
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Type string `json:"__type"`
-		}
-		if json.Unmarshal(out, &e) != nil || e.Type == "" {
-			return fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, out)
-		}
-		return &rawError{code: e.Type}
-	}
-	return nil
+	return answer(resp.StatusCode, out)
 }
 
 // presigned holds AddTags requests signed before the run, as bytes ready for the wire, and
@@ -95,19 +109,8 @@ func (c *rawClient) presign(arn string, n int) (*presigned, error) {
 	p := &presigned{reqs: make([][]byte, n)}
 	ctx := context.Background()
 	for i := range p.reqs {
-		body, err := json.Marshal(map[string]any{"ResourceId": arn,
-			"TagsList": []map[string]string{{"Key": fmt.Sprintf("bench-%02d", i%40), "Value": fmt.Sprintf("presigned-%d", i)}}})
+		req, err := c.request(ctx, arn, fmt.Sprintf("bench-%02d", i%40), fmt.Sprintf("presigned-%d", i))
 		if err != nil {
-			return nil, err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		req.Header.Set("X-Amz-Target", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.AddTags")
-		sum := sha256.Sum256(body)
-		if err := c.signer.SignHTTP(ctx, c.creds, req, hex.EncodeToString(sum[:]), "cloudtrail", harness.Region, time.Now()); err != nil {
 			return nil, err
 		}
 		var b bytes.Buffer
@@ -159,14 +162,5 @@ func (p *presigned) do(w *wireConn) error {
 	if resp.Close {
 		fail(nil)
 	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Type string `json:"__type"`
-		}
-		if json.Unmarshal(out, &e) != nil || e.Type == "" {
-			return fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, out)
-		}
-		return &rawError{code: e.Type}
-	}
-	return nil
+	return answer(resp.StatusCode, out)
 }

@@ -489,6 +489,26 @@ func TestPurgeNewestSeqs(t *testing.T) {
 	checkLookups(t, s, es)
 }
 
+// queryPlan is SQLite's plan for query, its steps joined by "; ".
+func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.rdb.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("EXPLAIN %s: %v", query, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "; ")
+}
+
 // TestLookupQueryPlans checks that the statements of a lookup are range reads: the tail by
 // rowid, the postings by primary key, EventId by its index. (Only lookups without account and
 // region scan the whole table.)
@@ -496,24 +516,7 @@ func TestLookupQueryPlans(t *testing.T) {
 	s, _ := openTest(t, t.TempDir())
 	ctx := context.Background()
 	update(t, s, func(tx store.Tx) error { _, err := tx.AppendEvents(ctx, genEvents(200, 1)); return err })
-	plan := func(query string, args ...any) string {
-		t.Helper()
-		rows, err := s.rdb.Query("EXPLAIN QUERY PLAN "+query, args...)
-		if err != nil {
-			t.Fatalf("EXPLAIN %s: %v", query, err)
-		}
-		defer rows.Close()
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		return strings.Join(plan, "; ")
-	}
+	plan := func(query string, args ...any) string { t.Helper(); return queryPlan(t, s, query, args...) }
 	tok := &pageToken{T: eventBase.Add(time.Hour).UnixNano(), S: 100}
 	for key := range postingAttr {
 		for _, tk := range []*pageToken{nil, tok} {

@@ -108,22 +108,30 @@ func TestStreamRefs(t *testing.T) {
 	}
 }
 
+// oldStore creates a store of schema version in dir, for a test to fill with rows of that
+// schema and then open with Open.
+func oldStore(t *testing.T, dir string, version int) (*sql.DB, *sql.Conn) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrateTo(context.Background(), c, time.Now(), version); err != nil {
+		t.Fatal(err)
+	}
+	return db, c
+}
+
 // TestMigrateHistoryRows opens a store of schema 3, whose history rows have no rowid and
 // whose stream entries carry their documents, and checks that both read as before.
 func TestMigrateHistoryRows(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrateTo(ctx, c, time.Now(), 3); err != nil {
-		t.Fatal(err)
-	}
+	db, c := oldStore(t, dir, 3)
 	base := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
 	var docs []string
 	for v := 1; v <= 3; v++ {
@@ -177,22 +185,8 @@ func TestMigrateHistoryRows(t *testing.T) {
 		t.Errorf("new entry = %s (%v); want version 4", es[3].Payload, err)
 	}
 	// History reads one index range, in version order.
-	var plan []string
-	rows, err := s.rdb.Query(`EXPLAIN QUERY PLAN SELECT doc FROM resource_versions WHERE account = ? AND region = ? AND type = ? AND id = ?
-		AND time >= ? ORDER BY version DESC LIMIT ?`, r.Account, r.Region, r.Type, r.ID, 0, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id, parent, notused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	rows.Close()
-	if p := strings.Join(plan, "; "); !strings.Contains(p, "USING INDEX resource_versions_by_key") || strings.Contains(p, "TEMP B-TREE") {
+	if p := queryPlan(t, s, `SELECT doc FROM resource_versions WHERE account = ? AND region = ? AND type = ? AND id = ?
+		AND time >= ? ORDER BY version DESC LIMIT ?`, r.Account, r.Region, r.Type, r.ID, 0, 10); !strings.Contains(p, "USING INDEX resource_versions_by_key") || strings.Contains(p, "TEMP B-TREE") {
 		t.Errorf("history query plan = %s; want a range of resource_versions_by_key", p)
 	}
 }
@@ -203,17 +197,7 @@ func TestMigrateStreamSeq(t *testing.T) {
 	ctx := context.Background()
 	for _, emptied := range []bool{true, false} {
 		dir := t.TempDir()
-		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := migrateTo(ctx, c, time.Now(), 4); err != nil {
-			t.Fatal(err)
-		}
+		db, c := oldStore(t, dir, 4)
 		for i := range 5 {
 			if _, err := c.ExecContext(ctx, "INSERT INTO stream (kind, time, payload) VALUES ('k', ?, ?)", i, fmt.Sprint(i)); err != nil {
 				t.Fatal(err)
