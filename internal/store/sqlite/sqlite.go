@@ -547,6 +547,9 @@ func (s *Store) runBatch(batch []*request, errs []error) ([]*request, []error) {
 			if _, rerr := s.wexec("BEGIN IMMEDIATE"); rerr != nil {
 				return fail(fmt.Errorf("store: update: begin: %w", rerr))
 			}
+			if rerr := s.checkForeignAppends(); rerr != nil { // another process may have committed meanwhile
+				return fail(fmt.Errorf("store: update: %w", rerr))
+			}
 		case err != nil:
 			errs[i] = err
 			if _, rerr := s.wexec("ROLLBACK TO u"); rerr != nil {

@@ -106,6 +106,11 @@ func TestStreamRefs(t *testing.T) {
 	if got := db2[len(want)]; got.Kind != store.KindAPICall || string(got.Payload) != string(late.Record) {
 		t.Errorf("new call's entry = %s %s; want api-call %s", got.Kind, got.Payload, late.Record)
 	}
+	// A read whose entries were all purged goes on to the next entries there are, so that a
+	// consumer reading one at a time is never stuck before them.
+	if _, one := readBoth(t, s, 0, 1); len(one) != 1 || !reflect.DeepEqual(one[0], want[0]) {
+		t.Errorf("ReadStream(0, 1) after the purge = %v; want %v", one, want[0])
+	}
 }
 
 // oldStore creates a store of schema version in dir, for a test to fill with rows of that
@@ -231,6 +236,9 @@ func TestMigrateStreamSeq(t *testing.T) {
 		}
 		if fmt.Sprint(got) != want {
 			t.Errorf("emptied=%v: entries after migration = %v; want %s", emptied, got, want)
+		}
+		if _, all := readBoth(t, s, 0, 100); len(all) != len(es) { // the high-water mark's entry is never read
+			t.Errorf("emptied=%v: ReadStream after migration = %v; want only the k entries", emptied, all)
 		}
 		s.Close()
 	}

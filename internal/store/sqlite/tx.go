@@ -79,22 +79,40 @@ func (t *rtx) ReadStream(ctx context.Context, after int64, limit int) ([]store.E
 			return es, nil
 		}
 	}
+	// Entries whose row retention purged are left out; a read that found only such entries
+	// goes on past them, so that a caller always gets the next entries there are.
+	for {
+		es, last, err := t.readStream(ctx, after, limit)
+		if err != nil || len(es) > 0 || last == after {
+			return es, err
+		}
+		after = last
+	}
+}
+
+// readStream is one read of ReadStream from SQLite; last is the Seq of the last row read.
+func (t *rtx) readStream(ctx context.Context, after int64, limit int) ([]store.Entry, int64, error) {
 	rows, err := t.query(ctx, "SELECT s.seq, s.kind, s.time, "+streamPayload+", s.packed FROM stream s WHERE s.seq > ? ORDER BY s.seq LIMIT ?", after, limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: read stream after %d: %w", after, err)
+		return nil, after, fmt.Errorf("store: read stream after %d: %w", after, err)
 	}
 	defer rows.Close()
 	var es []store.Entry
+	last := after
 	for rows.Next() {
 		var e store.Entry
 		var ns int64
 		var packed int
 		if err := rows.Scan(&e.Seq, &e.Kind, &ns, &e.Payload, &packed); err != nil {
-			return nil, fmt.Errorf("store: read stream after %d: %w", after, err)
+			return nil, after, fmt.Errorf("store: read stream after %d: %w", after, err)
+		}
+		last = e.Seq
+		if e.Kind == streamHeadKind {
+			continue
 		}
 		var ok bool
 		if e.Payload, ok, err = unpackStream(e.Payload, packed); err != nil {
-			return nil, fmt.Errorf("store: read stream entry %d: %w", e.Seq, err)
+			return nil, after, fmt.Errorf("store: read stream entry %d: %w", e.Seq, err)
 		} else if !ok {
 			continue
 		}
@@ -102,10 +120,14 @@ func (t *rtx) ReadStream(ctx context.Context, after int64, limit int) ([]store.E
 		es = append(es, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: read stream after %d: %w", after, err)
+		return nil, after, fmt.Errorf("store: read stream after %d: %w", after, err)
 	}
-	return es, nil
+	return es, last, nil
 }
+
+// streamHeadKind marks the entry that keeps the high-water mark of a stream that trimming
+// had emptied before migration 0005; no read returns it.
+const streamHeadKind = "stream.head"
 
 // ReadStreamKinds implements store.ReadTx.
 func (t *rtx) ReadStreamKinds(ctx context.Context, after int64, limit int, kinds []string) ([]store.Entry, int64, error) {
