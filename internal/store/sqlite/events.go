@@ -619,10 +619,10 @@ const (
 )
 
 // streamPayload reads a stream row's payload (table alias s) for unpackStream.
-const streamPayload = `CASE s.packed
-	WHEN 2 THEN (SELECT record FROM events WHERE seq = s.ref AND time = s.time)
-	WHEN 3 THEN (SELECT doc FROM resource_versions WHERE rowid = s.ref AND time = s.time)
-	ELSE s.payload END`
+var streamPayload = fmt.Sprintf(`CASE s.packed
+	WHEN %d THEN (SELECT record FROM events WHERE seq = s.ref AND time = s.time)
+	WHEN %d THEN (SELECT doc FROM resource_versions WHERE rowid = s.ref AND time = s.time)
+	ELSE s.payload END`, streamEvent, streamHistory)
 
 // unpackJSON reads what packJSON stored (or a plain value stored before compression).
 func unpackJSON(b []byte) (json.RawMessage, error) {

@@ -98,12 +98,13 @@ type Store struct {
 	// tags caches decoded tags columns (see tagCache).
 	tags tagCache
 
-	// tail holds the newest committed stream entries for ReadStream (see streamTail);
 	// live is the writer's resource cache (see rowcache.go; writer goroutine only).
 	live map[resKey]*store.Resource
 	// dataVersion is the write connection's data_version at the last foreign-append check
 	// (writer goroutine only).
 	dataVersion int64
+
+	// tail holds the newest committed stream entries for ReadStream (see streamTail);
 	// streamLast is the newest Seq the writer knows of (writer goroutine only).
 	tail       streamTail
 	streamLast int64
@@ -117,8 +118,8 @@ type Store struct {
 	// walLimitFrames (tests lower it).
 	walFrames atomic.Int64
 	walLimit  int64
-	// walCaughtUp is set by a background checkpoint that copied a large WAL completely
-	// (see catchUp).
+	// walCaughtUp is set by a background checkpoint that copied all but walCatchUpFrames of
+	// a large WAL (see catchUp).
 	walCaughtUp atomic.Bool
 	// walLeft is what that checkpoint left to copy; lastBulk is set when the writer's last
 	// transaction appended events in bulk (AppendEvents; writer goroutine only).
@@ -623,7 +624,6 @@ func (s *Store) checkForeignAppends() error {
 	if head > s.streamLast {
 		s.log.Warn("store: stream entries appended by another process; consumers read them from the database", "path", s.path, "seq", head)
 		s.tail.reset(head)
-		clear(s.live)
 		s.streamLast = head
 	}
 	return nil
@@ -681,8 +681,8 @@ const (
 // hundreds of megabytes: 100 ms stalls every few seconds at 3,000 calls/s). Once a
 // background checkpoint has caught up (all but walCatchUpFrames), the writer, between two
 // transactions, copies the few frames left and committed since (a PASSIVE checkpoint on its
-// own connection), so that its next transaction can rewind the WAL. Its cost grows with the WAL's size, not only with the
-// frames it copies (4 ms at 2,000 frames, 10-17 ms at 16,000, measured at 5,000 calls/s),
+// own connection), so that its next transaction can rewind the WAL. Its cost grows with the
+// WAL's size, not only with the frames it copies (4 ms at 2,000 frames, 10-17 ms at 16,000, measured at 5,000 calls/s),
 // and every catch-up holds all writes: hence checkpoints every 10 ms, which keep the WAL
 // small and let it start over on its own most of the time, and a catch-up only past
 // walResetFrames (1-3 ms, a few times a second at 5,000 calls/s).
